@@ -1,0 +1,147 @@
+"""Customer accounts and their timeline.
+
+State changes go through ``accounts.services`` only; the models hold no business rules.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin)") from exc
+
+
+class AccountStatus(models.TextChoices):
+    TRIAL = "trial", "Trial"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    SUSPENDED = "suspended", "Suspended"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired (trial ended)"
+    PURGED = "purged", "Purged"
+
+
+# States in which the customer still has the account (sign-ups recorded, files online).
+OPEN_STATUSES = (
+    AccountStatus.TRIAL,
+    AccountStatus.ACTIVE,
+    AccountStatus.PAUSED,
+    AccountStatus.SUSPENDED,
+)
+# States counted as "inactive" for retention (R7).
+INACTIVE_STATUSES = (AccountStatus.CANCELLED, AccountStatus.EXPIRED)
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    GERMAN = "de", "Deutsch"
+
+
+class Account(models.Model):
+    """A customer account of the email-marketing service, from trial to purge."""
+
+    username = models.CharField(max_length=150, unique=True)
+    company = models.CharField(max_length=200, blank=True)
+    primary_email = models.EmailField()
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    status = models.CharField(
+        max_length=16, choices=AccountStatus.choices, default=AccountStatus.TRIAL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The instant the trial ends: local midnight after the last trial day, stored in UTC.
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Set when the account became cancelled or expired; the retention clock (R7) runs from it.
+    inactive_since = models.DateTimeField(null=True, blank=True)
+    legal_hold = models.BooleanField(
+        default=False, help_text="While set, the account is never purged (R7)."
+    )
+    legal_hold_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+        indexes = [
+            models.Index(fields=["status", "trial_ends_at"], name="account_status_trial_idx"),
+            models.Index(fields=["status", "inactive_since"], name="account_status_inact_idx"),
+            models.Index(fields=["primary_email"], name="account_email_idx"),
+        ]
+        permissions = [
+            ("take_cancellation_call", "Can take a cancellation call"),
+            ("pause_account", "Can pause and resume an account"),
+            ("reactivate_account", "Can reactivate a cancelled or expired account"),
+            ("set_legal_hold", "Can set and release a legal hold"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk edits and deletes: these rows are the record of what happened (R12)."""
+
+    def update(self, **kwargs):
+        raise PermissionError(f"{self.model._meta.verbose_name} records cannot be edited (R12)")
+
+    def delete(self):
+        raise PermissionError(f"{self.model._meta.verbose_name} records cannot be deleted (R12)")
+
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once and never edited or deleted (R12)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.verbose_name} records cannot be edited (R12)")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.verbose_name} records cannot be deleted (R12)")
+
+
+class AccountEvent(AppendOnlyModel):
+    """One entry on an account's timeline: a state change or a staff/job action (R12)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=40, default="status_change")
+    from_status = models.CharField(max_length=16, choices=AccountStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AccountStatus.choices, blank=True)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["account", "-at"], name="event_account_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def by(self) -> str:
+        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"

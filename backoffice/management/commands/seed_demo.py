@@ -1,0 +1,84 @@
+"""`manage.py seed_demo`: demo data (once) and one demo login per staff role (printed).
+
+The demo passwords are generated on first use and kept in var/demo-logins.txt, so no password
+lives in the repository.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts.models import Account
+from backoffice.roles import ROLES
+
+# Each app adds its own demo data; later modules build on what earlier ones made.
+DEMO_MODULES = ["accounts.demo.seed", "billing.demo.seed", "compliance.demo.seed"]
+DEMO_ACCOUNTS = 400
+
+
+class Command(BaseCommand):
+    help = "Load the demo data once and print the demo logins (one per staff role)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=DEMO_ACCOUNTS)
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, accounts, seed, **options):
+        if Account.objects.exists():
+            self.stdout.write("demo data already loaded")
+        else:
+            self.load(accounts=accounts, seed=seed)
+        self.print_logins(self.ensure_logins())
+
+    @transaction.atomic
+    def load(self, *, accounts: int, seed: int) -> None:
+        rng = random.Random(seed)
+        now = timezone.now()
+        for path in DEMO_MODULES:
+            try:
+                seed_function = import_string(path)
+            except ImportError:
+                continue
+            summary = seed_function(rng=rng, now=now, count=accounts)
+            self.stdout.write(f"demo data: {path.split('.')[0]}: {summary}")
+
+    def ensure_logins(self) -> list[tuple[str, str, str]]:
+        store = Path(settings.VAR_DIR) / "demo-logins.txt"
+        known: dict[str, str] = {}
+        if store.exists():
+            for line in store.read_text().splitlines():
+                username, _, password = line.partition(" ")
+                known[username] = password
+        logins = [("admin", "superuser", "")] + [(role.lower(), role, role) for role in ROLES]
+        result = []
+        for username, label, role in logins:
+            password = known.get(username) or secrets.token_urlsafe(9)
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
+            )
+            if created or username not in known:
+                user.set_password(password)
+                user.is_staff = True
+                user.is_superuser = username == "admin"
+                user.save()
+            if role:
+                user.groups.add(Group.objects.get(name=role))
+            known[username] = password
+            result.append((username, label, password))
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text("".join(f"{u} {p}\n" for u, p in known.items()))
+        return result
+
+    def print_logins(self, logins) -> None:
+        self.stdout.write("demo logins (username / password / role):")
+        for username, label, password in logins:
+            self.stdout.write(f"  {username:11} {password:14} {label}")

@@ -1,0 +1,216 @@
+"""Settings of the back office, every knob from the environment.
+
+With no environment at all this runs on the embedded default a newcomer needs: SQLite under
+``var/``, a broker that keeps its queue in files under ``var/broker/``, and emails written to
+``var/mail/``. Production sets ``DEBUG=0``, ``SECRET_KEY``, ``DATABASE_URL`` (PostgreSQL),
+``CELERY_BROKER_URL`` (Redis) and ``EMAIL_URL``; see README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from backoffice import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env.boolean("DEBUG", False)
+
+if DEBUG:
+    SECRET_KEY = env.string("SECRET_KEY", "dev-only-insecure-key-never-use-in-production")
+else:
+    SECRET_KEY = env.required("SECRET_KEY", "it is required when DEBUG is off")
+
+ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "import_export",
+    "backoffice",
+    "accounts",
+    "billing",
+    "compliance",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "backoffice" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# --- Database -------------------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+# --- Celery ---------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.broker("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue = VAR_DIR / "broker" / "queue"
+    _processed = VAR_DIR / "broker" / "processed"
+    for _d in (_queue, _processed):
+        _d.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        "processed_folder": str(_processed),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task is acknowledged only after it ran (acks_late), so a worker killed mid-task leaves
+    # it unacked; Redis hands it to another worker after this many seconds. It must be longer
+    # than the longest task (a bounded batch) or the task runs twice while still running.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 900),
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per worker process: batches are long, and prefetching would park work
+# on a worker that may die.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+
+# --- Email ----------------------------------------------------------------------------------
+
+_email = env.email("EMAIL_URL", default=f"file://{VAR_DIR / 'mail'}")
+EMAIL_BACKEND = _email["backend"]
+EMAIL_FILE_PATH = _email.get("file_path", str(VAR_DIR / "mail"))
+EMAIL_HOST = _email.get("host", "localhost")
+EMAIL_PORT = _email.get("port", 25)
+EMAIL_HOST_USER = _email.get("user", "")
+EMAIL_HOST_PASSWORD = _email.get("password", "")
+EMAIL_USE_TLS = _email.get("use_tls", False)
+EMAIL_USE_SSL = _email.get("use_ssl", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Customer Care <care@example.com>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+# --- Staff-facing site ----------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+
+# The admin refuses uploads above this; larger files go through management commands.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.integer("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+ADMIN_UPLOAD_MAX_BYTES = env.integer("ADMIN_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+
+# The public endpoints build absolute links (unsubscribe) from this.
+PUBLIC_BASE_URL = env.string("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+
+# --- Production hardening (all on when DEBUG is off) ----------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+
+# --- Policy (SPEC "Time": durations and the pause fee are settings) -------------------------
+
+TRIAL_LENGTH = timedelta(days=env.integer("TRIAL_LENGTH_DAYS", 30))
+CONFIRMATION_SLA = timedelta(hours=env.integer("CONFIRMATION_SLA_HOURS", 24))
+UNPAID_CANCEL_AFTER_DAYS = env.integer("UNPAID_CANCEL_AFTER_DAYS", 90)
+RETENTION_DAYS = env.integer("RETENTION_DAYS", 120)
+PAUSE_FEE = Decimal(env.string("PAUSE_FEE", "9.00"))
+PAUSE_FEE_CURRENCY = env.string("PAUSE_FEE_CURRENCY", "USD")
+# Days after a declined card charge on which it is tried again before the account counts as
+# unpaid (R11).
+CARD_RETRY_DAYS = [int(d) for d in env.csv("CARD_RETRY_DAYS", ["1", "3", "5"])]
+PAYMENT_GATEWAY = env.string("PAYMENT_GATEWAY", "billing.gateway.TestGateway")
+
+
+# --- Logging --------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Used by the tests: when set, a test that needs PostgreSQL or Redis fails instead of skipping.
+REQUIRE_SERVICES = env.boolean("REQUIRE_SERVICES", False)

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Set up and run the back office with nothing but Python 3.11+.
+
+    python3 dev.py run     # virtualenv, install, migrate, demo data, then web + worker + beat
+    python3 dev.py test    # virtualenv, install, the whole test suite (extra args go to pytest)
+
+Both create or update `.venv/` first. Without DATABASE_URL / CELERY_BROKER_URL the system runs
+on the embedded default (SQLite and a file-based broker under var/); `test` uses PostgreSQL
+and Redis on 127.0.0.1 when they answer, and says which it uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("BACKOFFICE_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def ensure_venv() -> None:
+    """Create the virtualenv and install the project, again only when its inputs changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py runs on the bare system Python)
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    inputs = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        inputs.update((ROOT / name).read_bytes())
+    wanted = inputs.hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        say(f"creating the virtualenv in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    say("installing dependencies (pinned by constraints.txt)")
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-c", "constraints.txt", "-e", ".[dev]"], check=True, cwd=ROOT)
+    STAMP.write_text(wanted)
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([str(PYTHON), "manage.py", *args], check=True, cwd=ROOT, env=env)
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def run(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="dev.py run")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    options = parser.parse_args(argv)
+
+    ensure_venv()
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{options.host}:{options.port}")
+    env["PYTHONUNBUFFERED"] = "1"
+    say("migrating the database")
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    say("loading demo data (once) and the demo logins")
+    manage("seed_demo", env=env)
+
+    celery = [str(PYTHON), "-m", "celery", "-A", "backoffice"]
+    commands = {
+        "web": [
+            str(PYTHON),
+            "manage.py",
+            "runserver",
+            f"{options.host}:{options.port}",
+            "--noreload",
+        ],
+        "worker": [*celery, "worker", "-l", "INFO", "--concurrency", "2", "-n", "demo@%h"],
+        "beat": [*celery, "beat", "-l", "INFO"],
+    }
+    processes: dict[str, subprocess.Popen] = {}
+    for name, command in commands.items():
+        processes[name] = subprocess.Popen(command, cwd=ROOT, env=env)
+    say(f"admin on http://{options.host}:{options.port}/admin/  (Ctrl-C stops web, worker, beat)")
+
+    # The first jobs run at start, so a newcomer sees job runs without waiting for the clock.
+    manage("enqueue_jobs", env=env)
+
+    stopping = False
+
+    def stop(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                say(f"{name} stopped with exit code {process.returncode}; stopping the rest")
+                stopping, exit_code = True, 1
+                break
+        time.sleep(0.5)
+
+    say("stopping web, worker and beat")
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    say("stopped")
+    return exit_code
+
+
+def test(argv: list[str]) -> int:
+    ensure_venv()
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    if "DATABASE_URL" not in env and reachable("127.0.0.1", 5432):
+        env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/backoffice"
+    if "CELERY_BROKER_URL" not in env and reachable("127.0.0.1", 6379):
+        env["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/0"
+    database = env.get("DATABASE_URL", "the embedded SQLite default")
+    broker = env.get("CELERY_BROKER_URL", "the embedded file broker")
+    say(f"testing against {database.split('@')[-1]} and {broker}")
+    result = subprocess.run([str(PYTHON), "-m", "pytest", *argv], cwd=ROOT, env=env)
+    return result.returncode
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        print(__doc__.strip())
+        return 2
+    command, rest = sys.argv[1], sys.argv[2:]
+    try:
+        return run(rest) if command == "run" else test(rest)
+    except subprocess.CalledProcessError as exc:
+        print(f"dev.py: {' '.join(map(str, exc.cmd[:4]))} failed (exit {exc.returncode})")
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+
+class JobsConfig(AppConfig):
+    """Scheduled jobs: the registry, their run records, and `manage.py runjob`."""
+
+    name = "jobs"
+    verbose_name = "Scheduled jobs"
+
+    def ready(self) -> None:
+        # Each app declares its jobs in its own `jobs.py`; importing them fills the registry.
+        autodiscover_modules("jobs")

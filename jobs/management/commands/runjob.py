@@ -1,0 +1,57 @@
+"""`manage.py runjob NAME [--as-of ISO-DATETIME] [--dry-run]`: run a scheduled job by hand."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from jobs.models import JobRun
+from jobs.registry import JOBS, UnknownJob, get_job
+from jobs.services import job_run
+
+
+def parse_as_of(value: str):
+    moment = parse_datetime(value)
+    if moment is None:
+        day = parse_date(value)
+        if day is None:
+            raise CommandError(
+                f"--as-of {value!r} is not an ISO date or date-time "
+                "(e.g. 2026-11-25 or 2026-11-25T06:00:00+00:00)"
+            )
+        moment = timezone.datetime.combine(day, timezone.datetime.min.time())
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.UTC)
+    return moment
+
+
+class Command(BaseCommand):
+    help = "Run a scheduled job now, optionally as of another moment or as a dry run."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", nargs="?", help="the job to run; leave out to list them")
+        parser.add_argument("--as-of", help="run as if it were this moment (ISO, UTC if naive)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="report what would be done, change nothing"
+        )
+
+    def handle(self, *args, name=None, as_of=None, dry_run=False, **options):
+        if not name:
+            for job in sorted(JOBS.values(), key=lambda j: j.name):
+                self.stdout.write(f"{job.name:22} {job.description}")
+            return
+        try:
+            get_job(name)
+        except UnknownJob as exc:
+            raise CommandError(str(exc)) from None
+        moment = parse_as_of(as_of) if as_of else timezone.now()
+        try:
+            run = job_run(name=name, as_of=moment, dry_run=dry_run, trigger=JobRun.Trigger.COMMAND)
+        except Exception as exc:
+            raise CommandError(f"job {name} failed: {exc}") from exc
+        label = "would do" if dry_run else "done"
+        counts = ", ".join(f"{k}={v}" for k, v in run.counts.items()) or "nothing to do"
+        self.stdout.write(
+            self.style.SUCCESS(f"{name} as of {moment.isoformat()}: {label}: {counts}")
+        )

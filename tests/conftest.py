@@ -1,0 +1,90 @@
+"""Shared fixtures. Tests hit the real database (PostgreSQL in CI) and the real broker.
+
+Tests marked `postgres` or `redis` need that service: without it they skip on a newcomer's
+machine, and fail when REQUIRE_SERVICES=1 (CI), so CI can never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from backoffice.actors import Actor
+
+
+def _missing(service: str, why: str) -> None:
+    if settings.REQUIRE_SERVICES:
+        pytest.fail(f"{service} is required (REQUIRE_SERVICES=1) but {why}", pytrace=False)
+    pytest.skip(f"{service} not available: {why}")
+
+
+def redis_url() -> str | None:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return url
+    except OSError:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _services(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("PostgreSQL", f"DATABASE_URL points at {connection.vendor}")
+    if request.node.get_closest_marker("redis") and redis_url() is None:
+        _missing("Redis", f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}")
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed 'now' for services that take now=."""
+    return datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def job_actor() -> Actor:
+    return Actor.system("test_job")
+
+
+@pytest.fixture
+def staff_user(db, django_user_model):
+    return django_user_model.objects.create_user("agent.smith", password="x", is_staff=True)
+
+
+@pytest.fixture
+def agent(staff_user) -> Actor:
+    return Actor.staff(staff_user)
+
+
+def role_user(django_user_model, role: str, username: str | None = None):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(
+        username or role.lower(), password="pw-for-tests", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def make_role_user(db, django_user_model):
+    def make(role: str, username: str | None = None):
+        return role_user(django_user_model, role, username)
+
+    return make
+
+
+def pytest_report_header(config):
+    return [
+        f"database: {os.environ.get('DATABASE_URL', 'embedded SQLite').split('@')[-1]}",
+        f"broker: {os.environ.get('CELERY_BROKER_URL', 'embedded filesystem')}",
+    ]
