@@ -145,3 +145,106 @@ class AccountEvent(AppendOnlyModel):
     @property
     def by(self) -> str:
         return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
+
+
+# --- The content a customer keeps in the account (deleted for good only by purge, R7) ---------
+
+
+class Contact(models.Model):
+    """A subscriber on the account's audience list."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    email = models.CharField(max_length=320)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    signup_form = models.ForeignKey(
+        "SignupForm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "email"], name="contact_account_email_idx")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Campaign(models.Model):
+    """An email campaign the customer wrote and sent (or has in draft)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignReport(models.Model):
+    """Delivery figures of a sent campaign."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="report")
+    recipients = models.PositiveIntegerField(default=0)
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    unsubscribes = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"report of {self.campaign}"
+
+
+class SignupForm(models.Model):
+    """A list-growth form on the customer's website; keeps answering after cancellation (R6)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signup_forms")
+    name = models.CharField(max_length=200)
+    public_key = models.CharField(max_length=40, unique=True)
+    # Sign-ups that arrived after the account closed: answered with success, not recorded (R6).
+    discarded_signups = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SignupSubmission(models.Model):
+    """One sign-up through a form, as received (kept until purge)."""
+
+    form = models.ForeignKey(SignupForm, on_delete=models.CASCADE, related_name="submissions")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=320)
+    at = models.DateTimeField()
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} via {self.form}"
+
+
+class Integration(models.Model):
+    """A connection to another service (shop, CRM); disconnected on cancellation (R6)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="integrations")
+    service = models.CharField(max_length=60)
+    connected = models.BooleanField(default=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.service} ({'connected' if self.connected else 'disconnected'})"
+
+
+class HostedFile(models.Model):
+    """An image or document served publicly for the account; offline once cancelled (R6)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        DOCUMENT = "document", "Document"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="hosted_files")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMAGE)
+    public_key = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100, default="image/png")
+    content = models.BinaryField()
+    online = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -22,7 +22,10 @@ def test_pause_active_account_records_who_and_why_R8_R12(agent, now):
     assert account.status == AccountStatus.PAUSED
     event = AccountEvent.objects.get(account=account)
     assert (event.from_status, event.to_status, event.by_user, event.at) == (
-        "active", "paused", agent.user, now,
+        "active",
+        "paused",
+        agent.user,
+        now,
     )
 
 
