@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -20,9 +22,9 @@ def parse_as_of(value: str):
                 f"--as-of {value!r} is not an ISO date or date-time "
                 "(e.g. 2026-11-25 or 2026-11-25T06:00:00+00:00)"
             )
-        moment = timezone.datetime.combine(day, timezone.datetime.min.time())
+        moment = datetime.combine(day, time.min)
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.UTC)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -1,0 +1,98 @@
+"""Configuration from the environment: clear one-line errors, clean production checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STRONG_KEY = "k3y-" + "x7Qp9rZt" * 8
+
+
+def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("DATABASE_URL", "mysql://root@db/backoffice", "unsupported scheme 'mysql'"),
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:notaport/x", "port that is not"),
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432", "names no database"),
+        ("CELERY_BROKER_URL", "kafka://broker:9092", "unknown broker scheme 'kafka'"),
+        ("DEBUG", "maybe", "'maybe' is not a boolean"),
+        ("EMAIL_URL", "pigeon://coop", "unknown scheme 'pigeon'"),
+        ("CELERY_VISIBILITY_TIMEOUT", "soon", "'soon' is not a whole number"),
+    ],
+)
+def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, value, expected):
+    # The visibility timeout is only read for a Redis broker.
+    broker = {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"} if "VISIBILITY" in name else {}
+    result = manage("check", env_overrides={"DEBUG": "1", **broker, name: value})
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"configuration error: {name}: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    result = manage("check", env_overrides={"DEBUG": "0"}, drop=("SECRET_KEY",))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: SECRET_KEY: not set (it is required when DEBUG is off)"
+    )
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides={
+            "DEBUG": "0",
+            "SECRET_KEY": STRONG_KEY,
+            "ALLOWED_HOSTS": "backoffice.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://backoffice.example.com",
+            "DATABASE_URL": "postgres://backoffice@db.internal:5432/backoffice",
+            "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+            "EMAIL_URL": "smtp+tls://mailer:secret@smtp.internal:587",
+        },
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_embedded_default_uses_sqlite_in_wal_mode_and_the_file_broker(tmp_path):
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; from django.db import connection;"
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode');"
+        "print(c.fetchone()[0], settings.CELERY_BROKER_URL, settings.EMAIL_BACKEND)",
+        env_overrides={"DEBUG": "1", "VAR_DIR": str(tmp_path)},
+        drop=("DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    journal, broker, email = result.stdout.split()[-3:]
+    assert journal == "wal"
+    assert broker == "filesystem://"
+    assert email.endswith("filebased.EmailBackend")
+    assert (tmp_path / "backoffice.sqlite3").exists()
