@@ -6,6 +6,7 @@ lives in the repository.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import secrets
 from pathlib import Path
@@ -21,7 +22,12 @@ from accounts.models import Account
 from backoffice.roles import ROLES
 
 # Each app adds its own demo data; later modules build on what earlier ones made.
-DEMO_MODULES = ["accounts.demo.seed", "billing.demo.seed", "compliance.demo.seed"]
+DEMO_MODULES = [
+    "accounts.demo.seed",
+    "billing.demo.seed",
+    "compliance.demo.seed",
+    "backoffice.demo.seed",
+]
 DEMO_ACCOUNTS = 400
 
 
@@ -44,10 +50,9 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         now = timezone.now()
         for path in DEMO_MODULES:
-            try:
-                seed_function = import_string(path)
-            except ImportError:
+            if importlib.util.find_spec(path.rpartition(".")[0]) is None:
                 continue
+            seed_function = import_string(path)
             summary = seed_function(rng=rng, now=now, count=accounts)
             self.stdout.write(f"demo data: {path.split('.')[0]}: {summary}")
 
