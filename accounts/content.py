@@ -1,18 +1,59 @@
-"""What cancelling and reactivating do to an account's content (R6, R7).
-
-Filled in with the content models (contacts, campaigns, sign-up forms, integrations, hosted
-files)."""
+"""What closing and reactivating do to an account's content (R6, R7), and what the public
+endpoints do with it (sign-ups, hosted files)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from accounts.models import Account
+from django.db.models import F
+
+from accounts.models import Account, Contact, HostedFile, Integration, SignupForm, SignupSubmission
 
 
-def take_offline(*, account: Account, now: datetime) -> None:
-    """R6: integrations disconnected, hosted files offline."""
+def take_offline(*, account: Account, now: datetime) -> dict[str, int]:
+    """R6: integrations disconnected, hosted files offline. Sign-up forms are left alone: they
+    keep answering, and the public endpoint stops recording because the account is closed."""
+    disconnected = Integration.objects.filter(account=account, connected=True).update(
+        connected=False, disconnected_at=now
+    )
+    offline = HostedFile.objects.filter(account=account, online=True).update(online=False)
+    return {"integrations_disconnected": disconnected, "files_offline": offline}
 
 
-def bring_online(*, account: Account, now: datetime) -> None:
-    """R7: reactivation within the window restores everything."""
+def bring_online(*, account: Account, now: datetime, inactive_since: datetime | None) -> dict:
+    """R7: reactivation within the window restores everything closing took away: the hosted
+    files and the integrations that closing disconnected (not those the customer had already
+    disconnected before)."""
+    integrations = Integration.objects.filter(account=account, connected=False)
+    if inactive_since is not None:
+        integrations = integrations.filter(disconnected_at__gte=inactive_since)
+    reconnected = integrations.update(connected=True, disconnected_at=None)
+    online = HostedFile.objects.filter(account=account, online=False).update(online=True)
+    return {"integrations_reconnected": reconnected, "files_online": online}
+
+
+def signup_receive(
+    *, form: SignupForm, email: str, name: str, at: datetime, source_ip: str | None
+) -> bool:
+    """A sign-up posted to a public form. Recorded (contact and submission) while the account
+    is open; after it closed the form still answers, but the sign-up is only counted (R6).
+    Returns whether it was recorded."""
+    account = Account.objects.only("status").get(pk=form.account_id)
+    if not account.is_open:
+        SignupForm.objects.filter(pk=form.pk).update(discarded_signups=F("discarded_signups") + 1)
+        return False
+    Contact.objects.create(account_id=form.account_id, email=email, name=name, signup_form=form)
+    SignupSubmission.objects.create(
+        form=form, account_id=form.account_id, email=email, at=at, source_ip=source_ip
+    )
+    return True
+
+
+def hosted_file_for_public(*, public_key: str) -> HostedFile | None:
+    """The hosted file behind a public URL, or None if there never was one."""
+    return (
+        HostedFile.objects.select_related("account")
+        .only("content", "content_type", "name", "online", "account__status")
+        .filter(public_key=public_key)
+        .first()
+    )

@@ -248,3 +248,89 @@ class HostedFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- The cancellation desk (R2, R3, R4, R8) ----------------------------------------------------
+
+
+class CancellationReason(models.Model):
+    """A reason from the managed list an agent picks when a customer calls to cancel (R2)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    active = models.BooleanField(
+        default=True,
+        help_text="Retired reasons are no longer offered, but stay on the requests that used them.",
+    )
+    # The reason the system uses for cancellations it makes itself (non-payment, R11); never
+    # offered to agents.
+    system = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-active", "name"]
+
+    def __str__(self) -> str:
+        return self.name if self.active else f"{self.name} (retired)"
+
+
+class CancellationOutcome(models.TextChoices):
+    CANCELLED = "cancelled", "Cancelled"
+    SAVED_BY_PAUSE = "saved_by_pause", "Saved by pause"
+    TRIAL_CLOSED = "trial_closed", "Trial closed early"
+
+
+class CancellationRequest(models.Model):
+    """A request to cancel an account: a customer's call taken by an agent, or the system
+    cancelling for non-payment. Each one gets exactly one confirmation email (R4)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="cancellation_requests"
+    )
+    at = models.DateTimeField(db_index=True)
+    reason = models.ForeignKey(CancellationReason, on_delete=models.PROTECT, related_name="+")
+    callers_words = models.TextField(blank=True, help_text="What the customer said, in brief.")
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+    voluntary = models.BooleanField(
+        help_text="The customer's choice (an agent took the call), not the system's (non-payment)."
+    )
+    outcome = models.CharField(max_length=20, choices=CancellationOutcome.choices)
+    pause_offered = models.BooleanField(default=False)
+    pause_accepted = models.BooleanField(default=False, verbose_name="saved by pause")
+    next_billing_date = models.DateField(
+        null=True, blank=True, help_text="The next billing date when the request was taken."
+    )
+    in_time = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Taken before the next billing date began in the account's time zone (R3); "
+        "empty when no billing date was due.",
+    )
+    # R4: exactly one confirmation. A sender claims the request (claimed_until in the future)
+    # with a conditional UPDATE before sending and records sent_at after; a failed send
+    # releases the claim and counts the attempt.
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_claim = models.CharField(max_length=40, blank=True, editable=False)
+    confirmation_attempts = models.PositiveIntegerField(default=0)
+    confirmation_last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["at"],
+                name="cancelreq_unconfirmed_idx",
+                condition=models.Q(confirmation_sent_at__isnull=True),
+            ),
+            models.Index(fields=["account", "-at"], name="cancelreq_account_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} at {self.at:%Y-%m-%d %H:%M} ({self.get_outcome_display()})"
+
+    @property
+    def by(self) -> str:
+        return self.by_job and f"job {self.by_job}" or (self.taken_by and str(self.taken_by)) or "?"

@@ -4,6 +4,14 @@ Each service locks the account row, returns early when the account is already wh
 leads, refuses a move the table does not allow with an error naming the state and the rule
 (and changes nothing), and appends an account event saying who, when and why, all in one
 transaction.
+
+Cancellation requests: every cancellation creates exactly one ``CancellationRequest`` (R4
+confirms each one). ``account_cancel`` creates it itself, so the system's cancellations
+(billing's ``cancel_unpaid`` job calls ``account_cancel(voluntary=False, ...)``) need nothing
+else: the request is marked involuntary with the system reason "Non-payment", and the
+``send_confirmations`` job confirms it. An agent's call goes through
+``accounts.services.desk.cancellation_call_take``, which records the reason, the caller's
+words and the pause offer on the request instead.
 """
 
 from __future__ import annotations
@@ -14,7 +22,15 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import Account, AccountEvent, AccountStatus
+from accounts import content, selectors
+from accounts.models import (
+    Account,
+    AccountEvent,
+    AccountStatus,
+    CancellationOutcome,
+    CancellationReason,
+    CancellationRequest,
+)
 from backoffice.actors import Actor
 
 S = AccountStatus
@@ -155,8 +171,13 @@ def account_activate(*, account: Account, by: Actor, now: datetime, reason: str)
 
 @transaction.atomic
 def account_expire_trial(*, account: Account, by: Actor, now: datetime, reason: str) -> Account:
-    """Trial → expired (R1): its end was reached (job) or an agent closed it early."""
-    return _move(account=account, move="expire_trial", by=by, now=now, reason=reason)[0]
+    """Trial → expired (R1): its end was reached (job) or an agent closed it early. Like a
+    cancellation, the customer loses access: integrations disconnect and hosted files go
+    offline until a reactivation (R7)."""
+    locked, moved = _move(account=account, move="expire_trial", by=by, now=now, reason=reason)
+    if moved:
+        content.take_offline(account=locked, now=now)
+    return locked
 
 
 @transaction.atomic
@@ -183,13 +204,23 @@ def account_unsuspend(*, account: Account, by: Actor, now: datetime, reason: str
     return _move(account=account, move="unsuspend", by=by, now=now, reason=reason)[0]
 
 
-@transaction.atomic
-def account_cancel(
+# Names of the reasons the system records on requests no agent took (never offered at the desk).
+NON_PAYMENT_REASON = "Non-payment"
+OUTSIDE_DESK_REASON = "Not recorded (cancelled outside the desk)"
+
+
+def system_reason(*, name: str) -> CancellationReason:
+    reason, _ = CancellationReason.objects.get_or_create(
+        name=name, defaults={"system": True, "active": False}
+    )
+    return reason
+
+
+def cancel_locked(
     *, account: Account, by: Actor, now: datetime, reason: str, voluntary: bool
-) -> Account:
-    """Active, paused or suspended → cancelled (R2, R11), with everything R6 says cancelling
-    does, in the same transaction. `voluntary` is True when an agent took the customer's call,
-    False when the system cancelled for non-payment."""
+) -> tuple[Account, bool]:
+    """The cancel move plus everything R6 says cancelling does; no request is recorded. Must
+    run inside a transaction. Returns (account, moved)."""
     locked, moved = _move(
         account=account,
         move="cancel",
@@ -200,6 +231,36 @@ def account_cancel(
     )
     if moved:
         apply_cancellation_effects(account=locked, by=by, now=now)
+    return locked, moved
+
+
+@transaction.atomic
+def account_cancel(
+    *, account: Account, by: Actor, now: datetime, reason: str, voluntary: bool
+) -> Account:
+    """Active, paused or suspended → cancelled (R2, R11), with everything R6 says cancelling
+    does, in the same transaction. `voluntary` is True when an agent took the customer's call,
+    False when the system cancelled for non-payment. Records the cancellation request that R4
+    confirms (see the module docstring)."""
+    locked = _lock(account)
+    billing_date = selectors.next_billing_date(account=locked)
+    locked, moved = cancel_locked(
+        account=locked, by=by, now=now, reason=reason, voluntary=voluntary
+    )
+    if moved:
+        CancellationRequest.objects.create(
+            account=locked,
+            at=now,
+            reason=system_reason(name=OUTSIDE_DESK_REASON if voluntary else NON_PAYMENT_REASON),
+            callers_words=reason,
+            taken_by=by.user,
+            by_job=by.job,
+            voluntary=voluntary,
+            outcome=CancellationOutcome.CANCELLED,
+            next_billing_date=billing_date,
+            in_time=selectors.in_time_for(billing_date=billing_date, account=locked, at=now),
+        )
+    account.status, account.inactive_since = locked.status, locked.inactive_since
     return locked
 
 
@@ -207,7 +268,6 @@ def apply_cancellation_effects(*, account: Account, by: Actor, now: datetime) ->
     """R6: access ends (status), add-ons cancelled and prepaid balance forfeited (billing, R5),
     integrations disconnected, hosted files offline; sign-up forms keep answering but stop
     recording (the public endpoint checks the status)."""
-    from accounts import content
     from billing.services import billing_close_for_cancellation
 
     content.take_offline(account=account, now=now)
@@ -216,20 +276,23 @@ def apply_cancellation_effects(*, account: Account, by: Actor, now: datetime) ->
 
 @transaction.atomic
 def account_reactivate(*, account: Account, by: Actor, now: datetime, reason: str) -> Account:
-    """Cancelled or expired → active, only within the retention window (R7)."""
+    """Cancelled or expired → active, only within the retention window (R7), restoring the
+    content that closing took offline. Days count on the account's local calendar: inactive
+    since a Monday evening, the following Tuesday is day 1; day RETENTION_DAYS is the last
+    day it can come back ("more than 120 days" is day 121)."""
     locked = _lock(account)
-    if locked.status in (S.CANCELLED, S.EXPIRED) and locked.inactive_since:
-        if (now - locked.inactive_since).days > settings.RETENTION_DAYS:
+    inactive_since = locked.inactive_since
+    if locked.status in (S.CANCELLED, S.EXPIRED) and inactive_since:
+        days = selectors.local_days_between(account=locked, start=inactive_since, end=now)
+        if days > settings.RETENTION_DAYS:
             raise LifecycleError(
                 f"cannot reactivate {locked.username}: inactive since "
-                f"{locked.inactive_since.astimezone(locked.zone):%Y-%m-%d}, more than "
+                f"{inactive_since.astimezone(locked.zone):%Y-%m-%d}, {days} days ago, more than "
                 f"{settings.RETENTION_DAYS} days, past the retention window (R7)"
             )
     locked, moved = _move(account=locked, move="reactivate", by=by, now=now, reason=reason)
     if moved:
-        from accounts import content
-
-        content.bring_online(account=locked, now=now)
+        content.bring_online(account=locked, now=now, inactive_since=inactive_since)
     account.status, account.inactive_since = locked.status, locked.inactive_since
     return locked
 

@@ -1,0 +1,283 @@
+"""The account admin: list, filters, the read-only timeline, the cancellation desk and the
+agent actions (pause, resume, reactivate). Views parse input and call one service."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts import selectors
+from accounts.admin.common import billing_summary, local_time
+from accounts.admin.filters import ConfirmationOverdueFilter, TrialEndsSoonFilter
+from accounts.admin.inlines import (
+    AccountEventInline,
+    CancellationRequestInline,
+    HostedFileInline,
+    IntegrationInline,
+    SignupFormInline,
+)
+from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
+from accounts.models import Account, AccountStatus
+from accounts.services import LifecycleError, account_agent_action, cancellation_call_take
+from backoffice.actors import Actor
+
+S = AccountStatus
+
+ACTION_COPY = {
+    "pause": (
+        "Pause",
+        "The account keeps its data and cannot send; the pause fee of "
+        f"{settings.PAUSE_FEE} {settings.PAUSE_FEE_CURRENCY} per month applies (R8).",
+    ),
+    "resume": ("Resume", "The account returns to active and can send again (R8)."),
+    "reactivate": (
+        "Reactivate",
+        "Within the retention window the account returns to active with everything it had: "
+        f"hosted files back online, integrations reconnected (R7, {settings.RETENTION_DAYS} days).",
+    ),
+}
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "username",
+        "company",
+        "primary_email",
+        "status",
+        "time_zone",
+        "trial_ends",
+        "inactive_since",
+        "legal_hold",
+    )
+    list_filter = (
+        "status",
+        TrialEndsSoonFilter,
+        ConfirmationOverdueFilter,
+        "language",
+        "legal_hold",
+    )
+    search_fields = ("^username", "^primary_email", "company")
+    readonly_fields = (
+        "status",
+        "created_at",
+        "trial_ends_at",
+        "last_activity_at",
+        "inactive_since",
+        "legal_hold",
+        "legal_hold_reason",
+        "billing_and_cut_off",
+        "content_summary",
+        "confirmations",
+    )
+    fieldsets = (
+        (None, {"fields": ("username", "company", "primary_email", "time_zone", "language")}),
+        (
+            "Lifecycle",
+            {
+                "fields": (
+                    "status",
+                    "created_at",
+                    "trial_ends_at",
+                    "last_activity_at",
+                    "inactive_since",
+                    "legal_hold",
+                    "legal_hold_reason",
+                    "billing_and_cut_off",
+                    "confirmations",
+                )
+            },
+        ),
+        ("Content", {"fields": ("content_summary",)}),
+    )
+    inlines = [
+        CancellationRequestInline,
+        SignupFormInline,
+        IntegrationInline,
+        HostedFileInline,
+        AccountEventInline,
+    ]
+    change_form_template = "admin/accounts/account/change_form.html"
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # The username is the caller's identity check; it is fixed once the account exists.
+        return (*fields, "username") if obj else fields
+
+    def has_delete_permission(self, request, obj=None):
+        # Accounts are never deleted: purge empties them and keeps the record (R7, R12).
+        return False
+
+    @admin.display(description="trial ends", ordering="trial_ends_at")
+    def trial_ends(self, obj):
+        return local_time(obj.trial_ends_at, obj) if obj.status == S.TRIAL else "—"
+
+    @admin.display(description="next billing date (R3)")
+    def billing_and_cut_off(self, obj):
+        return billing_summary(obj, timezone.now())
+
+    @admin.display(description="content")
+    def content_summary(self, obj):
+        forms = obj.signup_forms.all()
+        discarded = sum(f.discarded_signups for f in forms)
+        files = obj.hosted_files.defer("content")
+        return (
+            f"{obj.contacts.count()} contacts, {obj.campaigns.count()} campaigns, "
+            f"{len(forms)} sign-up forms ({discarded} sign-ups discarded after closing), "
+            f"{obj.integrations.filter(connected=True).count()} of "
+            f"{obj.integrations.count()} integrations connected, "
+            f"{files.filter(online=True).count()} of {files.count()} hosted files online"
+        )
+
+    @admin.display(description="confirmations (R4)")
+    def confirmations(self, obj):
+        overdue = selectors.confirmations_overdue(as_of=timezone.now()).filter(account=obj)
+        count = overdue.count()
+        if count:
+            return format_html(
+                '<strong style="color:#ba2121">{} confirmation(s) overdue</strong>', count
+            )
+        return "none overdue"
+
+    # --- The desk and the agent actions -----------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/cancellation-call/",
+                wrap(self.cancellation_call_view),
+                name="accounts_account_cancellation_call",
+            ),
+            path(
+                "<path:object_id>/act/<str:action>/",
+                wrap(self.agent_action_view),
+                name="accounts_account_agent_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        account = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "desk_buttons": self._buttons(request, account)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _buttons(self, request, account):
+        if account is None:
+            return []
+        user, pk = request.user, account.pk
+        buttons = []
+        if user.has_perm("accounts.take_cancellation_call") and account.status not in (
+            S.CANCELLED,
+            S.EXPIRED,
+            S.PURGED,
+        ):
+            url = reverse("admin:accounts_account_cancellation_call", args=[pk])
+            buttons.append(("Take cancellation call", url))
+        for action, states, perm in (
+            ("pause", (S.ACTIVE,), "accounts.pause_account"),
+            ("resume", (S.PAUSED,), "accounts.pause_account"),
+            ("reactivate", (S.CANCELLED, S.EXPIRED), "accounts.reactivate_account"),
+        ):
+            if account.status in states and user.has_perm(perm):
+                url = reverse("admin:accounts_account_agent_action", args=[pk, action])
+                buttons.append((ACTION_COPY[action][0], url))
+        return buttons
+
+    def _context(self, request, account, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "account": account,
+            "original": account,
+            "has_view_permission": True,
+            **extra,
+        }
+
+    def cancellation_call_view(self, request, object_id):
+        if not request.user.has_perm("accounts.take_cancellation_call"):
+            raise PermissionDenied
+        account = get_object_or_404(Account, pk=object_id)
+        change_url = reverse("admin:accounts_account_change", args=[account.pk])
+        is_trial = account.status == S.TRIAL
+        form_class = TrialCloseForm if is_trial else CancellationCallForm
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                call = cancellation_call_take(
+                    account=account,
+                    by=Actor.staff(request.user),
+                    now=timezone.now(),
+                    username_typed=data["username"],
+                    reason=data["reason"],
+                    callers_words=data["callers_words"],
+                    pause_accepted=None if is_trial else form.pause_accepted(),
+                    close_trial=is_trial,
+                )
+            except LifecycleError as exc:
+                messages.error(request, f"Nothing was changed: {exc}.")
+            else:
+                messages.success(
+                    request,
+                    f"{account.username}: {call.get_outcome_display().lower()}; the "
+                    "confirmation email goes out within 24 hours (R4).",
+                )
+                return redirect(change_url)
+        now = timezone.now()
+        context = self._context(
+            request,
+            account,
+            title=f"Cancellation call: {account.username}",
+            form=form,
+            is_trial=is_trial,
+            trial_ends=local_time(account.trial_ends_at, account),
+            billing=billing_summary(account, now),
+            local_now=local_time(now, account),
+            change_url=change_url,
+        )
+        return TemplateResponse(request, "admin/accounts/account/cancellation_call.html", context)
+
+    def agent_action_view(self, request, object_id, action):
+        if action not in ACTION_COPY:
+            raise PermissionDenied
+        account = get_object_or_404(Account, pk=object_id)
+        change_url = reverse("admin:accounts_account_change", args=[account.pk])
+        form = AgentActionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                account_agent_action(
+                    account=account,
+                    action=action,
+                    by=Actor.staff(request.user),
+                    now=timezone.now(),
+                    username_typed=form.cleaned_data["username"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except LifecycleError as exc:
+                messages.error(request, f"Nothing was changed: {exc}.")
+            else:
+                account.refresh_from_db()
+                messages.success(
+                    request, f"{account.username} is now {account.get_status_display().lower()}."
+                )
+                return redirect(change_url)
+        label, explanation = ACTION_COPY[action]
+        context = self._context(
+            request,
+            account,
+            title=f"{label} {account.username}",
+            form=form,
+            label=label,
+            explanation=explanation,
+            change_url=change_url,
+        )
+        return TemplateResponse(request, "admin/accounts/account/agent_action.html", context)

@@ -1,0 +1,48 @@
+"""List filters for the questions staff ask: trials ending soon, confirmations overdue."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.models import Account, CancellationRequest
+
+
+class TrialEndsSoonFilter(admin.SimpleListFilter):
+    title = "trial ends"
+    parameter_name = "trial_ends"
+
+    def lookups(self, request, model_admin):
+        return [("7d", "Within 7 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "7d":
+            soon = selectors.trials_ending_within(as_of=timezone.now(), days=7)
+            return queryset.filter(pk__in=soon.values("pk"))
+        return queryset
+
+
+class ConfirmationOverdueFilter(admin.SimpleListFilter):
+    """R4: requests still unconfirmed 24 hours after they were taken."""
+
+    title = "confirmation"
+    parameter_name = "confirmation"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Confirmation overdue"), ("pending", "Not yet sent")]
+
+    def _requests(self):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return selectors.confirmations_overdue(as_of=now)
+        return CancellationRequest.objects.filter(confirmation_sent_at__isnull=True)
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("overdue", "pending"):
+            return queryset
+        requests = self._requests()
+        if queryset.model is Account:
+            return queryset.filter(Exists(requests.filter(account=OuterRef("pk"))))
+        return queryset.filter(pk__in=requests.values("pk"))

@@ -1,0 +1,95 @@
+"""Read-only inlines on the account page: requests, content, the timeline."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.admin.common import confirmation_state
+from accounts.models import (
+    AccountEvent,
+    CancellationRequest,
+    HostedFile,
+    Integration,
+    SignupForm,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AccountEventInline(ReadOnlyInline):
+    """The account's timeline: read-only (R12)."""
+
+    model = AccountEvent
+    verbose_name_plural = "timeline"
+    fields = ("at", "kind", "from_status", "to_status", "by", "reason")
+    readonly_fields = fields
+    ordering = ("-at", "-id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by_user")
+
+
+class CancellationRequestInline(ReadOnlyInline):
+    model = CancellationRequest
+    fk_name = "account"
+    fields = (
+        "at",
+        "outcome",
+        "reason",
+        "callers_words",
+        "by",
+        "voluntary",
+        "pause_accepted",
+        "in_time",
+        "confirmation",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reason", "taken_by", "account")
+
+    @admin.display(description="confirmation (R4)")
+    def confirmation(self, obj):
+        return confirmation_state(obj)
+
+
+class SignupFormInline(ReadOnlyInline):
+    model = SignupForm
+    fields = ("name", "public_key", "discarded_signups")
+    readonly_fields = fields
+    verbose_name_plural = "sign-up forms (sign-ups after closing are discarded and counted, R6)"
+
+
+class IntegrationInline(ReadOnlyInline):
+    model = Integration
+    fields = ("service", "connected", "disconnected_at")
+    readonly_fields = fields
+
+
+class HostedFileInline(ReadOnlyInline):
+    model = HostedFile
+    fields = ("name", "kind", "content_type", "online", "public_url")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+    @admin.display(description="public URL")
+    def public_url(self, obj):
+        url = reverse("public:hosted_file", kwargs={"public_key": obj.public_key})
+        return format_html('<a href="{}">{}</a>', url, url)

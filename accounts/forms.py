@@ -1,0 +1,68 @@
+"""Admin forms of the cancellation desk and the agent actions. They only parse input: the
+services decide (and refuse) everything, so every rule has one guard."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.models import CancellationReason
+
+PAUSE_CHOICES = [
+    ("accepted", "Accepted: pause the account instead of cancelling (R8)"),
+    ("declined", "Declined: go on with the cancellation"),
+]
+
+
+class CancellationCallForm(forms.Form):
+    username = forms.CharField(
+        required=False,
+        label="Username, as the caller spells it",
+        help_text="The identity check (R2): it must match the account's username exactly.",
+    )
+    reason = forms.ModelChoiceField(
+        queryset=CancellationReason.objects.filter(active=True, system=False),
+        required=False,
+        empty_label="— choose the reason —",
+    )
+    callers_words = forms.CharField(
+        required=False,
+        label="The caller's words",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+    pause = forms.ChoiceField(
+        choices=PAUSE_CHOICES,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Pausing offered instead",
+        help_text="Required for an active account (R8). A paused account that stays paused is "
+        "also saved by pause; a suspended account cannot be paused.",
+    )
+
+    def pause_accepted(self) -> bool | None:
+        answer = self.cleaned_data.get("pause") or ""
+        return {"accepted": True, "declined": False}.get(answer)
+
+
+class TrialCloseForm(forms.Form):
+    username = forms.CharField(required=False, label="Username, as the caller spells it")
+    reason = forms.ModelChoiceField(
+        queryset=CancellationReason.objects.filter(active=True, system=False),
+        required=False,
+        empty_label="— choose the reason —",
+    )
+    callers_words = forms.CharField(
+        required=False,
+        label="The caller's words",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+class AgentActionForm(forms.Form):
+    username = forms.CharField(
+        required=False,
+        label="Username, as the caller spells it",
+        help_text="Typed to confirm: it must match the account's username exactly.",
+    )
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), label="Why"
+    )

@@ -1,0 +1,69 @@
+"""Scheduled jobs of the account lifecycle: expire_trials (R1), send_confirmations (R4)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from accounts import selectors
+from accounts.services import LifecycleError, account_expire_trial, confirmation_send
+from backoffice.actors import Actor
+from jobs.registry import register
+
+logger = logging.getLogger(__name__)
+
+# Each expiry is its own short transaction; a batch bounds one query's result and lets several
+# workers share the backlog after a long outage.
+EXPIRE_BATCH = 500
+# One SMTP conversation each; bounds one query's result, not the run.
+CONFIRMATION_BATCH = 200
+
+
+@register("expire_trials", description="Trials past their end (local midnight) expire (R1)")
+def expire_trials(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
+    due = selectors.trials_due_to_expire(as_of=as_of).order_by("trial_ends_at", "id")
+    if dry_run:
+        return {"would_expire": due.count()}
+    by = Actor.system("expire_trials")
+    expired = refused = 0
+    seen: set[int] = set()
+    while True:
+        ids = [pk for pk in due.values_list("pk", flat=True)[:EXPIRE_BATCH] if pk not in seen]
+        if not ids:
+            break
+        for account in selectors.trials_due_to_expire(as_of=as_of).filter(pk__in=ids):
+            seen.add(account.pk)
+            end = account.trial_ends_at.astimezone(account.zone)
+            try:
+                account_expire_trial(
+                    account=account,
+                    by=by,
+                    now=as_of,
+                    reason=f"Trial ended {end:%Y-%m-%d %H:%M %Z} without a paid plan",
+                )
+            except LifecycleError as exc:
+                # Moved by someone else between the query and the lock: not ours any more.
+                logger.info("expire_trials: %s", exc)
+                refused += 1
+            else:
+                expired += 1
+        seen.update(ids)
+    return {"expired": expired, "skipped": refused}
+
+
+@register("send_confirmations", description="Send due cancellation confirmations (R4)")
+def send_confirmations(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
+    overdue = selectors.confirmations_overdue(as_of=as_of).count()
+    due = selectors.confirmations_due(as_of=as_of).order_by("pk")
+    if dry_run:
+        return {"would_send": due.count(), "overdue": overdue}
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    last = 0
+    # Walks by id so a request whose send failed is tried once per run, not again at once.
+    while ids := list(due.filter(pk__gt=last).values_list("pk", flat=True)[:CONFIRMATION_BATCH]):
+        for request_id in ids:
+            counts[confirmation_send(request_id=request_id, as_of=as_of)] += 1
+        last = ids[-1]
+    if overdue:
+        logger.warning("send_confirmations: %s confirmations are past the SLA (R4)", overdue)
+    return {**counts, "overdue": overdue}

@@ -1,0 +1,59 @@
+"""Signed unsubscribe links: no login, one per account and address.
+
+The token carries the account id and the address (not a contact id), so it keeps working after
+the account is cancelled or purged and its contacts deleted (R9, SPEC "Unsubscribe links keep
+working"). It is signed with SECRET_KEY and carries when it was issued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from accounts import conf
+
+SALT = "accounts.unsubscribe"
+
+
+@dataclass(frozen=True)
+class UnsubscribeClaim:
+    account_id: int
+    address: str
+    issued_at: datetime
+
+
+class InvalidLink(ValueError):
+    """A forged, damaged or expired unsubscribe token."""
+
+
+def unsubscribe_token(*, account_id: int, address: str) -> str:
+    return signing.dumps({"a": account_id, "e": address}, salt=SALT, compress=True)
+
+
+def unsubscribe_url(*, account_id: int, address: str) -> str:
+    token = unsubscribe_token(account_id=account_id, address=address)
+    path = reverse("public:unsubscribe", kwargs={"token": token})
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def unsubscribe_token_read(token: str) -> UnsubscribeClaim:
+    try:
+        payload = signing.loads(
+            token, salt=SALT, max_age=conf.unsubscribe_link_max_age().total_seconds()
+        )
+        # A valid token is "payload:timestamp:signature" (TimestampSigner).
+        issued_at = datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=UTC)
+    except signing.SignatureExpired as exc:
+        raise InvalidLink("the link has expired") from exc
+    except (signing.BadSignature, ValueError) as exc:
+        raise InvalidLink("the link is damaged or was not issued by us") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("a"), int):
+        raise InvalidLink("the link is damaged or was not issued by us")
+    address = payload.get("e")
+    if not isinstance(address, str) or "@" not in address:
+        raise InvalidLink("the link is damaged or was not issued by us")
+    return UnsubscribeClaim(account_id=payload["a"], address=address, issued_at=issued_at)

@@ -1,0 +1,145 @@
+"""Confirmation emails of cancellation requests: exactly one each, within 24 hours (R4).
+
+A sender first claims a request with a conditional UPDATE (only an unsent request whose claim
+is free or lapsed), so two workers running the job at once never both send it. It records
+``confirmation_sent_at`` after the mail server accepted the message; a refused send releases
+the claim and counts the attempt, and the next run tries again. A worker that dies between
+the server's acceptance and the record leaves a claim that lapses after CLAIM_LEASE: that one
+request may then be sent twice, the only case, and rarer than losing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import F, Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from accounts.models import CancellationOutcome, CancellationRequest
+from accounts.services.lifecycle import account_event_record
+from backoffice.actors import Actor
+
+logger = logging.getLogger(__name__)
+
+# Longer than one SMTP conversation can take (EMAIL_TIMEOUT is 30 s), short enough that a
+# request claimed by a crashed worker is retried by the next run or two.
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def confirmation_message(*, request: CancellationRequest) -> EmailMessage:
+    """The confirmation email, in the account's language."""
+    account = request.account
+    zone = account.zone
+    with translation.override(account.language):
+        when = request.at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        values = {"username": account.username, "when": when}
+        if request.outcome == CancellationOutcome.SAVED_BY_PAUSE:
+            subject = _("Your account %(username)s is paused") % values
+            body = (
+                _(
+                    "Hello,\n\n"
+                    "on %(when)s you asked us to cancel your account %(username)s and chose to "
+                    "pause it instead. Your contacts, campaigns and reports are kept; the account "
+                    "cannot send while it is paused. Resume it at any time by calling us.\n\n"
+                    "Kind regards,\nCustomer Care"
+                )
+                % values
+            )
+        elif request.outcome == CancellationOutcome.TRIAL_CLOSED:
+            subject = _("Your trial %(username)s is closed") % values
+            body = (
+                _(
+                    "Hello,\n\n"
+                    "as you asked on %(when)s, your free trial %(username)s is closed. Nothing "
+                    "was charged.\n\n"
+                    "Kind regards,\nCustomer Care"
+                )
+                % values
+            )
+        else:
+            subject = _("Your account %(username)s is cancelled") % values
+            if request.voluntary:
+                lead = _("as you asked on %(when)s, your account %(username)s is cancelled.")
+            else:
+                lead = _(
+                    "your account %(username)s was cancelled on %(when)s because its "
+                    "payments remained outstanding."
+                )
+            body = (
+                _("Hello,")
+                + "\n\n"
+                + lead % values
+                + " "
+                + _(
+                    "Sign-up forms no longer add contacts and hosted files are offline. Your "
+                    "data is kept for %(days)s days; within that time you can reactivate the "
+                    "account by calling us."
+                )
+                % {"days": settings.RETENTION_DAYS}
+                + "\n\n"
+                + _("Kind regards,\nCustomer Care")
+            )
+        if request.next_billing_date and request.in_time:
+            body += "\n\n" + _("Your next billing date, %(date)s, will not be charged.") % {
+                "date": request.next_billing_date.isoformat()
+            }
+    message = EmailMessage(subject=subject, body=body, to=[account.primary_email])
+    # Lets the mail server and the customer's client recognise a resend of the same request.
+    message.extra_headers["Message-ID"] = (
+        f"<cancellation-request-{request.pk}@{settings.DEFAULT_FROM_EMAIL.split('@')[-1].strip('>')}>"
+    )
+    return message
+
+
+def confirmation_claim(*, request_id: int, as_of: datetime) -> str | None:
+    """Claim an unsent request for sending; returns the claim token, or None when it is sent
+    or another sender holds it."""
+    token = uuid.uuid4().hex
+    claimed = (
+        CancellationRequest.objects.filter(pk=request_id, confirmation_sent_at__isnull=True)
+        .filter(
+            Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lt=as_of)
+        )
+        .update(confirmation_claimed_until=as_of + CLAIM_LEASE, confirmation_claim=token)
+    )
+    return token if claimed else None
+
+
+def confirmation_send(*, request_id: int, as_of: datetime) -> str:
+    """Send one request's confirmation if nobody has; returns "sent", "failed" or "skipped"."""
+    token = confirmation_claim(request_id=request_id, as_of=as_of)
+    if token is None:
+        return "skipped"
+    request = CancellationRequest.objects.select_related("account").get(pk=request_id)
+    mine = CancellationRequest.objects.filter(pk=request_id, confirmation_claim=token)
+    try:
+        confirmation_message(request=request).send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 — any refusal or outage is retried next run
+        logger.warning("confirmation of cancellation request %s failed: %s", request_id, exc)
+        mine.update(
+            confirmation_claimed_until=None,
+            confirmation_claim="",
+            confirmation_attempts=F("confirmation_attempts") + 1,
+            confirmation_last_error=f"{as_of:%Y-%m-%d %H:%M} UTC: {exc}"[:2000],
+        )
+        return "failed"
+    mine.update(
+        confirmation_sent_at=as_of,
+        confirmation_claimed_until=None,
+        confirmation_claim="",
+        confirmation_attempts=F("confirmation_attempts") + 1,
+        confirmation_last_error="",
+    )
+    account_event_record(
+        account=request.account,
+        kind="confirmation_sent",
+        by=Actor.system("send_confirmations"),
+        now=as_of,
+        reason=f"Cancellation confirmation sent to {request.account.primary_email} (R4)",
+    )
+    return "sent"
