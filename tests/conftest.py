@@ -36,6 +36,30 @@ def redis_url() -> str | None:
         return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_append_only_triggers():
+    """Between transactional tests the test database is emptied with TRUNCATE, which the
+    append-only triggers on the ledger and the suppression store rightly refuse. Only this
+    test-database reset runs with triggers off (session_replication_role, superuser only);
+    everything the tests exercise still meets the triggers."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            original(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture(autouse=True)
 def _services(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
