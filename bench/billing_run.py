@@ -1,0 +1,271 @@
+"""Benchmark of the billing run on PostgreSQL: accounts/second and peak memory for one worker
+and for two, beside a naive one-account-at-a-time loop, at 10k and 100k due accounts.
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_bench \
+        .venv/bin/python bench/billing_run.py [--accounts 100000] [--small 10000] [--naive 3000]
+
+The database is migrated and filled on first use (accounts named bench-…, kept between runs).
+Each measurement bills a new month, so nothing has to be deleted (the ledger refuses it).
+Workers are separate processes, started together; throughput is accounts billed divided by
+the time from the first worker's start of billing to the last one's end (Django start-up not
+counted). Peak memory is each worker's maximum resident set size. The naive loop bills
+`--naive` accounts with `billing_account_run`, one transaction and a handful of queries per
+account, and is extrapolated as a rate. The mix: 70% monthly by card, 25% prepaid consuming a
+month, 5% paused paying the pause fee; the test gateway answers in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+ZONES = ["America/Los_Angeles", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "UTC"]
+FIRST_PERIOD = date(2030, 1, 1)
+
+
+def setup() -> None:
+    import django
+
+    django.setup()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ensure_data(total: int) -> None:
+    from django.core.management import call_command
+
+    from accounts.models import Account, AccountStatus
+    from billing.models import BillingMode, BillingProfile, Card, Plan
+
+    call_command("migrate", verbosity=0)
+    plan, _ = Plan.objects.get_or_create(
+        code="bench-growth",
+        defaults={"name": "Growth", "monthly_price": Decimal("45.00"), "currency": "USD"},
+    )
+    have = Account.objects.filter(username__startswith="bench-").count()
+    created = datetime(2029, 1, 1, tzinfo=UTC)
+    chunk = 10_000
+    for start in range(have, total, chunk):
+        stop = min(start + chunk, total)
+        accounts = Account.objects.bulk_create(
+            [
+                Account(
+                    username=f"bench-{i:07d}",
+                    primary_email=f"bench-{i:07d}@example.com",
+                    time_zone=ZONES[i % len(ZONES)],
+                    status=AccountStatus.PAUSED if i % 20 == 19 else AccountStatus.ACTIVE,
+                    created_at=created,
+                )
+                for i in range(start, stop)
+            ]
+        )
+        BillingProfile.objects.bulk_create(
+            [
+                BillingProfile(
+                    account=a,
+                    plan=plan,
+                    mode=BillingMode.PREPAID if i % 4 == 1 else BillingMode.MONTHLY_CARD,
+                    anchor_day=1,
+                )
+                for i, a in enumerate(accounts, start)
+            ]
+        )
+        Card.objects.bulk_create(
+            [
+                Card(
+                    account=a,
+                    token="tok_ok_bench",
+                    brand="Visa",
+                    last4="1111",
+                    exp_month=12,
+                    exp_year=2099,
+                    added_at=created,
+                )
+                for a in accounts
+            ]
+        )
+        print(f"  created accounts {start}..{stop}", flush=True)
+
+
+def prepare(month: int, due: int) -> datetime:
+    """Make the first `due` bench accounts due on the month's billing date; returns as_of."""
+    from django.db import connection
+
+    period = date(FIRST_PERIOD.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE billing_billingprofile p SET
+                next_billing_date = %(period)s,
+                due_at = CASE WHEN a.username < %(limit)s
+                    THEN (%(period)s::timestamp AT TIME ZONE a.time_zone) END,
+                prepaid_balance = CASE WHEN p.mode = 'prepaid' THEN 540 ELSE 0 END,
+                card_declines = 0, first_declined_on = NULL, unpaid_since = NULL
+            FROM accounts_account a
+            WHERE a.id = p.account_id AND a.username LIKE 'bench-%%'
+            """,
+            {"period": period, "limit": f"bench-{due:07d}"},
+        )
+        # As autovacuum would after such a change: the planner sees how much is due.
+        cursor.execute("ANALYZE billing_billingprofile")
+    # Late enough in UTC that the date has begun in every zone of the mix.
+    return datetime(period.year, period.month, period.day, 16, tzinfo=UTC)
+
+
+def next_month() -> int:
+    """The month after the last one billed: each measurement bills a month never billed."""
+    from django.db.models import Max
+
+    from billing.models import BillingProfile
+
+    last = BillingProfile.objects.filter(account__username__startswith="bench-").aggregate(
+        last=Max("next_billing_date")
+    )["last"]
+    if last is None or last < FIRST_PERIOD:
+        return 1
+    return (last.year - FIRST_PERIOD.year) * 12 + last.month + 1
+
+
+def worker(as_of: str, naive: int) -> None:
+    setup()
+    from django.db import connection
+    from django.utils.dateparse import parse_datetime
+
+    from backoffice.actors import Actor
+    from billing.models import BillingProfile
+    from billing.services import billing_account_run, billing_run
+
+    moment = parse_datetime(as_of)
+    by = Actor.system("bench")
+    connection.ensure_connection()
+    started, cpu_started = time.time(), time.process_time()
+    if naive:
+        # The straightforward loop: one account, one transaction, one row at a time.
+        ids = list(
+            BillingProfile.objects.filter(due_at__lte=moment)
+            .order_by("id")
+            .values_list("account_id", flat=True)[:naive]
+        )
+        from accounts.models import Account
+
+        counts: dict[str, int] = {}
+        for account_id in ids:
+            for key, value in billing_account_run(
+                account=Account.objects.get(pk=account_id), as_of=moment, by=by
+            ).items():
+                counts[key] = counts.get(key, 0) + value
+    else:
+        counts = billing_run(as_of=moment, by=by)
+    finished, cpu = time.time(), time.process_time() - cpu_started
+    print(
+        json.dumps(
+            {"start": started, "end": finished, "cpu": cpu, "counts": counts, "peak_mb": peak_mb()}
+        )
+    )
+
+
+def measure(as_of: datetime, workers: int, naive: int = 0) -> dict:
+    args = [sys.executable, __file__, "--worker", as_of.isoformat()]
+    if naive:
+        args += ["--naive-worker", str(naive)]
+    # Workers run as in production: DEBUG off (DEBUG keeps every query's text in memory).
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only")}
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, cwd=ROOT, env=env) for _ in range(workers)
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"worker failed ({proc.returncode})")
+        results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    billed = sum(sum(r["counts"].values()) for r in results)
+    seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
+    return {
+        "billed": billed,
+        "seconds": seconds,
+        "rate": billed / seconds if seconds else 0.0,
+        "peak_mb": max(r["peak_mb"] for r in results),
+        "per_worker": [sum(r["counts"].values()) for r in results],
+        # Share of the wall time each worker was on a CPU: well below 1 with two workers
+        # means they waited for a core (or for PostgreSQL), not for each other's locks.
+        "cpu_share": [round(r["cpu"] / (r["end"] - r["start"]), 2) for r in results],
+        "counts": results[0]["counts"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--naive", type=int, default=3_000)
+    parser.add_argument("--worker")
+    parser.add_argument("--naive-worker", type=int, default=0)
+    options = parser.parse_args()
+    if options.worker:
+        return worker(options.worker, options.naive_worker)
+
+    setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("the benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
+    print(f"preparing {options.accounts} accounts…", flush=True)
+    ensure_data(options.accounts)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    load_before = os.getloadavg()[0]
+    month = next_month()
+    rows = []
+
+    def run(label: str, due: int, workers: int, naive: int = 0) -> dict:
+        nonlocal month
+        as_of = prepare(month, due)
+        month += 1
+        result = measure(as_of, workers, naive)
+        rows.append((label, due, workers, result))
+        print(
+            f"{label:28} due={due:>7} workers={workers} billed={result['billed']:>7} "
+            f"{result['seconds']:8.2f}s {result['rate']:9.0f} accounts/s "
+            f"peak {result['peak_mb']:6.1f} MB  split={result['per_worker']} "
+            f"cpu share={result['cpu_share']}",
+            flush=True,
+        )
+        return result
+
+    naive = run("naive loop (one at a time)", options.accounts, 1, options.naive)
+    small = run("run_billing, 1 worker", options.small, 1)
+    one = run("run_billing, 1 worker", options.accounts, 1)
+    two = run("run_billing, 2 workers", options.accounts, 2)
+    print()
+    print("| measurement | due accounts | workers | accounts/s | peak memory per worker |")
+    print("|---|---:|---:|---:|---:|")
+    for label, due, workers, r in rows:
+        shown = f"{r['billed']} of {due}" if r["billed"] != due else str(due)
+        print(f"| {label} | {shown} | {workers} | {r['rate']:.0f} | {r['peak_mb']:.0f} MB |")
+    print()
+    print(f"1 worker vs naive loop: {one['rate'] / naive['rate']:.1f}× (goal ≥ 10×)")
+    print(f"2 workers vs 1 worker: {two['rate'] / one['rate']:.2f}× (goal ≥ 1.6×)")
+    print(f"CPU cores: {os.cpu_count()}, load average before the runs: {load_before:.2f}")
+    print(
+        f"peak memory, 1 worker: {small['peak_mb']:.0f} MB at {options.small} accounts, "
+        f"{one['peak_mb']:.0f} MB at {options.accounts}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,464 @@
+"""Billing in the admin: profiles with their questions (suspended, cancels soon, balance low),
+payments, refunds and card retries as actions that call one service each, and a ledger no one
+can edit or delete (R12), superusers included."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from accounts.models import Account
+from backoffice.actors import Actor
+from billing import selectors
+from billing.calendar import days_between
+from billing.gateway import GatewayError, get_gateway
+from billing.models import (
+    AccountAddOn,
+    AddOn,
+    BillingProfile,
+    Card,
+    CardChargeAttempt,
+    LedgerEntry,
+    Plan,
+)
+from billing.services import (
+    BillingError,
+    billing_profile_open,
+    card_attach,
+    card_retry_now,
+    charge_refund,
+    payment_record,
+)
+
+
+def _cancellation_deadline(account: Account):
+    """The lifecycle's cut-off for the next charge (R3), if that part is installed."""
+    try:
+        from accounts.selectors import cancellation_deadline
+    except ImportError:
+        return None
+    return cancellation_deadline(account=account)
+
+
+def _local(moment, account: Account) -> str:
+    return f"{moment.astimezone(account.zone):%Y-%m-%d %H:%M %Z}" if moment else "—"
+
+
+# --- the questions staff ask -----------------------------------------------------------------
+
+
+class SuspendedDaysUnpaidFilter(admin.SimpleListFilter):
+    title = "suspended, days unpaid"
+    parameter_name = "days_unpaid"
+    RANGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
+
+    def lookups(self, request, model_admin):
+        return [(key, f"{key} days") for key in self.RANGES]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.RANGES:
+            return queryset
+        low, high = self.RANGES[self.value()]
+        now = timezone.now()
+        qs = queryset.filter(pk__in=selectors.profiles_suspended_unpaid().values("pk"))
+        qs = qs.filter(suspended_at__lte=now - timedelta(days=low))
+        if high is not None:
+            qs = qs.filter(suspended_at__gt=now - timedelta(days=high + 1))
+        return qs
+
+
+class CancelsWithinSevenDaysFilter(admin.SimpleListFilter):
+    title = "cancellation for non-payment"
+    parameter_name = "cancels_soon"
+
+    def lookups(self, request, model_admin):
+        return [("7", "cancels within 7 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "7":
+            return queryset
+        soon = selectors.profiles_cancelling_within(as_of=timezone.now(), days=7)
+        return queryset.filter(pk__in=soon.values("pk"))
+
+
+class PrepaidBelowOneMonthFilter(admin.SimpleListFilter):
+    title = "prepaid balance"
+    parameter_name = "prepaid_low"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "below one month")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(pk__in=selectors.profiles_prepaid_below_one_month().values("pk"))
+
+
+# --- forms of the actions --------------------------------------------------------------------
+
+
+class PaymentForm(forms.Form):
+    amount = forms.CharField(help_text="e.g. 540.00 (two decimals at most)")
+    currency = forms.CharField(max_length=3, initial="USD")
+    reference = forms.CharField(max_length=120, help_text="Bank transfer id, cheque number")
+
+
+class RefundForm(forms.Form):
+    reason = forms.CharField(max_length=180)
+
+
+def _action_form(modeladmin, request, queryset, *, form_class, title, action, apply):
+    """Show `form_class` for the selected rows; on a valid post call `apply(obj, data)` for
+    each and report every result or error as a message."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        for obj in queryset:
+            try:
+                result = apply(obj, form.cleaned_data)
+            except BillingError as exc:
+                modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{obj}: {result}", messages.SUCCESS)
+        return None
+    return TemplateResponse(
+        request,
+        "admin/billing/action_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "objects": queryset,
+            "action": action,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "monthly_price", "currency", "active")
+    list_filter = ("currency", "active")
+    search_fields = ("name", "code")
+
+
+@admin.register(AddOn)
+class AddOnAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "monthly_price", "currency", "active")
+    list_filter = ("currency", "active")
+    search_fields = ("name", "code")
+
+
+@admin.register(AccountAddOn)
+class AccountAddOnAdmin(admin.ModelAdmin):
+    list_display = ("account", "addon", "started_at", "cancelled_at")
+    list_filter = ("addon",)
+    list_select_related = ("account", "addon")
+    raw_id_fields = ("account",)
+    search_fields = ("=account__username",)
+    show_full_result_count = False
+
+
+# --- cards -----------------------------------------------------------------------------------
+
+
+class CardAddForm(forms.ModelForm):
+    """Staff paste the token from the gateway's card form; the gateway gives the rest."""
+
+    class Meta:
+        model = Card
+        fields = ("account", "token", "exp_month", "exp_year")
+
+    exp_month = forms.IntegerField(min_value=1, max_value=12, required=False)
+    exp_year = forms.IntegerField(min_value=2000, max_value=2100, required=False)
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"].strip()
+        try:
+            get_gateway().card_details(token=token)
+        except GatewayError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return token
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    list_display = ("account", "brand", "last4", "exp_month", "exp_year", "added_at")
+    list_select_related = ("account",)
+    raw_id_fields = ("account",)
+    search_fields = ("=account__username", "=last4")
+    readonly_fields = ("brand", "last4", "added_at")
+    show_full_result_count = False
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = CardAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("account", "token", "exp_month", "exp_year")
+        return ("account", "brand", "last4", "exp_month", "exp_year", "added_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("account", "brand", "last4", "added_at") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        try:
+            card = card_attach(
+                account=form.cleaned_data["account"],
+                token=form.cleaned_data["token"],
+                exp_month=form.cleaned_data.get("exp_month"),
+                exp_year=form.cleaned_data.get("exp_year"),
+                by=Actor.staff(request.user),
+                now=timezone.now(),
+            )
+        except BillingError as exc:
+            raise PermissionDenied(str(exc)) from None
+        obj.pk, obj._state.adding = card.pk, False
+
+
+# --- profiles --------------------------------------------------------------------------------
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(admin.ModelAdmin):
+    list_display = (
+        "account",
+        "plan",
+        "mode",
+        "next_billing_date",
+        "prepaid_balance",
+        "account_status",
+        "days_unpaid",
+        "cancels_on",
+    )
+    list_filter = (
+        SuspendedDaysUnpaidFilter,
+        CancelsWithinSevenDaysFilter,
+        PrepaidBelowOneMonthFilter,
+        "mode",
+        "plan",
+    )
+    list_select_related = ("account", "plan")
+    raw_id_fields = ("account",)
+    search_fields = ("=account__username", "=account__primary_email")
+    readonly_fields = (
+        "next_billing_date",
+        "cancel_without_next_charge_until",
+        "prepaid_balance",
+        "card_declines",
+        "unpaid_since",
+        "unpaid_reason",
+        "suspended_at",
+        "notice_sent_at",
+    )
+    fields = ("account", "plan", "mode", "prepaid_months", "auto_renew", *readonly_fields)
+    actions = ("record_payment", "retry_card")
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj else ("account", "plan", "mode", "prepaid_months")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # A new profile goes through the service, which sets the first billing date.
+        try:
+            profile = billing_profile_open(
+                account=obj.account,
+                plan_code=obj.plan.code if obj.plan_id else "",
+                mode=obj.mode,
+                prepaid_months=obj.prepaid_months,
+                by=Actor.staff(request.user),
+                now=timezone.now(),
+            )
+        except BillingError as exc:
+            raise PermissionDenied(str(exc)) from None
+        obj.pk, obj._state.adding = profile.pk, False
+
+    @admin.display(description="status", ordering="account__status")
+    def account_status(self, obj: BillingProfile) -> str:
+        return obj.account.get_status_display()
+
+    @admin.display(description="days unpaid")
+    def days_unpaid(self, obj: BillingProfile):
+        if obj.suspended_at is None:
+            return "—"
+        return days_between(obj.suspended_at, timezone.now(), obj.account.zone)
+
+    @admin.display(description="cancelled on (unpaid)")
+    def cancels_on(self, obj: BillingProfile):
+        return selectors.unpaid_cancel_date(profile=obj) or "—"
+
+    @admin.display(description="last moment to cancel without the next charge")
+    def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
+        return _local(_cancellation_deadline(obj.account), obj.account)
+
+    def has_record_payment_permission(self, request) -> bool:
+        return request.user.has_perm("billing.record_payment")
+
+    def has_retry_card_permission(self, request) -> bool:
+        return request.user.has_perm("billing.retry_card")
+
+    @admin.action(
+        description="Record payment (reactivates a suspended account)",
+        permissions=["record_payment"],
+    )
+    def record_payment(self, request, queryset: QuerySet[BillingProfile]):
+        by, now = Actor.staff(request.user), timezone.now()
+
+        def apply(profile, data):
+            entry = payment_record(account=profile.account, by=by, now=now, **data)
+            profile.account.refresh_from_db()
+            return (
+                f"payment of {entry.amount} {entry.currency} recorded; the account is "
+                f"{profile.account.get_status_display().lower()}"
+            )
+
+        return _action_form(
+            self,
+            request,
+            queryset.select_related("account"),
+            form_class=PaymentForm,
+            title="Record a payment",
+            action="record_payment",
+            apply=apply,
+        )
+
+    @admin.action(description="Retry card now", permissions=["retry_card"])
+    def retry_card(self, request, queryset: QuerySet[BillingProfile]):
+        by, now = Actor.staff(request.user), timezone.now()
+        for profile in queryset.select_related("account"):
+            try:
+                result = card_retry_now(account=profile.account, by=by, now=now)
+            except BillingError as exc:
+                self.message_user(request, f"{profile.account}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{profile.account}: {result}", messages.SUCCESS)
+
+
+# --- the ledger and card attempts: read-only for everyone (R12) ------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "account", "kind", "amount", "currency", "period", "by", "description")
+    list_filter = ("kind", "currency")
+    list_select_related = ("account", "by_user")
+    search_fields = ("=account__username", "=reference")
+    date_hierarchy = "at"
+    actions = ("refund_charge",)
+    show_full_result_count = False
+
+    def has_refund_charge_permission(self, request) -> bool:
+        return request.user.has_perm("billing.refund_charge")
+
+    @admin.action(
+        description="Refund charge (never a prepayment, R5)", permissions=["refund_charge"]
+    )
+    def refund_charge(self, request, queryset: QuerySet[LedgerEntry]):
+        by, now = Actor.staff(request.user), timezone.now()
+
+        def apply(entry, data):
+            refund = charge_refund(entry=entry, by=by, now=now, reason=data["reason"])
+            return f"refunded {refund.amount} {refund.currency}"
+
+        return _action_form(
+            self,
+            request,
+            queryset.select_related("account"),
+            form_class=RefundForm,
+            title="Refund charges",
+            action="refund_charge",
+            apply=apply,
+        )
+
+
+@admin.register(CardChargeAttempt)
+class CardChargeAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("at", "account", "purpose", "amount", "currency", "outcome", "message")
+    list_filter = ("outcome", "purpose")
+    list_select_related = ("account",)
+    search_fields = ("=account__username",)
+    show_full_result_count = False
+
+
+# --- on the account page ---------------------------------------------------------------------
+
+
+class BillingProfileInline(admin.StackedInline):
+    model = BillingProfile
+    fields = (
+        "plan",
+        "mode",
+        "prepaid_months",
+        "auto_renew",
+        "next_billing_date",
+        "cancel_without_next_charge_until",
+        "prepaid_balance",
+        "unpaid_since",
+        "unpaid_reason",
+        "suspended_at",
+    )
+    readonly_fields = fields[4:]
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # a profile is opened under "Billing profiles" → Add (sets its dates)
+
+    @admin.display(description="last moment to cancel without the next charge")
+    def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        return _local(_cancellation_deadline(obj.account), obj.account)
+
+
+class CardInline(admin.TabularInline):
+    model = Card
+    fields = ("brand", "last4", "exp_month", "exp_year", "added_at")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # a card comes from the gateway's token: "Cards on file" → Add
+
+
+def _contribute_account_inlines() -> None:
+    """The account page belongs to accounts' admin; billing adds its two inlines to it."""
+    account_admin = admin.site._registry.get(Account)
+    if account_admin is None:
+        return
+    for inline in (BillingProfileInline, CardInline):
+        if inline not in account_admin.inlines:
+            account_admin.inlines = [*account_admin.inlines, inline]
+
+
+_contribute_account_inlines()

@@ -1,0 +1,300 @@
+"""Plans, add-ons, billing profiles, cards on file, card charge attempts and the ledger.
+
+Money is always a Decimal with two places plus an ISO currency code, never a float. Writes go
+through ``billing.services``; the models hold no business rules.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from accounts.models import Account, AppendOnlyModel
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Plan(models.Model):
+    """A subscription plan with its monthly price in one currency."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    monthly_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True, help_text="Offered to new customers.")
+
+    class Meta:
+        ordering = ["currency", "monthly_price"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.monthly_price} {self.currency}/month)"
+
+
+class AddOn(models.Model):
+    """An extra service in the catalogue, billed monthly on top of the plan."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    monthly_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["currency", "name"]
+        verbose_name = "add-on"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.monthly_price} {self.currency}/month)"
+
+
+class AccountAddOn(models.Model):
+    """An add-on an account subscribed to; cancelled with the account (R6)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="addons")
+    addon = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="subscriptions")
+    started_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "account add-on"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "addon"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="billing_one_active_addon_per_account",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["account"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="billing_addon_active_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.addon.name} for {self.account}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.cancelled_at is None
+
+
+class BillingMode(models.TextChoices):
+    MONTHLY_CARD = "monthly_card", "Monthly, by card"
+    PREPAID = "prepaid", "Prepaid term"
+
+
+class BillingProfile(models.Model):
+    """How and when an account pays: its plan, monthly card or prepaid term, next billing date,
+    prepaid balance and non-payment state."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, related_name="billing_profile"
+    )
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT)
+    mode = models.CharField(
+        max_length=16, choices=BillingMode.choices, default=BillingMode.MONTHLY_CARD
+    )
+    prepaid_months = models.PositiveSmallIntegerField(
+        default=12, help_text="Length of a prepaid term in months; a renewal buys the same term."
+    )
+    auto_renew = models.BooleanField(
+        default=True, help_text="Renew the prepaid term by card when the balance reaches zero."
+    )
+    # The day of month the account is billed on; months without it bill on their last day.
+    anchor_day = models.PositiveSmallIntegerField(default=1)
+    # The local calendar date (account.zone) of the next charge, and its first moment in UTC:
+    # the billing run selects on the indexed instant, staff read the date.
+    next_billing_date = models.DateField(null=True, blank=True)
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the billing run next acts on this account (a billing date or a card "
+        "retry), in UTC. Empty: nothing is due (unpaid, cancelled, no plan).",
+    )
+    prepaid_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    # Declines of the current period's card charge and the day of the first one (R11 retries).
+    card_declines = models.PositiveSmallIntegerField(default=0)
+    first_declined_on = models.DateField(null=True, blank=True)
+    # "Marked unpaid" by the billing run; the suspension job acts on it.
+    unpaid_since = models.DateTimeField(null=True, blank=True)
+    unpaid_reason = models.CharField(max_length=200, blank=True)
+    suspended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the account was suspended for non-payment."
+    )
+    notice_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the suspension notice was sent (once)."
+    )
+
+    class Meta:
+        permissions = [
+            ("record_payment", "Can record a payment"),
+            ("retry_card", "Can retry the card on file now"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(due_at__isnull=False),
+                name="billing_profile_due_idx",
+            ),
+            models.Index(
+                fields=["unpaid_since"],
+                condition=models.Q(unpaid_since__isnull=False),
+                name="billing_profile_unpaid_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"billing of {self.account}"
+
+    @property
+    def currency(self) -> str:
+        return self.plan.currency if self.plan_id else "USD"
+
+
+class Card(models.Model):
+    """The card on file: the gateway's token plus what staff may see; never a card number."""
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="card")
+    token = models.CharField(max_length=100, help_text="The payment gateway's token.")
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField("last four digits", max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    added_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "card on file"
+        verbose_name_plural = "cards on file"
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4} (expires {self.exp_month:02d}/{self.exp_year})"
+
+    def is_valid_on(self, day: date) -> bool:
+        """A card is valid through the last day of its expiry month."""
+        return (day.year, day.month) <= (self.exp_year, self.exp_month)
+
+
+class CardChargeAttempt(AppendOnlyModel):
+    """One call to the payment gateway to charge a card, whatever came of it (R12)."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        DECLINED = "declined", "Declined"
+        FAILED = "failed", "Failed (gateway unavailable)"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    purpose = models.CharField(max_length=20)
+    period = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=120)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    gateway_reference = models.CharField(max_length=100, blank=True)
+    message = models.CharField(max_length=200, blank=True)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            # A key the gateway accepted is never used for a second charge.
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(outcome="succeeded"),
+                name="billing_attempt_key_once",
+            )
+        ]
+        indexes = [models.Index(fields=["account", "-at"], name="billing_attempt_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.amount} {self.currency}: {self.outcome}"
+
+
+class EntryKind(models.TextChoices):
+    CHARGE = "charge", "Charge (plan and add-ons)"
+    CARD_PAYMENT = "card_payment", "Card payment"
+    PAYMENT = "payment", "Payment recorded"
+    PREPAYMENT_PURCHASE = "prepayment_purchase", "Prepayment purchase"
+    PREPAID_CONSUMPTION = "prepaid_consumption", "Prepaid month consumed"
+    PAUSE_FEE = "pause_fee", "Pause fee"
+    FORFEITURE = "forfeiture", "Prepaid balance forfeited on cancellation"
+    REFUND = "refund", "Refund"
+
+
+# What bills a period: each account pays each of its periods at most once, through one of
+# these (the database enforces it).
+PERIOD_KINDS = (EntryKind.CHARGE, EntryKind.PREPAID_CONSUMPTION, EntryKind.PAUSE_FEE)
+# Prepayments are never refunded (R5).
+PREPAYMENT_KINDS = (
+    EntryKind.PREPAYMENT_PURCHASE,
+    EntryKind.PREPAID_CONSUMPTION,
+    EntryKind.FORFEITURE,
+)
+REFUNDABLE_KINDS = (EntryKind.CHARGE, EntryKind.PAUSE_FEE)
+
+
+class LedgerEntry(AppendOnlyModel):
+    """One money movement of an account; never edited or deleted, not even by raw SQL (R12)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=24, choices=EntryKind.choices)
+    # Always positive; the kind says which way the money went.
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3)
+    # The billing date (local) of the period this entry bills, if it bills one.
+    period = models.DateField(null=True, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    prepaid_balance_after = models.DecimalField(**MONEY, null=True, blank=True)
+    reference = models.CharField(
+        max_length=120, blank=True, help_text="Gateway charge id or payment reference."
+    )
+    refund_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunded_by"
+    )
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger"
+        permissions = [("refund_charge", "Can refund a charge")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=models.Q(kind__in=PERIOD_KINDS),
+                name="billing_period_charged_once",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=models.Q(kind="prepayment_purchase", period__isnull=False),
+                name="billing_period_renewed_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="billing_ledger_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="refund") | models.Q(refund_of__isnull=False),
+                name="billing_refund_names_its_entry",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-at"], name="billing_ledger_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.account})"
+
+    @property
+    def by(self) -> str:
+        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"

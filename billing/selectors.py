@@ -1,0 +1,64 @@
+"""Reads about billing: next billing dates, and the questions staff ask in the admin."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.db.models import F, QuerySet
+
+from accounts.models import Account, AccountStatus
+from billing import conf
+from billing.calendar import local_date
+from billing.models import BillingProfile, LedgerEntry
+
+
+def next_billing_date(*, account: Account) -> date | None:
+    """The local calendar date of the account's next charge attempt; None when nothing will be
+    charged (a trial, a closed account, no plan, or unpaid and waiting for a payment)."""
+    if account.status not in (AccountStatus.ACTIVE, AccountStatus.PAUSED):
+        return None
+    due_at = (
+        BillingProfile.objects.filter(account_id=account.pk, plan__isnull=False)
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    if due_at is None:
+        return None
+    return local_date(due_at, account.zone)
+
+
+def unpaid_cancel_date(*, profile: BillingProfile) -> date | None:
+    """The local date a suspended-for-non-payment account is cancelled on (R11: day 91)."""
+    if profile.suspended_at is None:
+        return None
+    start = local_date(profile.suspended_at, profile.account.zone)
+    return start + timedelta(days=conf.unpaid_cancel_after_days() + 1)
+
+
+def profiles_suspended_unpaid() -> QuerySet[BillingProfile]:
+    return BillingProfile.objects.filter(
+        suspended_at__isnull=False, account__status=AccountStatus.SUSPENDED
+    )
+
+
+def profiles_cancelling_within(*, as_of: datetime, days: int) -> QuerySet[BillingProfile]:
+    """Suspended for non-payment and cancelled within `days` days (approximate to the day in
+    UTC; the cancellation job decides on the local calendar)."""
+    threshold = conf.unpaid_cancel_after_days() + 1
+    return profiles_suspended_unpaid().filter(
+        suspended_at__lte=as_of - timedelta(days=threshold - days)
+    )
+
+
+def profiles_prepaid_below_one_month() -> QuerySet[BillingProfile]:
+    """Prepaid accounts whose balance will not cover another month of their plan."""
+    return BillingProfile.objects.filter(
+        mode="prepaid",
+        plan__isnull=False,
+        prepaid_balance__lt=F("plan__monthly_price"),
+        account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED),
+    )
+
+
+def ledger_for(*, account: Account) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(account_id=account.pk).order_by("-at", "-id")

@@ -1,0 +1,59 @@
+"""What every billing service shares: the error, money validation, locking."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from accounts.models import Account
+from billing import conf
+from billing.models import BillingProfile
+
+CENT = Decimal("0.01")
+
+
+class BillingError(Exception):
+    """A billing request that cannot be done; the message is shown to staff as it is."""
+
+
+def money(amount: object, currency: str, *, what: str = "amount") -> tuple[Decimal, str]:
+    """`amount` as a Decimal with at most two places and `currency` as a known ISO code;
+    a clear error otherwise. Floats are refused: they cannot hold cents exactly."""
+    if isinstance(amount, float):
+        raise BillingError(f"{what} {amount!r} is a float; give money as a decimal string")
+    try:
+        value = Decimal(str(amount).strip())
+    except (InvalidOperation, ValueError):
+        raise BillingError(f"{what} {amount!r} is not a number") from None
+    if not value.is_finite():
+        raise BillingError(f"{what} {amount!r} is not a number")
+    if value.as_tuple().exponent < -2 and value != value.quantize(CENT):
+        raise BillingError(f"{what} {value} has more than two decimals")
+    code = (currency or "").strip().upper()
+    if code not in conf.currencies():
+        raise BillingError(
+            f"currency {currency!r} is not one we bill in ({', '.join(conf.currencies())})"
+        )
+    return value.quantize(CENT), code
+
+
+def positive_money(amount: object, currency: str, *, what: str) -> tuple[Decimal, str]:
+    value, code = money(amount, currency, what=what)
+    if value <= 0:
+        raise BillingError(f"{what} must be more than zero, not {value}")
+    return value, code
+
+
+def lock_profile(account: Account) -> BillingProfile:
+    """The account's billing profile, locked after the account row: the lifecycle services lock
+    the account first too, so a payment and a cancellation cannot deadlock."""
+    locked_account = Account.objects.select_for_update().get(pk=account.pk)
+    try:
+        profile = (
+            BillingProfile.objects.select_for_update(of=("self",))
+            .select_related("plan")
+            .get(account_id=account.pk)
+        )
+    except BillingProfile.DoesNotExist:
+        raise BillingError(f"{account} has no billing profile") from None
+    profile.account = locked_account
+    return profile

@@ -1,0 +1,318 @@
+"""Money staff handle: recorded payments, prepaid terms, refunds, card retries (R5, R11)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import Account, AccountStatus
+from accounts.services import account_unsuspend
+from backoffice.actors import Actor
+from billing.calendar import add_months, local_date, start_of_day
+from billing.gateway import GatewayError, GatewayUnavailable, get_gateway
+from billing.models import (
+    PREPAYMENT_KINDS,
+    REFUNDABLE_KINDS,
+    AccountAddOn,
+    BillingMode,
+    BillingProfile,
+    Card,
+    CardChargeAttempt,
+    EntryKind,
+    LedgerEntry,
+)
+from billing.services.common import BillingError, lock_profile, positive_money
+from billing.services.run import Run, bill_account, monthly_total
+
+R5_REFUSAL = (
+    "Prepayments are not refundable (R5): a prepaid term is neither refunded nor paid back "
+    "on cancellation, its remaining balance is forfeited."
+)
+
+
+def _active_addons(account: Account) -> list[AccountAddOn]:
+    return list(
+        AccountAddOn.objects.filter(
+            account_id=account.pk, cancelled_at__isnull=True
+        ).select_related("addon")
+    )
+
+
+def _restart_billing(profile: BillingProfile, *, now: datetime) -> None:
+    """After an outstanding period was settled: billing goes on a month from today, and the
+    non-payment marks are cleared."""
+    zone = profile.account.zone
+    today = local_date(now, zone)
+    profile.anchor_day = today.day
+    profile.next_billing_date = add_months(today, 1, today.day)
+    profile.due_at = start_of_day(profile.next_billing_date, zone)
+    profile.card_declines, profile.first_declined_on = 0, None
+    profile.unpaid_since, profile.unpaid_reason = None, ""
+    profile.suspended_at = profile.notice_sent_at = None
+
+
+def _outstanding(profile: BillingProfile) -> bool:
+    return (
+        profile.unpaid_since is not None
+        or profile.card_declines > 0
+        or profile.account.status == AccountStatus.SUSPENDED
+    )
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    account: Account,
+    amount: object,
+    currency: str,
+    by: Actor,
+    now: datetime,
+    reference: str,
+) -> LedgerEntry:
+    """Record a payment received outside the card on file (bank transfer, cheque).
+
+    If the account owes a period (declined, unpaid or suspended for non-payment, R11) the
+    payment settles it: a monthly account's period is charged, a prepaid account's payment
+    buys prepaid balance; billing restarts a month from today and a suspended account is
+    reactivated. Otherwise a prepaid account's payment tops up its balance."""
+    value, code = positive_money(amount, currency, what="payment")
+    reference = (reference or "").strip()
+    if not reference:
+        raise BillingError("a payment needs a reference (bank transfer id, cheque number)")
+    profile = lock_profile(account)
+    account = profile.account
+    if profile.plan_id is None:
+        raise BillingError(f"{account} has no plan; choose one before recording a payment")
+    if code != profile.plan.currency:
+        raise BillingError(
+            f"{account} is billed in {profile.plan.currency}; a payment in {code} cannot be "
+            "recorded against it"
+        )
+    if account.status not in (AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED):
+        raise BillingError(
+            f"{account} is {account.get_status_display().lower()}; reactivate it before "
+            "recording a payment"
+        )
+    outstanding = _outstanding(profile)
+    monthly = monthly_total(plan=profile.plan, addons=_active_addons(account))
+    if outstanding and value < monthly:
+        raise BillingError(
+            f"{account} owes {monthly} {code} for the month from "
+            f"{profile.next_billing_date or 'today'}; a payment of {value} {code} does not "
+            "cover it"
+        )
+    fields = by.as_fields()
+    payment = LedgerEntry.objects.create(
+        account=account,
+        at=now,
+        kind=EntryKind.PAYMENT,
+        amount=value,
+        currency=code,
+        reference=reference,
+        description="Payment recorded",
+        **fields,
+    )
+    if profile.mode == BillingMode.PREPAID:
+        profile.prepaid_balance += value
+        LedgerEntry.objects.create(
+            account=account,
+            at=now,
+            kind=EntryKind.PREPAYMENT_PURCHASE,
+            amount=value,
+            currency=code,
+            reference=reference,
+            prepaid_balance_after=profile.prepaid_balance,
+            description="Prepaid balance bought with a recorded payment",
+            **fields,
+        )
+        if profile.next_billing_date is None:
+            outstanding = True
+    elif outstanding:
+        period = profile.next_billing_date
+        if not LedgerEntry.objects.filter(
+            account_id=account.pk, period=period, kind=EntryKind.CHARGE
+        ).exists():
+            LedgerEntry.objects.create(
+                account=account,
+                at=now,
+                kind=EntryKind.CHARGE,
+                amount=monthly,
+                currency=code,
+                period=period,
+                reference=reference,
+                description=f"{profile.plan.name}, month from {period}, paid by {reference}",
+                **fields,
+            )
+    if outstanding:
+        _restart_billing(profile, now=now)
+    profile.save()
+    if account.status == AccountStatus.SUSPENDED:
+        account_unsuspend(
+            account=account,
+            by=by,
+            now=now,
+            reason=f"Payment of {value} {code} recorded ({reference}) (R11)",
+        )
+    return payment
+
+
+@transaction.atomic
+def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEntry:
+    """Buy the account's prepaid term with the card on file (prepaid_months × the month)."""
+    profile = lock_profile(account)
+    account = profile.account
+    if profile.mode != BillingMode.PREPAID or profile.plan_id is None:
+        raise BillingError(f"{account} is not billed by prepaid term")
+    card = Card.objects.filter(account_id=account.pk).first()
+    today = local_date(now, account.zone)
+    if card is None or not card.is_valid_on(today):
+        raise BillingError(f"{account} has no valid card on file to buy the prepaid term with")
+    amount = monthly_total(plan=profile.plan, addons=_active_addons(account))
+    amount *= profile.prepaid_months
+    key = f"purchase:{account.pk}:{now.isoformat()}"
+    try:
+        result = get_gateway().charge(
+            token=card.token, amount=amount, currency=profile.currency, idempotency_key=key
+        )
+    except (GatewayError, GatewayUnavailable) as exc:
+        raise BillingError(f"the card could not be charged: {exc}") from None
+    CardChargeAttempt.objects.create(
+        account=account,
+        at=now,
+        purpose="purchase",
+        amount=amount,
+        currency=profile.currency,
+        idempotency_key=key,
+        outcome="succeeded" if result.succeeded else "declined",
+        gateway_reference=result.reference,
+        message=result.decline_code,
+        **by.as_fields(),
+    )
+    if not result.succeeded:
+        raise BillingError(f"the card was declined ({result.decline_code})")
+    profile.prepaid_balance += amount
+    entry = LedgerEntry.objects.create(
+        account=account,
+        at=now,
+        kind=EntryKind.PREPAYMENT_PURCHASE,
+        amount=amount,
+        currency=profile.currency,
+        reference=result.reference,
+        prepaid_balance_after=profile.prepaid_balance,
+        description=f"Prepaid term bought: {profile.prepaid_months} months",
+        **by.as_fields(),
+    )
+    LedgerEntry.objects.create(
+        account=account,
+        at=now,
+        kind=EntryKind.CARD_PAYMENT,
+        amount=amount,
+        currency=profile.currency,
+        reference=result.reference,
+        description="Card payment of a prepaid term",
+        **by.as_fields(),
+    )
+    if profile.next_billing_date is None:
+        profile.anchor_day = today.day
+        profile.next_billing_date = add_months(today, 1, today.day)
+        profile.due_at = start_of_day(profile.next_billing_date, account.zone)
+    profile.save()
+    return entry
+
+
+@transaction.atomic
+def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) -> LedgerEntry:
+    """Refund a charge or pause fee in full. Prepayments never are (R5), whoever asks."""
+    if entry.kind in PREPAYMENT_KINDS:
+        raise BillingError(R5_REFUSAL)
+    if entry.kind in (EntryKind.CARD_PAYMENT, EntryKind.PAYMENT):
+        bought_prepayment = LedgerEntry.objects.filter(
+            account_id=entry.account_id,
+            kind=EntryKind.PREPAYMENT_PURCHASE,
+            reference=entry.reference,
+        ).exists()
+        if entry.reference and bought_prepayment:
+            raise BillingError(R5_REFUSAL)
+        raise BillingError("refund the charge this payment paid for, not the payment itself")
+    if entry.kind not in REFUNDABLE_KINDS:
+        raise BillingError(f"a {entry.get_kind_display().lower()} cannot be refunded")
+    if not (reason or "").strip():
+        raise BillingError("a refund needs a reason")
+    lock_profile(entry.account)
+    if LedgerEntry.objects.filter(refund_of=entry).exists():
+        raise BillingError(f"this {entry.get_kind_display().lower()} was already refunded")
+    reference = ""
+    if entry.reference.startswith("ch_"):
+        try:
+            reference = get_gateway().refund(
+                reference=entry.reference,
+                amount=entry.amount,
+                currency=entry.currency,
+                idempotency_key=f"refund:{entry.pk}",
+            )
+        except (GatewayError, GatewayUnavailable) as exc:
+            raise BillingError(f"the gateway refused the refund: {exc}") from None
+    return LedgerEntry.objects.create(
+        account_id=entry.account_id,
+        at=now,
+        kind=EntryKind.REFUND,
+        amount=entry.amount,
+        currency=entry.currency,
+        refund_of=entry,
+        reference=reference,
+        description=f"Refund: {reason.strip()}"[:200],
+        **by.as_fields(),
+    )
+
+
+@transaction.atomic
+def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
+    """Try the card on file for the outstanding period at once, outside the retry schedule
+    (e.g. the customer updated the card). A success clears the non-payment marks and
+    reactivates a suspended account; a decline changes nothing but the attempt record."""
+    profile = lock_profile(account)
+    account = profile.account
+    if not _outstanding(profile):
+        raise BillingError(f"{account} has no declined or unpaid charge to retry")
+    card = Card.objects.filter(account_id=account.pk).first()
+    if card is None or not card.is_valid_on(local_date(now, account.zone)):
+        raise BillingError(f"{account} has no valid card on file; attach a card first")
+    was_unpaid = profile.unpaid_since is not None or account.status == AccountStatus.SUSPENDED
+    earlier = CardChargeAttempt.objects.filter(
+        account_id=account.pk, period=profile.next_billing_date, by_job=""
+    ).count()
+    run = Run(
+        as_of=now,
+        by=by,
+        gateway=get_gateway(),
+        plans={profile.plan_id: profile.plan},
+        key_suffix=f"staff{earlier}",
+    )
+    if account.status == AccountStatus.SUSPENDED:
+        # A suspended account is billed as it would be when active.
+        account.status = AccountStatus.ACTIVE
+    bill_account(profile=profile, card=card, addons=_active_addons(account), run=run)
+    account.refresh_from_db(fields=["status"])
+    if run.counts.get("errors"):
+        raise BillingError("the account cannot be billed; see the log for the reason")
+    for attempt in run.attempts:
+        attempt.save()
+    if not any(a.outcome == "succeeded" for a in run.attempts):
+        # A decline outside the schedule neither advances nor shortens the retries: only the
+        # attempt is recorded.
+        outcome = run.attempts[-1].message if run.attempts else "not charged"
+        return f"the card was not charged ({outcome})"
+    for item in run.entries:
+        item.save()
+    if was_unpaid:
+        # As after a recorded payment: the months without service are not billed.
+        _restart_billing(profile, now=now)
+    profile.save()
+    if account.status == AccountStatus.SUSPENDED:
+        account_unsuspend(
+            account=account, by=by, now=now, reason="Card charged after a retry (R11)"
+        )
+    total = sum((e.amount for e in run.entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
+    return f"the card was charged {total} {profile.currency}"

@@ -1,0 +1,192 @@
+"""Setting an account up for billing: profile, card on file, add-ons; and closing it (R5, R6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.models import Account, AccountEvent, AccountStatus
+from backoffice.actors import Actor
+from billing.calendar import local_date, start_of_day
+from billing.gateway import GatewayError, get_gateway
+from billing.models import (
+    AccountAddOn,
+    AddOn,
+    BillingMode,
+    BillingProfile,
+    Card,
+    EntryKind,
+    LedgerEntry,
+    Plan,
+)
+from billing.services.common import BillingError, lock_profile
+
+
+def plan_get(*, code: str) -> Plan:
+    try:
+        return Plan.objects.get(code=code)
+    except Plan.DoesNotExist:
+        known = ", ".join(Plan.objects.values_list("code", flat=True)) or "none"
+        raise BillingError(f"unknown plan {code!r}; plans: {known}") from None
+
+
+@transaction.atomic
+def billing_profile_open(
+    *,
+    account: Account,
+    plan_code: str,
+    mode: str = BillingMode.MONTHLY_CARD,
+    prepaid_months: int = 12,
+    by: Actor,
+    now: datetime,
+) -> BillingProfile:
+    """Start billing an account on `plan_code`. Monthly accounts are first charged on today's
+    local date (the next billing run); prepaid accounts then buy their term with
+    `prepaid_term_buy` or a recorded payment, and consume it month by month from a month on."""
+    plan = plan_get(code=plan_code)
+    if mode not in BillingMode.values:
+        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+    if mode == BillingMode.PREPAID and not 1 <= prepaid_months <= 36:
+        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+    if BillingProfile.objects.filter(account_id=account.pk).exists():
+        raise BillingError(f"{account} already has a billing profile; change its plan instead")
+    today = local_date(now, account.zone)
+    first = today if mode == BillingMode.MONTHLY_CARD else None
+    return BillingProfile.objects.create(
+        account=account,
+        plan=plan,
+        mode=mode,
+        prepaid_months=prepaid_months,
+        anchor_day=today.day,
+        next_billing_date=first,
+        due_at=start_of_day(first, account.zone) if first else None,
+    )
+
+
+@transaction.atomic
+def card_attach(
+    *,
+    account: Account,
+    token: str,
+    by: Actor,
+    now: datetime,
+    exp_month: int | None = None,
+    exp_year: int | None = None,
+) -> Card:
+    """Put a tokenised card on file (replacing any other). Brand, last four and expiry come
+    from the gateway; an expiry given here (from the gateway's card form) takes precedence."""
+    token = (token or "").strip()
+    if not token:
+        raise BillingError("a card token is required")
+    try:
+        details = get_gateway().card_details(token=token)
+    except GatewayError as exc:
+        raise BillingError(str(exc)) from None
+    month = exp_month or details.exp_month
+    year = exp_year or details.exp_year
+    if not 1 <= month <= 12:
+        raise BillingError(f"expiry month {month} is not 1 to 12")
+    Account.objects.select_for_update().get(pk=account.pk)
+    card, _ = Card.objects.update_or_create(
+        account=account,
+        defaults={
+            "token": token,
+            "brand": details.brand,
+            "last4": details.last4,
+            "exp_month": month,
+            "exp_year": year,
+            "added_at": now,
+        },
+    )
+    return card
+
+
+@transaction.atomic
+def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: datetime) -> AccountAddOn:
+    """Add a catalogue add-on to the account, billed monthly with the plan."""
+    profile = lock_profile(account)
+    try:
+        addon = AddOn.objects.get(code=addon_code, active=True)
+    except AddOn.DoesNotExist:
+        raise BillingError(f"unknown add-on {addon_code!r}") from None
+    if profile.plan_id and addon.currency != profile.plan.currency:
+        raise BillingError(
+            f"add-on {addon.name} is priced in {addon.currency}, the account is billed in "
+            f"{profile.plan.currency}"
+        )
+    existing = AccountAddOn.objects.filter(
+        account_id=account.pk, addon=addon, cancelled_at__isnull=True
+    ).first()
+    return existing or AccountAddOn.objects.create(account=account, addon=addon, started_at=now)
+
+
+def billing_close_for_cancellation(*, account: Account, by: Actor, now: datetime) -> None:
+    """R5, R6: on cancellation every add-on is cancelled and the remaining prepaid balance is
+    forfeited as a ledger entry; nothing already charged is refunded (R3) and nothing more is
+    billed. Called inside the cancellation's transaction."""
+    AccountAddOn.objects.filter(account_id=account.pk, cancelled_at__isnull=True).update(
+        cancelled_at=now
+    )
+    profile = (
+        BillingProfile.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(account_id=account.pk)
+        .first()
+    )
+    if profile is None:
+        return
+    if profile.prepaid_balance > 0:
+        LedgerEntry.objects.create(
+            account_id=account.pk,
+            at=now,
+            kind=EntryKind.FORFEITURE,
+            amount=profile.prepaid_balance,
+            currency=profile.currency,
+            prepaid_balance_after=0,
+            description="Prepaid balance forfeited on cancellation; prepayments are not "
+            "refundable (R5)",
+            **by.as_fields(),
+        )
+        profile.prepaid_balance = 0
+    if not _billing_date_begun_unbilled(profile, account=account, now=now):
+        profile.due_at = None
+    profile.save(update_fields=["prepaid_balance", "due_at"])
+
+
+def _billing_date_begun_unbilled(profile: BillingProfile, *, account: Account, now: datetime):
+    """An active monthly account cancelled on its billing date, before the run charged it:
+    that date is still owed (R3 spares only cancellations before the date), so the profile
+    stays due for the run. Paused and suspended accounts are not charged on the way out."""
+    if profile.mode != BillingMode.MONTHLY_CARD or profile.due_at is None or profile.due_at > now:
+        return False
+    if profile.card_declines or profile.unpaid_since is not None:
+        return False
+    move = (
+        AccountEvent.objects.filter(account_id=account.pk, to_status=AccountStatus.CANCELLED)
+        .order_by("-at", "-id")
+        .values_list("from_status", flat=True)
+        .first()
+    )
+    return move == AccountStatus.ACTIVE
+
+
+@transaction.atomic
+def billing_reopen(*, account: Account, by: Actor, now: datetime) -> None:
+    """After a reactivation (R7): billing starts again today on the local calendar, as a new
+    month, with no catch-up for the months the account was closed."""
+    profile = (
+        BillingProfile.objects.select_for_update(of=("self",))
+        .filter(account_id=account.pk, plan__isnull=False)
+        .first()
+    )
+    if profile is None:
+        return
+    today = local_date(now, account.zone)
+    profile.anchor_day = today.day
+    profile.next_billing_date = today
+    profile.due_at = start_of_day(today, account.zone)
+    profile.card_declines, profile.first_declined_on = 0, None
+    profile.unpaid_since, profile.unpaid_reason = None, ""
+    profile.suspended_at = profile.notice_sent_at = None
+    profile.save()
