@@ -83,6 +83,9 @@ DATABASES = {
     "default": env.database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Covering indexes (INCLUDE) serve the suppression look-ups on PostgreSQL; SQLite, the
+# embedded default, simply builds them without the extra columns.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 
 # --- Celery ---------------------------------------------------------------------------------

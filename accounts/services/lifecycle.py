@@ -292,7 +292,11 @@ def account_reactivate(*, account: Account, by: Actor, now: datetime, reason: st
             )
     locked, moved = _move(account=locked, move="reactivate", by=by, now=now, reason=reason)
     if moved:
+        from billing.services import billing_reopen
+
         content.bring_online(account=locked, now=now, inactive_since=inactive_since)
+        # Billing starts again from today; without this a reactivated account is never billed.
+        billing_reopen(account=locked, by=by, now=now)
     account.status, account.inactive_since = locked.status, locked.inactive_since
     return locked
 

@@ -198,3 +198,25 @@ def test_paused_account_cancelled_on_its_billing_date_is_not_charged_R3_R8(agent
     run_hourly(datetime(2026, 12, 1, 8, tzinfo=UTC), 30)
 
     assert not charges(account).exists()
+
+
+def test_an_account_reactivated_within_retention_is_billed_again_from_that_day_R7(agent):
+    # given an account cancelled the evening before its billing date (nothing charged, R3)
+    account = monthly_account()
+    account_cancel(
+        account=account, by=agent, now=local(LA, 2026, 11, 30, 17, 30), reason="x", voluntary=True
+    )
+    run_billing(local(LA, 2026, 12, 1, 6, 0))
+    assert not charges(account).exists()
+
+    # when it comes back ten days later
+    from accounts.services import account_reactivate
+
+    back = local(LA, 2026, 12, 10, 9, 0)
+    account_reactivate(account=account, by=agent, now=back, reason="Customer returned")
+
+    # then billing starts again that local day, and the run charges it once
+    assert next_billing_date(account=account) == date(2026, 12, 10)
+    run_billing(back + timedelta(hours=1))
+    run_billing(back + timedelta(hours=2))
+    assert charges(account).count() == 1
