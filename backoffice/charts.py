@@ -55,7 +55,7 @@ def _a(url: str, inner: str, title: str) -> str:
 
 def bar_chart(bars: list[Bar], *, width: int = 420, bar_height: int = 22) -> SafeString:
     """Horizontal bars with their label and value; each bar links to the list behind it."""
-    label_width, gap = 150, 6
+    label_width, gap = 230, 6
     height = max(1, len(bars)) * (bar_height + gap)
     top = max([b.value for b in bars] + [1])
     room = width - label_width - 60

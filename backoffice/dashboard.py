@@ -7,9 +7,9 @@ filtered admin list behind it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -73,6 +73,155 @@ def accounts_by_state_by_month(*, now: datetime) -> Figure:
     )
 
 
+def cancellations_by_reason(*, now: datetime) -> Figure:
+    """Last 12 months of cancellations, by reason, customer's choice vs non-payment."""
+    from accounts.models import CancellationOutcome, CancellationRequest
+
+    since = now - timedelta(days=365)
+    rows = (
+        CancellationRequest.objects.filter(at__gte=since, outcome=CancellationOutcome.CANCELLED)
+        .order_by()
+        .values_list("reason_id", "reason__name", "voluntary")
+        .annotate(n=Count("id"))
+    )
+    by_reason: dict[tuple[int, str], int] = {}
+    voluntary = {True: 0, False: 0}
+    for reason_id, name, is_voluntary, n in rows:
+        by_reason[(reason_id, name)] = by_reason.get((reason_id, name), 0) + n
+        voluntary[is_voluntary] += n
+    bars = [
+        Bar(
+            label=name,
+            value=n,
+            url=_changelist(
+                "accounts_cancellationrequest", reason__id__exact=reason_id, outcome="cancelled"
+            ),
+        )
+        for (reason_id, name), n in sorted(by_reason.items(), key=lambda item: -item[1])[:10]
+    ]
+    split = [
+        Bar(
+            label=_("All voluntary (agent)"),
+            value=voluntary[True],
+            url=_changelist("accounts_cancellationrequest", voluntary__exact=1),
+            colour="#2e6f8e",
+        ),
+        Bar(
+            label=_("All involuntary (system)"),
+            value=voluntary[False],
+            url=_changelist("accounts_cancellationrequest", voluntary__exact=0),
+            colour="#b3261e",
+        ),
+    ]
+    return Figure(
+        title=_("Cancellations by reason, last 12 months"),
+        svg=bar_chart(split + bars),
+        link=_changelist("accounts_cancellationrequest", outcome="cancelled"),
+    )
+
+
+def pause_offer_save_rate(*, now: datetime) -> Figure:
+    """R8: of the calls where pausing was offered, how many kept the customer."""
+    from accounts.models import CancellationRequest
+
+    figures = CancellationRequest.objects.filter(
+        at__gte=now - timedelta(days=365), pause_offered=True
+    ).aggregate(offered=Count("id"), saved=Count("id", filter=Q(pause_accepted=True)))
+    offered, saved = figures["offered"], figures["saved"]
+    rate = f"{100 * saved / offered:.0f}%" if offered else "—"
+    bars = [
+        Bar(
+            _("Saved by pause"),
+            saved,
+            _changelist("accounts_cancellationrequest", pause_accepted__exact=1),
+            "#2e8540",
+        ),
+        Bar(
+            _("Declined, cancelled"),
+            offered - saved,
+            _changelist(
+                "accounts_cancellationrequest", pause_accepted__exact=0, outcome="cancelled"
+            ),
+            "#b3261e",
+        ),
+    ]
+    return Figure(
+        title=_("Pause offer save rate: %(rate)s") % {"rate": rate},
+        svg=bar_chart(bars),
+        note=_("Calls in the last 12 months where pausing was offered (R8)"),
+    )
+
+
+def confirmations_on_time(*, now: datetime) -> Figure:
+    """R4: confirmations sent within 24 hours, sent late, and still unsent past 24 hours."""
+    from django.conf import settings
+
+    from accounts.models import CancellationRequest
+
+    sla = settings.CONFIRMATION_SLA
+    figures = CancellationRequest.objects.filter(at__gte=now - timedelta(days=90)).aggregate(
+        on_time=Count(
+            "id",
+            filter=Q(confirmation_sent_at__isnull=False, confirmation_sent_at__lte=F("at") + sla),
+        ),
+        late=Count(
+            "id",
+            filter=Q(confirmation_sent_at__isnull=False, confirmation_sent_at__gt=F("at") + sla),
+        ),
+        overdue=Count("id", filter=Q(confirmation_sent_at__isnull=True, at__lt=now - sla)),
+        pending=Count("id", filter=Q(confirmation_sent_at__isnull=True, at__gte=now - sla)),
+    )
+    requests = "accounts_cancellationrequest"
+    bars = [
+        Bar(_("Sent within 24 hours"), figures["on_time"], _changelist(requests), "#2e8540"),
+        Bar(_("Sent late"), figures["late"], _changelist(requests), "#d9822b"),
+        Bar(
+            _("Overdue now"),
+            figures["overdue"],
+            _changelist(requests, confirmation="overdue"),
+            "#b3261e",
+        ),
+        Bar(
+            _("Not yet due"),
+            figures["pending"],
+            _changelist(requests, confirmation="pending"),
+            "#7aa6c2",
+        ),
+    ]
+    return Figure(
+        title=_("Cancellation confirmations, last 90 days"),
+        svg=bar_chart(bars),
+        note=_("Every request gets one confirmation within 24 hours (R4)"),
+    )
+
+
+def coming_up(*, now: datetime) -> Figure:
+    """Accounts the jobs will cancel for non-payment (R11) or purge (R7) soon."""
+    from billing.selectors import profiles_cancelling_within
+    from compliance.selectors import accounts_due_for_purge
+
+    bars = []
+    for days in (7, 30):
+        bars.append(
+            Bar(
+                _("Cancelled for non-payment within %(days)s days") % {"days": days},
+                profiles_cancelling_within(as_of=now, days=days).count(),
+                _changelist("billing_billingprofile", cancels_soon=days),
+                "#b3261e",
+            )
+        )
+    for days in (7, 30):
+        bars.append(
+            Bar(
+                _("Purged within %(days)s days") % {"days": days},
+                accounts_due_for_purge(as_of=now + timedelta(days=days)).count(),
+                _changelist("compliance_retentionaccount", purge=f"{days}d"),
+                "#6b6b6b",
+            )
+        )
+    return Figure(title=_("Coming up"), svg=bar_chart(bars, width=520))
+
+
 def jobs_overview(*, now: datetime) -> Figure:
     """Each job's last run, its outcome and its next run by beat's schedule."""
     from django_celery_beat.models import PeriodicTask
@@ -102,4 +251,12 @@ def jobs_overview(*, now: datetime) -> Figure:
 
 
 def figures(*, now: datetime) -> list[Figure]:
-    return [accounts_by_state_now(), accounts_by_state_by_month(now=now), jobs_overview(now=now)]
+    return [
+        accounts_by_state_now(),
+        accounts_by_state_by_month(now=now),
+        cancellations_by_reason(now=now),
+        pause_offer_save_rate(now=now),
+        confirmations_on_time(now=now),
+        coming_up(now=now),
+        jobs_overview(now=now),
+    ]

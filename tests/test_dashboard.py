@@ -47,3 +47,42 @@ def test_snapshot_job_keeps_one_figure_per_month_and_state(now):
     paused = StateSnapshot.objects.get(month=date(2026, 11, 1), status="paused")
     assert paused.accounts == 3
     assert StateSnapshot.objects.filter(month=date(2026, 11, 1)).count() == len(AccountStatus)
+
+
+def test_cancellation_figures_split_reasons_voluntary_and_overdue_confirmations_R4_R8(
+    admin_client,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import CancellationOutcome
+    from tests.accounts.factories import CancellationReasonFactory, CancellationRequestFactory
+
+    now = timezone.now()
+    price = CancellationReasonFactory(name="Too expensive")
+    CancellationRequestFactory.create_batch(
+        2, reason=price, at=now - timedelta(hours=30), pause_offered=True
+    )
+    CancellationRequestFactory(
+        reason=price,
+        at=now - timedelta(hours=2),
+        outcome=CancellationOutcome.SAVED_BY_PAUSE,
+        pause_offered=True,
+        pause_accepted=True,
+        account__status="paused",
+    )
+    CancellationRequestFactory(
+        voluntary=False,
+        at=now - timedelta(days=3),
+        confirmation_sent_at=now - timedelta(days=3) + timedelta(hours=1),
+    )
+
+    page = admin_client.get("/admin/").content.decode()
+
+    assert "<title>Too expensive: 2</title>" in page
+    assert "<title>All voluntary (agent): 2</title>" in page
+    assert "<title>All involuntary (system): 1</title>" in page
+    assert "Pause offer save rate: 33%" in page
+    assert "<title>Overdue now: 2</title>" in page
+    assert "<title>Sent within 24 hours: 1</title>" in page
