@@ -19,6 +19,6 @@ def test_dashboard_renders_its_charts_and_links_to_the_list(
     page.goto(f"{live_server.url}/admin/")
 
     assert page.locator("#dashboard svg.bo-chart").count() >= 2
-    page.locator("#dashboard a:has(title:text('Suspended: 2'))").first.click()
+    page.locator("#dashboard a:has(title:text('Suspended: 2')) rect").first.click()
     page.wait_for_url("**/admin/accounts/account/?status__exact=suspended")
     assert page.locator("#result_list tbody tr").count() == 2
