@@ -27,6 +27,7 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
+from billing.resources import AddOnResource, LedgerExport, PlanResource
 from billing.services import (
     BillingError,
     billing_profile_open,
@@ -35,6 +36,7 @@ from billing.services import (
     charge_refund,
     payment_record,
 )
+from exchanges.admin import CsvExportMixin, CsvImportMixin, StreamingExportMixin
 
 
 def _cancellation_deadline(account: Account):
@@ -145,15 +147,21 @@ def _action_form(modeladmin, request, queryset, *, form_class, title, action, ap
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(CsvImportMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("name", "code", "monthly_price", "currency", "active")
+    resource_classes = [PlanResource]
+    import_permission = "exchanges.import_catalogue"
+    export_permission = "exchanges.export_catalogue"
     list_filter = ("currency", "active")
     search_fields = ("name", "code")
 
 
 @admin.register(AddOn)
-class AddOnAdmin(admin.ModelAdmin):
+class AddOnAdmin(CsvImportMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("name", "code", "monthly_price", "currency", "active")
+    resource_classes = [AddOnResource]
+    import_permission = "exchanges.import_catalogue"
+    export_permission = "exchanges.export_catalogue"
     list_filter = ("currency", "active")
     search_fields = ("name", "code")
 
@@ -367,7 +375,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
     list_display = ("at", "account", "kind", "amount", "currency", "period", "by", "description")
     list_filter = ("kind", "currency")
     list_select_related = ("account", "by_user")
@@ -375,6 +383,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     actions = ("refund_charge",)
     show_full_result_count = False
+    streaming_export = LedgerExport
+    streaming_export_permission = "exchanges.export_ledger"
 
     def has_refund_charge_permission(self, request) -> bool:
         return request.user.has_perm("billing.refund_charge")

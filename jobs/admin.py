@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from exchanges.admin import StreamingExportMixin
 from jobs.models import JobRun
+from jobs.resources import JobRunExport
 
 
 @admin.register(JobRun)
-class JobRunAdmin(admin.ModelAdmin):
+class JobRunAdmin(StreamingExportMixin, admin.ModelAdmin):
     """Job runs are a record: read-only for everyone."""
 
     list_display = ("job", "as_of", "dry_run", "trigger", "outcome", "started_at", "duration")
@@ -23,6 +25,8 @@ class JobRunAdmin(admin.ModelAdmin):
         "worker",
     )
     show_full_result_count = False
+    streaming_export = JobRunExport
+    streaming_export_permission = "exchanges.export_job_runs"
 
     def has_add_permission(self, request):
         return False

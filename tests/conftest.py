@@ -18,6 +18,24 @@ from django.db import connection
 from backoffice.actors import Actor
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the migrations' data (staff roles, default schedules,
+    the reasons list) from the serialized copy: without it, one test's flush would leave the
+    next test with no groups, or with content types created twice."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+            "live_server" in fixtures or "transactional_db" in fixtures
+        )
+        if not transactional:
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        kwargs.update(transaction=True, serialized_rollback=True)
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 def _missing(service: str, why: str) -> None:
     if settings.REQUIRE_SERVICES:
         pytest.fail(f"{service} is required (REQUIRE_SERVICES=1) but {why}", pytrace=False)

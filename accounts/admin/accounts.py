@@ -24,8 +24,10 @@ from accounts.admin.inlines import (
 )
 from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
+from accounts.resources import AccountExport, AccountResource
 from accounts.services import LifecycleError, account_agent_action, cancellation_call_take
 from backoffice.actors import Actor
+from exchanges.admin import CsvImportMixin, StreamingExportMixin
 
 S = AccountStatus
 
@@ -45,7 +47,7 @@ ACTION_COPY = {
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
     list_display = (
         "username",
         "company",
@@ -106,6 +108,11 @@ class AccountAdmin(admin.ModelAdmin):
     change_form_template = "admin/accounts/account/change_form.html"
     show_full_result_count = False
     list_per_page = 50
+    # Managers: bulk updates of the details by CSV, and the filtered list as CSV.
+    resource_classes = [AccountResource]
+    import_permission = "exchanges.import_accounts"
+    streaming_export = AccountExport
+    streaming_export_permission = "exchanges.export_accounts"
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

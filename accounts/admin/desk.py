@@ -8,11 +8,13 @@ from django.utils import timezone
 from accounts.admin.common import confirmation_state
 from accounts.admin.filters import ConfirmationOverdueFilter
 from accounts.models import CancellationReason, CancellationRequest
+from accounts.resources import CancellationReasonResource, CancellationRequestExport
 from accounts.services import confirmation_send
+from exchanges.admin import CsvExportMixin, CsvImportMixin, StreamingExportMixin
 
 
 @admin.register(CancellationReason)
-class CancellationReasonAdmin(admin.ModelAdmin):
+class CancellationReasonAdmin(CsvImportMixin, CsvExportMixin, admin.ModelAdmin):
     """Managers keep the list; a reason is retired, never deleted (old requests keep it)."""
 
     list_display = ("name", "active", "system", "created_at")
@@ -20,6 +22,9 @@ class CancellationReasonAdmin(admin.ModelAdmin):
     fields = ("name", "active")
     search_fields = ("name",)
     actions = ["retire", "restore"]
+    resource_classes = [CancellationReasonResource]
+    import_permission = "exchanges.import_catalogue"
+    export_permission = "exchanges.export_catalogue"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -41,7 +46,7 @@ class CancellationReasonAdmin(admin.ModelAdmin):
 
 
 @admin.register(CancellationRequest)
-class CancellationRequestAdmin(admin.ModelAdmin):
+class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
     """Read-only: requests come from the desk and from the system; resending a due
     confirmation is the only action."""
 
@@ -69,6 +74,8 @@ class CancellationRequestAdmin(admin.ModelAdmin):
     search_fields = ("^account__username", "^account__primary_email")
     date_hierarchy = "at"
     actions = ["send_confirmation_now"]
+    streaming_export = CancellationRequestExport
+    streaming_export_permission = "exchanges.export_cancellation_requests"
     show_full_result_count = False
     readonly_fields = (
         "account",

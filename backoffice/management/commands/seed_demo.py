@@ -26,6 +26,7 @@ DEMO_MODULES = [
     "accounts.demo.seed",
     "billing.demo.seed",
     "compliance.demo.seed",
+    "exchanges.demo.seed",
     "backoffice.demo.seed",
 ]
 DEMO_ACCOUNTS = 400

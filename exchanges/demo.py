@@ -1,0 +1,122 @@
+"""Demo CSV imports: what the managers' import list looks like after a few weeks of use."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+
+from accounts.models import Account
+from exchanges.models import ImportRecord, ImportStatus
+
+
+def seed(*, rng: random.Random, now: datetime, count: int) -> str:
+    # The demo manager's login ("manager") is the one seed_demo prints afterwards.
+    manager, _ = User.objects.get_or_create(
+        username="manager", defaults={"is_staff": True, "email": "manager@example.com"}
+    )
+    usernames = list(Account.objects.order_by("?").values_list("username", flat=True)[:6])
+    while len(usernames) < 6:
+        usernames.append(f"customer-{len(usernames):04d}")
+    updated = max(1, count // 20)
+
+    def values(username: str, **cells: str) -> list[list[str]]:
+        return [["username", username], *([k, v] for k, v in cells.items())]
+
+    records = [
+        ImportRecord(
+            at=now - timedelta(days=21, hours=3),
+            by_user=manager,
+            model="billing.plan",
+            resource="PlanResource",
+            file_name="price-list-2026.csv",
+            file_size=412,
+            status=ImportStatus.CONFIRMED,
+            confirmed_at=now - timedelta(days=21, hours=3) + timedelta(minutes=2),
+            rows_total=6,
+            rows_new=1,
+            rows_updated=2,
+            rows_skipped=3,
+        ),
+        ImportRecord(
+            at=now - timedelta(days=9, hours=5),
+            by_user=manager,
+            model="accounts.account",
+            resource="AccountResource",
+            file_name="crm-company-names.csv",
+            file_size=18_204,
+            status=ImportStatus.CONFIRMED,
+            confirmed_at=now - timedelta(days=9, hours=5) + timedelta(minutes=4),
+            rows_total=updated + 40,
+            rows_updated=updated,
+            rows_skipped=40,
+        ),
+        ImportRecord(
+            at=now - timedelta(days=2, hours=1),
+            by_user=manager,
+            model="accounts.account",
+            resource="AccountResource",
+            file_name="time-zones-from-sales.csv",
+            file_size=2_311,
+            status=ImportStatus.REFUSED,
+            rows_total=24,
+            rows_updated=20,
+            rows_skipped=1,
+            rows_errors=3,
+            message="3 row(s) have errors; fix them and upload the file again "
+            "(nothing was written)",
+            row_errors=[
+                {
+                    "line": 5,
+                    "key": "acme-old",
+                    "column": "username",
+                    "error": "no account with username 'acme-old': this import updates "
+                    "existing records and never creates one",
+                    "values": values("acme-old", time_zone="Europe/Berlin"),
+                },
+                {
+                    "line": 11,
+                    "key": usernames[0],
+                    "column": "time_zone",
+                    "error": "'CET+1' is not a known time zone (e.g. Europe/Berlin)",
+                    "values": values(usernames[0], time_zone="CET+1"),
+                },
+                {
+                    "line": 17,
+                    "key": usernames[1],
+                    "column": "language",
+                    "error": "Value 'fr' is not a valid choice.",
+                    "values": values(usernames[1], time_zone="Europe/Paris", language="fr"),
+                },
+            ],
+        ),
+        ImportRecord(
+            at=now - timedelta(hours=rng.randint(2, 20)),
+            by_user=manager,
+            model="accounts.account",
+            resource="AccountResource",
+            file_name="export-from-excel.csv",
+            file_size=9_870,
+            status=ImportStatus.REFUSED,
+            message="the file is not UTF-8 (byte 0xe4 at position 123); it was probably saved "
+            "as Windows-1252 or Latin-1. Save it as 'CSV UTF-8' and upload it again",
+        ),
+        ImportRecord(
+            at=now - timedelta(minutes=rng.randint(5, 50)),
+            by_user=manager,
+            model="accounts.account",
+            resource="AccountResource",
+            file_name="status-cleanup.csv",
+            file_size=1_024,
+            status=ImportStatus.REFUSED,
+            message="the column 'status' cannot be imported (it would change 2 account(s): "
+            f"{usernames[2]}: active → cancelled; {usernames[3]}: paused → active): an "
+            "account's status changes only through the actions on its page (Take "
+            "cancellation call, Pause, Resume, Reactivate), which record who and why (R2, R7, "
+            "R8, R12). Remove the column and upload again",
+        ),
+    ]
+    ImportRecord.objects.bulk_create(records)
+    refused = sum(r.status == ImportStatus.REFUSED for r in records)
+    return f"{len(records)} CSV imports ({len(records) - refused} confirmed, {refused} refused)"

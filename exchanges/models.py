@@ -1,0 +1,66 @@
+"""The record of every CSV import a manager previewed, confirmed or had refused."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed (awaiting confirmation)"
+    CONFIRMED = "confirmed", "Confirmed (written)"
+    REFUSED = "refused", "Refused (nothing written)"
+
+
+class ImportRecord(models.Model):
+    """One CSV file a manager uploaded: who, which file, what it would do or did, its errors."""
+
+    at = models.DateTimeField(db_index=True)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    model = models.CharField(max_length=100, help_text="What was imported, e.g. accounts.account")
+    resource = models.CharField(max_length=100)
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(
+        max_length=12, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_new = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0, help_text="Unchanged rows.")
+    rows_errors = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="Why the file was refused, if it was.")
+    # [{"line": 3, "key": "acme", "column": "username", "error": "...", "values": [[col, v]]}]
+    row_errors = models.JSONField(default=list, blank=True)
+    # Digest of the affected rows' values at preview time; a confirm recomputes it and is
+    # refused when the data changed in between.
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    # Where the previewed file waits for its confirmation (import-export's temporary storage).
+    stored_file = models.CharField(max_length=255, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "CSV import"
+        verbose_name_plural = "CSV imports"
+        permissions = [
+            ("import_accounts", "Can import account details (CSV)"),
+            ("export_accounts", "Can export accounts (CSV)"),
+            ("import_catalogue", "Can import plans, add-ons and cancellation reasons (CSV)"),
+            ("export_catalogue", "Can export plans, add-ons and cancellation reasons (CSV)"),
+            ("export_cancellation_requests", "Can export cancellation requests (CSV)"),
+            ("export_ledger", "Can export the ledger (CSV)"),
+            ("export_job_runs", "Can export job runs (CSV)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.model}, {self.get_status_display().lower()})"
+
+    @property
+    def counts(self) -> str:
+        return (
+            f"{self.rows_total} rows: {self.rows_new} new, {self.rows_updated} updated, "
+            f"{self.rows_skipped} unchanged, {self.rows_errors} with errors"
+        )

@@ -1,0 +1,172 @@
+"""The base of every CSV import and export: keyed on a natural key, updates shown in a preview,
+cells neutralised for spreadsheets, and a fingerprint of the rows a file touches so that a
+confirmation after someone else changed them is refused."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from import_export import resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
+from import_export.results import Result
+
+from exchanges.csvsafe import neutralise
+from exchanges.uploads import ParsedFile, UploadRefused
+
+# Keys per query when fingerprinting or comparing: a parameter list PostgreSQL plans well.
+KEY_CHUNK = 5000
+
+
+class YesNoWidget(widgets.BooleanWidget):
+    """yes/no as managers write it; true/false and 1/0 as other tools do."""
+
+    TRUE = {"yes", "y", "true", "1", "x"}
+    FALSE = {"no", "n", "false", "0"}
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value if value is not None else "").strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValueError(f"'{value}' is not yes or no")
+
+    def render(self, value, obj=None, **kwargs):
+        return "yes" if value else "no"
+
+
+class ExchangeResource(resources.ModelResource):
+    """A resource keyed on one natural-key column; subclasses set Meta.fields, import_id_fields
+    and, where a file must never touch a column, ``protected_columns``."""
+
+    #: Columns a file may not change, and where the staff do it instead.
+    protected_columns: dict[str, str] = {}
+    #: Whether a row with an unknown key creates a record (catalogues) or is a row error.
+    creates = True
+    #: The values a confirmation compares against the preview; defaults to the import fields.
+    fingerprint_fields: tuple[str, ...] = ()
+
+    def __init__(self, *, user=None, now=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+        self.now = now
+
+    @classmethod
+    def key_column(cls) -> str:
+        return cls._meta.import_id_fields[0]
+
+    @classmethod
+    def importable_columns(cls) -> list[str]:
+        return [f for f in cls._meta.fields if f not in cls._meta.import_id_fields]
+
+    # --- checks before the preview -----------------------------------------------------------
+
+    def check_file(self, parsed: ParsedFile) -> None:
+        """Refuse a file that names a protected column (subclasses may compare values)."""
+        for column in parsed.dataset.headers:
+            if column in self.protected_columns:
+                raise UploadRefused(self.protected_message(column))
+
+    def protected_message(self, column: str, detail: str = "") -> str:
+        return (
+            f"the column '{column}' cannot be imported{detail}: "
+            f"{self.protected_columns[column]}. Remove the column and upload again"
+        )
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def get_or_init_instance(self, instance_loader, row):
+        instance, new = super().get_or_init_instance(instance_loader, row)
+        if new and not self.creates:
+            key = self.key_column()
+            raise ValidationError(
+                {
+                    key: f"no {self._meta.model._meta.verbose_name} with {key} "
+                    f"'{row.get(key, '')}': this import updates existing records and never "
+                    "creates one"
+                }
+            )
+        return instance, new
+
+    # --- the stale-preview guard -------------------------------------------------------------
+
+    def fingerprint(self, keys: Iterable[str], *, lock: bool = False) -> str:
+        """A digest of the current values of the records these keys name (locked with
+        ``lock`` until the end of the transaction)."""
+        key = self.key_column()
+        fields = self.fingerprint_fields or tuple(self._meta.fields)
+        digest = hashlib.sha256()
+        keys = sorted(set(keys))
+        for start in range(0, len(keys), KEY_CHUNK):
+            qs = self._meta.model.objects.filter(**{f"{key}__in": keys[start : start + KEY_CHUNK]})
+            if lock:
+                qs = qs.select_for_update(of=("self",))
+            for values in qs.order_by(key).values_list(key, *fields):
+                digest.update(repr(values).encode())
+        return digest.hexdigest()
+
+    # --- exports -----------------------------------------------------------------------------
+
+    def export_field(self, field, instance, **kwargs):
+        return neutralise(super().export_field(field, instance, **kwargs))
+
+
+class BulkUpdateResource(ExchangeResource):
+    """Base for imports that only update and do so in bulk through a service."""
+
+    creates = False
+
+    class Meta:
+        use_bulk = True
+        instance_loader_class = CachedInstanceLoader
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+
+
+def row_errors(result: Result, parsed: ParsedFile, key_column: str) -> list[dict]:
+    """The errors of a result, one entry per row and column, with the file's line numbers."""
+    headers = parsed.dataset.headers
+    errors: list[dict] = []
+
+    def values_of(number: int) -> dict:
+        try:
+            return dict(zip(headers, parsed.dataset[number - 1], strict=False))
+        except IndexError:
+            return {}
+
+    # The row's cells as [column, value] pairs: a JSON array keeps the file's column order.
+    def pairs(values: dict) -> list[list[str]]:
+        return [[column, value] for column, value in values.items()]
+
+    for invalid in result.invalid_rows:
+        values = values_of(invalid.number)
+        for field, messages in invalid.error_dict.items():
+            for message in messages:
+                errors.append(
+                    {
+                        "line": parsed.line_of(invalid.number),
+                        "key": values.get(key_column, ""),
+                        "column": "" if field == NON_FIELD_ERRORS else field,
+                        "error": message,
+                        "values": pairs(values),
+                    }
+                )
+    for number, row_errs in result.row_errors():
+        values = values_of(number)
+        for err in row_errs:
+            errors.append(
+                {
+                    "line": parsed.line_of(number),
+                    "key": values.get(key_column, ""),
+                    "column": "",
+                    "error": str(err.error),
+                    "values": pairs(values),
+                }
+            )
+    for err in result.base_errors:
+        errors.append({"line": "", "key": "", "column": "", "error": str(err.error)})
+    errors.sort(key=lambda e: (e["line"] == "", e["line"] or 0))
+    return errors
