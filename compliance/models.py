@@ -1,5 +1,29 @@
-"""Suppressions (unsubscribes) kept apart from contacts, forever (R9)."""
+"""Suppressions (unsubscribes) kept apart from contacts, forever (R9); their lifting by opt-in,
+hand-over exports (R10), imports of other providers' lists, and purge receipts (R7).
 
+Design ("no edit, no delete" kept honest): the suppression table is an append-only *history*
+of suppression events, not a table of current states. There is no unique key on
+(account, normalised address) and nothing is ever merged in place:
+
+- an unsubscribe, complaint, bounce or staff entry appends a row;
+- an import appends a row only where it adds to the history (the address was not already
+  suppressed at the row's date); "merging duplicates, keeping the earliest date" is therefore
+  an insert of the earlier event, never an update of the later one;
+- lifting is an `OptIn` row (its own append-only table) with evidence.
+
+The state at any moment is derived: an address is suppressed at `t` when a suppression event
+at or before `t` is later than every opt-in at or before `t` (an opt-in lifts the events up to
+and including its own instant). The current list of an account (what an export hands over)
+is, per address, the earliest suppression event after its last opt-in.
+
+On PostgreSQL, triggers created by migration 0003 refuse UPDATE, DELETE and TRUNCATE of a
+non-empty table on the suppression, opt-in, export and purge-receipt tables, so raw SQL cannot
+get around the ORM's refusal either.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Account, AppendOnlyModel
@@ -26,9 +50,195 @@ class Suppression(AppendOnlyModel):
         "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     by_job = models.CharField(max_length=60, blank=True)
+    # Imported rows point at their import (file, who, when); evidence then holds the line.
+    # No index: nothing looks rows up by import, and a million-row import should not pay one.
+    imported_in = models.ForeignKey(
+        "SuppressionImport",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["account", "normalised"], name="suppression_key_idx")]
+        indexes = [
+            # Covers the export: an index-only scan hands the rows over already in address and
+            # date order, so the earliest event per address is found without a sort.
+            models.Index(
+                fields=["account", "normalised", "at", "id"],
+                include=["source"],
+                name="suppression_key_at_idx",
+            )
+        ]
+        permissions = [
+            ("export_suppressions", "Can export an unsubscribe list for hand-over (R10)"),
+            ("import_suppressions", "Can import unsubscribe lists of other providers"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.normalised} ({self.account})"
+
+    @property
+    def by(self) -> str:
+        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
+
+
+class OptInMethod(models.TextChoices):
+    SIGNUP_FORM = "signup_form", "Sign-up form"
+    DOUBLE_OPT_IN = "double_opt_in", "Double opt-in confirmation"
+    WRITTEN_CONSENT = "written_consent", "Written consent"
+
+
+class OptIn(AppendOnlyModel):
+    """An explicit new opt-in of an address, with its evidence: lifts earlier suppressions (R9)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="optins")
+    address = models.CharField(max_length=320, help_text="The address as received")
+    normalised = models.CharField(max_length=320)
+    at = models.DateTimeField(help_text="When the person opted in")
+    method = models.CharField(max_length=20, choices=OptInMethod.choices)
+    origin = models.CharField(
+        max_length=500, help_text="From where: the form and IP, the confirmation link, the letter"
+    )
+    evidence = models.TextField(help_text="What proves the opt-in (reference, message, document)")
+    recorded_at = models.DateTimeField()
+    by_user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = "opt-in"
+        indexes = [models.Index(fields=["account", "normalised", "at"], name="optin_key_at_idx")]
+
+    def __str__(self) -> str:
+        return f"opt-in of {self.normalised} ({self.account})"
+
+    @property
+    def by(self) -> str:
+        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV of addresses"
+    MD5 = "md5", "MD5 of normalised addresses"
+    SHA256 = "sha256", "SHA-256 of normalised addresses"
+
+
+class SuppressionExport(AppendOnlyModel):
+    """One hand-over export of an account's unsubscribe list: who, for what, how many (R10)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    purpose = models.TextField()
+    format = models.CharField(max_length=10, choices=ExportFormat.choices)
+    rows = models.PositiveBigIntegerField()
+    complete = models.BooleanField(
+        default=True, help_text="False when the download was interrupted before the last row"
+    )
+    by_user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = "suppression export"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"export of {self.account} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def by(self) -> str:
+        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
+
+
+class SuppressionImport(models.Model):
+    """An unsubscribe list brought from another provider, with its preview, progress and result.
+
+    Operational record (progress is updated while the file is read); what it added lives in
+    the append-only suppression table."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        PREVIEWING = "previewing", "Reading for preview"
+        PREVIEWED = "previewed", "Preview ready"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=300)
+    stored_path = models.CharField(max_length=500, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    in_background = models.BooleanField(default=False)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    layout = models.CharField(max_length=80, blank=True, help_text="The kind of file recognised")
+    counts = models.JSONField(default=dict, blank=True)
+    problems = models.JSONField(default=list, blank=True, help_text="[line, reason] of bad rows")
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "suppression import"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} for {self.account}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.size_bytes:
+            return 0
+        return min(100, int(100 * self.bytes_done / self.size_bytes))
+
+
+class PurgeProgress(models.Model):
+    """How far the purge of one account has got; makes a crashed purge resumable and its
+    receipt's counts exact across runs."""
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    counts = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"purge of {self.account} in progress"
+
+
+class PurgeReceipt(AppendOnlyModel):
+    """What the purge of an account deleted, when, by which run (R7)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    started_at = models.DateTimeField()
+    inactive_since = models.DateTimeField()
+    counts = models.JSONField()
+    by_user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+    run = models.CharField(max_length=120, blank=True, help_text="The job run that purged")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"purge receipt of {self.account}"
+
+
+class RetentionAccount(Account):
+    """An account seen from retention (R7): when it may be purged, legal holds."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "account retention"
+        verbose_name_plural = "account retention"

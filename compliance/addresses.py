@@ -1,0 +1,56 @@
+"""Email addresses as suppression keys: validation and normalisation (SPEC "One address, one
+key"). Trimmed, lower-cased, domain in its ASCII (IDNA) form; dots and +tags are never
+stripped, each address is its own recipient."""
+
+from __future__ import annotations
+
+import re
+
+
+class InvalidAddress(ValueError):
+    """Not an email address; the message says why."""
+
+
+# Local part: anything printable except what needs quoting; quoted local parts are not taken
+# (no provider exports them, and they hide glued or broken cells).
+_LOCAL = re.compile(r"[^\s@\\\"(),:;<>\[\]\x00-\x1f\x7f]{1,64}\Z")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+\Z")
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def normalise_address(address: str) -> str:
+    """The match key of `address`, or InvalidAddress saying what is wrong with it."""
+    value = address.strip()
+    if not value:
+        raise InvalidAddress("empty")
+    ats = value.count("@")
+    if ats == 0:
+        raise InvalidAddress(f"not an address (no @): {value[:80]!r}")
+    if ats > 1:
+        # "a@x.com;b@y.org", "a@x.comb@y.org": each @ between two non-empty parts.
+        pieces = [p for p in _SEPARATORS.split(value) if p]
+        glued = "@@" not in value and value[0] != "@" and value[-1] != "@"
+        kind = "two addresses glued together" if glued or len(pieces) > 1 else "not an address"
+        raise InvalidAddress(f"{kind}: {value[:80]!r}")
+    local, _, domain = value.partition("@")
+    if not local or not _LOCAL.match(local):
+        raise InvalidAddress(f"not an address (bad part before @): {value[:80]!r}")
+    if domain.isascii():
+        ascii_domain = domain.lower()
+    else:
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise InvalidAddress(f"not an address (invalid domain): {value[:80]!r}") from None
+    if len(ascii_domain) > 253 or not _DOMAIN.match(ascii_domain):
+        raise InvalidAddress(f"not an address (invalid domain): {value[:80]!r}")
+    return f"{local.lower()}@{ascii_domain}"
+
+
+def neutralise_cell(value: str) -> str:
+    """A cell safe to open in a spreadsheet: one that would start a formula is prefixed with
+    an apostrophe (SPEC "Exports are safe to open in a spreadsheet")."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value

@@ -1,0 +1,451 @@
+"""Compliance admin: suppressions and opt-ins (R9), hand-over exports (R10), imports of other
+providers' lists, retention with legal holds and purge receipts (R7).
+
+Suppressions, opt-ins, exports and receipts are records: nobody edits or deletes them here,
+superusers included (R12). Pages call services and show their refusals as messages.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from import_export.admin import ImportMixin
+
+from accounts.models import INACTIVE_STATUSES
+from backoffice.actors import Actor
+from compliance import conf
+from compliance.addresses import InvalidAddress, normalise_address
+from compliance.forms import (
+    ExportForm,
+    ImportConfirmForm,
+    ImportUploadForm,
+    LegalHoldForm,
+    OptInForm,
+)
+from compliance.layouts import FileRefused
+from compliance.models import (
+    OptIn,
+    PurgeReceipt,
+    RetentionAccount,
+    Suppression,
+    SuppressionExport,
+    SuppressionImport,
+)
+from compliance.selectors import accounts_due_for_purge, purge_day
+from compliance.services import (
+    ExportRefused,
+    LegalHoldError,
+    account_legal_hold_release,
+    account_legal_hold_set,
+    optin_record,
+    suppression_export,
+    suppression_import_apply,
+    suppression_import_preview,
+    suppression_import_start,
+)
+from compliance.services.import_runs import suppression_import_summary
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """A list of records nobody may add, change or delete here, superusers included (R12)."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(RecordAdmin):
+    list_display = ("normalised", "address", "account", "source", "at", "by")
+    list_filter = ("source",)
+    search_fields = ("=normalised", "=account__username")
+    search_help_text = "An address (matched on its normalised form) or an account's username"
+    list_select_related = ("account", "by_user")
+    date_hierarchy = None
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff paste addresses as they got them; the key is the normalised form.
+        if "@" in search_term:
+            try:
+                search_term = normalise_address(search_term)
+            except InvalidAddress:
+                pass
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(OptIn)
+class OptInAdmin(RecordAdmin):
+    """Opt-ins lift suppressions; they are added with their evidence, never changed."""
+
+    form = OptInForm
+    list_display = ("normalised", "account", "method", "at", "origin", "by")
+    list_filter = ("method",)
+    search_fields = ("=normalised", "=account__username")
+    list_select_related = ("account", "by_user")
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("compliance.add_optin")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["account_username", "address", "at", "method", "origin", "evidence"]
+        return [
+            "account",
+            "address",
+            "normalised",
+            "at",
+            "method",
+            "origin",
+            "evidence",
+            "recorded_at",
+            "by",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        created = optin_record(
+            account=form.cleaned_data["account_username"],
+            address=form.cleaned_data["address"],
+            at=form.cleaned_data["at"],
+            method=form.cleaned_data["method"],
+            origin=form.cleaned_data["origin"],
+            evidence=form.cleaned_data["evidence"],
+            by=Actor.staff(request.user),
+            now=timezone.now(),
+        )
+        obj.pk, obj.account, obj._state.adding = created.pk, created.account, False
+
+
+@admin.register(SuppressionExport)
+class SuppressionExportAdmin(RecordAdmin):
+    """The log of hand-over exports (R10), and the page that makes one."""
+
+    change_list_template = "admin/compliance/suppressionexport/change_list.html"
+    list_display = ("at", "account", "format", "rows", "complete", "by", "purpose")
+    list_filter = ("format", "complete")
+    search_fields = ("=account__username",)
+    list_select_related = ("account", "by_user")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("compliance.export_suppressions")
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="compliance_suppressionexport_export",
+            )
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_export": self.has_export_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        form = ExportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            account, fmt = form.cleaned_data["account"], form.cleaned_data["format"]
+            now = timezone.now()
+            try:
+                stream = suppression_export(
+                    account=account,
+                    purpose=form.cleaned_data["purpose"],
+                    fmt=fmt,
+                    by=Actor.staff(request.user),
+                    now=now,
+                )
+            except ExportRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+                name = f"unsubscribes-{account.username}-{fmt}-{now:%Y%m%d}.csv"
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Export an unsubscribe list for hand-over",
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/compliance/suppressionexport/export.html", context)
+
+
+@admin.register(SuppressionImport)
+class SuppressionImportAdmin(ImportMixin, RecordAdmin):
+    """Imports of other providers' unsubscribe lists: upload, preview, confirm. Large files
+    are read by a Celery task; the page shows its progress."""
+
+    list_display = ("created_at", "file_name", "account", "status", "progress", "summary", "by")
+    list_filter = ("status",)
+    search_fields = ("=account__username", "file_name")
+    list_select_related = ("account", "by_user")
+
+    @admin.display(description="by")
+    def by(self, obj):
+        return obj.by_job and f"job {obj.by_job}" or obj.by_user
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return f"{obj.progress_percent}% ({obj.rows_done} rows)"
+
+    @admin.display(description="result")
+    def summary(self, obj):
+        if obj.status in (SuppressionImport.Status.REFUSED, SuppressionImport.Status.FAILED):
+            return obj.error
+        return suppression_import_summary(obj) if obj.counts else ""
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("compliance.import_suppressions")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:record_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="compliance_suppressionimport_progress",
+            )
+        ] + super().get_urls()
+
+    def _progress_url(self, record_id: int) -> str:
+        return reverse("admin:compliance_suppressionimport_progress", args=[record_id])
+
+    def _render_upload(self, request, form, error: str = ""):
+        context = {
+            "error": error,
+            **self.admin_site.each_context(request),
+            "title": "Import an unsubscribe list",
+            "opts": self.opts,
+            "form": form,
+            "max_mb": conf.admin_upload_max_bytes() // (1024 * 1024),
+        }
+        return TemplateResponse(request, "admin/compliance/suppressionimport/import.html", context)
+
+    def import_action(self, request, **kwargs):
+        """Upload, then preview: within the request for a small file, in a Celery task for a
+        large one (django-import-export would parse the whole file twice in requests)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return self._render_upload(request, ImportUploadForm())
+        limit = conf.admin_upload_max_bytes()
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        if size > limit:
+            # Checked before the body is read: a 2 GB upload is not received at all.
+            return self._render_upload(
+                request,
+                ImportUploadForm(),
+                f"The file is {size / 1024 / 1024:,.0f} MB; the admin takes files up to "
+                f"{limit // (1024 * 1024)} MB. Import it on the server with "
+                f"`python manage.py import_suppressions --account USERNAME FILE`.",
+            )
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._render_upload(request, form)
+        upload = form.cleaned_data["import_file"]
+        now = timezone.now()
+        try:
+            record = suppression_import_start(
+                account=form.cleaned_data["account"],
+                chunks=upload.chunks(),
+                file_name=upload.name,
+                by=Actor.staff(request.user),
+                now=now,
+            )
+        except FileRefused as exc:
+            return self._render_upload(request, form, str(exc))
+        if record.size_bytes > conf.import_inline_max_bytes():
+            from compliance.tasks import import_preview
+
+            SuppressionImport.objects.filter(pk=record.pk).update(in_background=True)
+            transaction.on_commit(lambda: import_preview.delay(record.pk))
+        else:
+            suppression_import_preview(record_id=record.pk, now=now)
+        return HttpResponseRedirect(self._progress_url(record.pk))
+
+    def process_import(self, request, **kwargs):
+        """The staff confirmed the preview: import for good."""
+        if request.method != "POST":
+            raise PermissionDenied
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = ImportConfirmForm(request.POST)
+        if not form.is_valid():
+            raise PermissionDenied
+        record = get_object_or_404(SuppressionImport, pk=form.cleaned_data["record"])
+        if record.status != SuppressionImport.Status.PREVIEWED:
+            messages.warning(request, f"This import is {record.get_status_display().lower()}.")
+        elif record.in_background:
+            from compliance.tasks import import_apply
+
+            transaction.on_commit(lambda: import_apply.delay(record.pk))
+            messages.info(request, "The import runs in the background; this page follows it.")
+        else:
+            record = suppression_import_apply(record_id=record.pk, now=timezone.now())
+            level = (
+                messages.SUCCESS
+                if record.status == SuppressionImport.Status.DONE
+                else messages.ERROR
+            )
+            messages.add_message(
+                request,
+                level,
+                record.error or f"{record.file_name}: {suppression_import_summary(record)}",
+            )
+        return HttpResponseRedirect(self._progress_url(record.pk))
+
+    def progress_view(self, request, record_id: int):
+        if not (self.has_import_permission(request) or self.has_view_permission(request)):
+            raise PermissionDenied
+        record = get_object_or_404(
+            SuppressionImport.objects.select_related("account"), pk=record_id
+        )
+        S = SuppressionImport.Status
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import of {record.file_name}",
+            "opts": self.opts,
+            "record": record,
+            "summary": suppression_import_summary(record) if record.counts else "",
+            "working": record.status in (S.UPLOADED, S.PREVIEWING, S.IMPORTING),
+            "can_confirm": record.status == S.PREVIEWED and self.has_import_permission(request),
+            "confirm_form": ImportConfirmForm(initial={"record": record.pk}),
+            "problems": record.problems[:200],
+        }
+        return TemplateResponse(
+            request, "admin/compliance/suppressionimport/progress.html", context
+        )
+
+
+@admin.register(PurgeReceipt)
+class PurgeReceiptAdmin(RecordAdmin):
+    list_display = ("at", "account", "inactive_since", "what", "run")
+    search_fields = ("=account__username",)
+    list_select_related = ("account",)
+    readonly_fields = ("account", "at", "started_at", "inactive_since", "counts", "by_job", "run")
+
+    @admin.display(description="deleted")
+    def what(self, obj):
+        return (
+            ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in obj.counts.items() if v) or "nothing"
+        )
+
+
+class PurgeDueFilter(admin.SimpleListFilter):
+    title = "purge"
+    parameter_name = "purge"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("due", "Due now"),
+            ("7d", "Purge within 7 days"),
+            ("held", "Past retention, under legal hold"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "due":
+            return queryset.filter(pk__in=accounts_due_for_purge(as_of=now).values("pk"))
+        if self.value() == "7d":
+            return queryset.filter(
+                pk__in=accounts_due_for_purge(as_of=now + timedelta(days=7)).values("pk")
+            )
+        if self.value() == "held":
+            return queryset.filter(
+                legal_hold=True,
+                status__in=INACTIVE_STATUSES,
+                inactive_since__lt=now - timedelta(days=conf.retention_days()),
+            )
+        return queryset
+
+
+@admin.register(RetentionAccount)
+class RetentionAccountAdmin(RecordAdmin):
+    """Accounts seen from retention (R7): purge day, legal holds."""
+
+    list_display = (
+        "username",
+        "status",
+        "inactive_since",
+        "purge_on",
+        "legal_hold",
+        "legal_hold_reason",
+    )
+    list_filter = (PurgeDueFilter, "status", "legal_hold")
+    search_fields = ("=username",)
+    actions = ["set_legal_hold", "release_legal_hold"]
+    fields = ("username", "company", "status", "inactive_since", "legal_hold", "legal_hold_reason")
+    readonly_fields = fields
+
+    @admin.display(description="purge day (account's calendar)")
+    def purge_on(self, obj):
+        if obj.legal_hold:
+            return "never while held"
+        return purge_day(obj) if obj.status in INACTIVE_STATUSES else "—"
+
+    def has_legal_hold_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.set_legal_hold")
+
+    def _legal_hold(self, request, queryset, *, setting: bool):
+        form = LegalHoldForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            by, now, changed = Actor.staff(request.user), timezone.now(), 0
+            service = account_legal_hold_set if setting else account_legal_hold_release
+            for account in queryset:
+                try:
+                    changed += service(
+                        account=account, reason=form.cleaned_data["reason"], by=by, now=now
+                    )
+                except LegalHoldError as exc:
+                    self.message_user(request, f"{account}: {exc}", messages.ERROR)
+                    return None
+            verb = "set on" if setting else "released for"
+            self.message_user(request, f"Legal hold {verb} {changed} account(s).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Set a legal hold" if setting else "Release a legal hold",
+            "opts": self.opts,
+            "form": form,
+            "accounts": queryset,
+            "action": "set_legal_hold" if setting else "release_legal_hold",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/compliance/retentionaccount/legal_hold.html", context
+        )
+
+    @admin.action(
+        description="Set a legal hold (never purged while held)", permissions=["legal_hold"]
+    )
+    def set_legal_hold(self, request, queryset):
+        return self._legal_hold(request, queryset, setting=True)
+
+    @admin.action(description="Release the legal hold", permissions=["legal_hold"])
+    def release_legal_hold(self, request, queryset):
+        return self._legal_hold(request, queryset, setting=False)

@@ -1,0 +1,38 @@
+"""Scheduled jobs of the compliance app."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from backoffice.actors import Actor
+from jobs.registry import register
+
+logger = logging.getLogger(__name__)
+
+
+@register(
+    "purge_inactive",
+    description="Purges accounts inactive for more than 120 days, keeping suppressions (R7, R9)",
+)
+def purge_inactive(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
+    from compliance.services.purge import (
+        KIND_NAMES,
+        accounts_purge_due,
+        current_run_label,
+        purge_preview,
+    )
+
+    if dry_run:
+        totals = {"accounts": 0, **{name: 0 for name in KIND_NAMES}}
+        for account, counts in purge_preview(as_of=as_of):
+            totals["accounts"] += 1
+            for name, value in counts.items():
+                totals[name] += value
+            logger.info("would purge %s: %s", account.username, counts)
+        return totals
+    return accounts_purge_due(
+        as_of=as_of,
+        by=Actor.system("purge_inactive"),
+        run=current_run_label("purge_inactive", as_of),
+    )

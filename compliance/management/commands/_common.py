@@ -1,0 +1,26 @@
+"""Shared by the compliance commands."""
+
+from __future__ import annotations
+
+import getpass
+
+from django.core.management.base import CommandError
+
+from accounts.models import Account
+from backoffice.actors import Actor
+
+
+def account_by_username(username: str) -> Account:
+    try:
+        return Account.objects.get(username=username)
+    except Account.DoesNotExist:
+        raise CommandError(f"no account with username {username!r}; nothing was written") from None
+
+
+def command_actor(command: str) -> Actor:
+    """Who ran a command: recorded as the command and the operating-system user."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        user = "unknown"
+    return Actor.system(f"{command} ({user})"[:60])

@@ -1,0 +1,48 @@
+"""`manage.py export_suppressions --account USERNAME --purpose TEXT [--format csv|md5|sha256]
+[--output FILE]`: an account's unsubscribe list for hand-over (R10), streamed, recorded."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from compliance.management.commands._common import account_by_username, command_actor
+from compliance.models import ExportFormat
+from compliance.services import ExportRefused, suppression_export
+
+
+class Command(BaseCommand):
+    help = "Export an account's unsubscribe list (CSV or hashed) for compliance hand-over."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", required=True, help="the account's username")
+        parser.add_argument("--purpose", required=True, help="why (CAN-SPAM: hand-over only)")
+        parser.add_argument("--format", default="csv", choices=ExportFormat.values)
+        parser.add_argument("--output", help="file to write (default: standard output)")
+
+    def handle(self, *args, account, purpose, format, output, **options):
+        target = account_by_username(account)
+        try:
+            stream = suppression_export(
+                account=target,
+                purpose=purpose,
+                fmt=format,
+                by=command_actor("export_suppressions"),
+                now=timezone.now(),
+            )
+        except ExportRefused as exc:
+            raise CommandError(str(exc)) from None
+        out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
+        try:
+            for chunk in stream:
+                out.write(chunk)
+        finally:
+            stream.close()
+            if output:
+                out.close()
+            else:
+                out.flush()
+        if output:
+            self.stderr.write(f"unsubscribe list of {target.username} written to {output}")

@@ -1,0 +1,42 @@
+"""`manage.py purge_inactive [--as-of ISO] [--dry-run]`: the purge job (R7) by hand; the dry
+run lists every account it would purge with what it would delete."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from compliance.selectors import purge_day
+from compliance.services.purge import purge_preview
+from jobs.management.commands.runjob import parse_as_of
+from jobs.models import JobRun
+from jobs.services import job_run
+
+
+class Command(BaseCommand):
+    help = "Purge accounts inactive for more than the retention period (R7), or list them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", help="as if it were this moment (ISO, UTC if naive)")
+        parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
+
+    def handle(self, *args, as_of=None, dry_run=False, **options):
+        moment = parse_as_of(as_of) if as_of else timezone.now()
+        if dry_run:
+            total = 0
+            for account, counts in purge_preview(as_of=moment):
+                total += 1
+                what = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+                self.stdout.write(
+                    f"{account.username:40} {account.status:9} purge day "
+                    f"{purge_day(account)}: {what}"
+                )
+            self.stdout.write(f"would purge {total} accounts as of {moment.isoformat()}")
+            return
+        run = job_run(
+            name="purge_inactive", as_of=moment, dry_run=False, trigger=JobRun.Trigger.COMMAND
+        )
+        counts = ", ".join(f"{k}={v}" for k, v in run.counts.items())
+        self.stdout.write(
+            self.style.SUCCESS(f"purge_inactive as of {moment.isoformat()}: {counts}")
+        )

@@ -1,0 +1,103 @@
+"""Reads of the compliance app: suppression state from history, accounts due for purge."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import INACTIVE_STATUSES, Account
+from compliance import conf
+from compliance.addresses import normalise_address
+from compliance.models import OptIn, Suppression
+
+
+def is_suppressed(account: Account, address: str, *, at: datetime) -> bool:
+    """Whether `address` was suppressed for `account` at the moment `at`, from the history:
+    the latest suppression event at or before `at` is later than every opt-in up to `at`
+    (an opt-in lifts the events up to and including its own instant, R9)."""
+    key = normalise_address(address)
+    last_suppression = (
+        Suppression.objects.filter(account=account, normalised=key, at__lte=at)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if last_suppression is None:
+        return False
+    last_optin = (
+        OptIn.objects.filter(account=account, normalised=key, at__lte=at)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return last_optin is None or last_suppression > last_optin
+
+
+def suppression_current(account: Account, address: str, *, at: datetime) -> Suppression | None:
+    """The event that started the suppression in force at `at` (the earliest one after the last
+    opt-in), or None when the address is not suppressed then."""
+    key = normalise_address(address)
+    last_optin = (
+        OptIn.objects.filter(account=account, normalised=key, at__lte=at)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    events = Suppression.objects.filter(account=account, normalised=key, at__lte=at)
+    if last_optin is not None:
+        events = events.filter(at__gt=last_optin)
+    return events.order_by("at", "id").first()
+
+
+def purge_day(account: Account) -> date | None:
+    """The first day (on the account's calendar) on which the account may be purged: day
+    RETENTION_DAYS + 1 of inactivity (R7, SPEC "Time": more than 120 days is day 121)."""
+    if account.inactive_since is None:
+        return None
+    start = account.inactive_since.astimezone(account.zone).date()
+    return start + timedelta(days=conf.retention_days() + 1)
+
+
+def account_is_due_for_purge(account: Account, *, as_of: datetime) -> bool:
+    """The same question as accounts_due_for_purge, for one account already loaded."""
+    day = purge_day(account)
+    return (
+        account.status in INACTIVE_STATUSES
+        and not account.legal_hold
+        and day is not None
+        and as_of.astimezone(account.zone).date() >= day
+    )
+
+
+def _local_midnight(day: date, zone_name: str) -> datetime:
+    import zoneinfo
+
+    return datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo(zone_name))
+
+
+def accounts_due_for_purge(*, as_of: datetime) -> QuerySet[Account]:
+    """Cancelled or expired accounts in (or past) their purge day as of `as_of`, on each
+    account's own calendar, without a legal hold (R7). A reactivated account is active, so it
+    is never among them; cancelled again later, its clock starts again."""
+    days = conf.retention_days()
+    base = Account.objects.filter(
+        status__in=INACTIVE_STATUSES,
+        legal_hold=False,
+        inactive_since__isnull=False,
+        # Broad cut first (local days differ from UTC days by less than one day), then the
+        # exact per-zone cut below.
+        inactive_since__lt=as_of - timedelta(days=days - 1),
+    )
+    zones = sorted(set(base.values_list("time_zone", flat=True).distinct()))
+    if not zones:
+        return base.none()
+    due = Q()
+    for zone_name in zones:
+        import zoneinfo
+
+        local_today = as_of.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
+        # Purged on day N+1: inactive before the start of the local day N days ago.
+        cutoff = _local_midnight(local_today - timedelta(days=days), zone_name)
+        due |= Q(time_zone=zone_name, inactive_since__lt=cutoff)
+    return base.filter(due)

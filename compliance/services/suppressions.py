@@ -1,0 +1,112 @@
+"""Recording suppressions and the opt-ins that lift them (R9, R12)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.models import Account
+from backoffice.actors import Actor
+from compliance.addresses import normalise_address
+from compliance.models import OptIn, OptInMethod, Suppression, SuppressionSource
+from compliance.selectors import is_suppressed, suppression_current
+
+
+class OptInRefused(ValueError):
+    """An opt-in that cannot lift a suppression as given; the message says what is missing."""
+
+
+def suppression_record(
+    *, account: Account, address: str, source: str, at: datetime, by: Actor, evidence: str = ""
+) -> Suppression:
+    """Record that `address` unsubscribed from `account` (R9). Recorded whatever the account's
+    state, also after it closed or was purged.
+
+    When the address already is suppressed at `at`, the history already says so: the event
+    in force is returned and nothing is added (unsubscribing twice is one unsubscribe)."""
+    if source not in SuppressionSource.values:
+        raise ValueError(f"unknown suppression source {source!r}")
+    key = normalise_address(address)
+    with transaction.atomic():
+        current = suppression_current(account, key, at=at)
+        if current is not None:
+            return current
+        return Suppression.objects.create(
+            account=account,
+            address=address.strip(),
+            normalised=key,
+            source=source,
+            at=at,
+            evidence=evidence,
+            **by.as_fields(),
+        )
+
+
+def optin_record(
+    *,
+    account: Account,
+    address: str,
+    at: datetime,
+    method: str,
+    origin: str,
+    evidence: str,
+    by: Actor,
+    now: datetime,
+) -> OptIn:
+    """Record a new, explicit opt-in of `address` with its evidence: when (`at`), how
+    (`method`), from where (`origin`), recorded by whom (`by`). It lifts the suppressions up
+    to `at`; it never deletes one (R9). Without evidence, nobody can lift a suppression."""
+    if method not in OptInMethod.values:
+        raise OptInRefused(
+            f"unknown opt-in method {method!r}; one of: {', '.join(OptInMethod.values)}"
+        )
+    missing = [
+        name
+        for name, value in (("from where", origin), ("evidence", evidence))
+        if not value.strip()
+    ]
+    if missing:
+        raise OptInRefused(
+            f"an opt-in needs its evidence: {' and '.join(missing)} missing; a suppression is "
+            "lifted only by an explicit opt-in with evidence (R9)"
+        )
+    if at > now:
+        raise OptInRefused(f"the opt-in date {at:%Y-%m-%d %H:%M} is in the future")
+    return OptIn.objects.create(
+        account=account,
+        address=address.strip(),
+        normalised=normalise_address(address),
+        at=at,
+        method=method,
+        origin=origin.strip(),
+        evidence=evidence.strip(),
+        recorded_at=now,
+        **by.as_fields(),
+    )
+
+
+def optin_record_from_signup(
+    *,
+    account: Account,
+    address: str,
+    form_name: str,
+    form_key: str,
+    source_ip: str | None,
+    at: datetime,
+) -> OptIn | None:
+    """A sign-up form submission by a suppressed address on an open account is an opt-in: the
+    person acted at their own initiative (R9). Returns the opt-in, or None when nothing was
+    lifted (not suppressed, or the account is closed and records no sign-ups, R6)."""
+    if not account.is_open or not is_suppressed(account, address, at=at):
+        return None
+    return optin_record(
+        account=account,
+        address=address,
+        at=at,
+        method=OptInMethod.SIGNUP_FORM,
+        origin=f"sign-up form {form_name!r} ({form_key}) from {source_ip or 'unknown IP'}",
+        evidence="The person submitted the account's sign-up form with this address.",
+        by=Actor.system("signup_form"),
+        now=at,
+    )

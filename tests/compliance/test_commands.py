@@ -1,0 +1,129 @@
+"""The compliance commands: import and export for any size, purge listing."""
+
+import hashlib
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import AccountStatus
+from backoffice.actors import Actor
+from compliance.models import Suppression, SuppressionExport, SuppressionImport
+from compliance.services import suppression_record
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_import_command_imports_a_sample_and_reports_bad_lines(samples):
+    account = AccountFactory(username="prairie-books")
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command(
+        "import_suppressions",
+        "--account",
+        "prairie-books",
+        str(samples / "dirty_rows.csv"),
+        stdout=out,
+        stderr=err,
+    )
+
+    assert "added 3, already suppressed 0, lifted 0, rejected 5" in out.getvalue()
+    assert "line 5: two addresses glued together" in err.getvalue()
+    assert Suppression.objects.filter(account=account).count() == 3
+    record = SuppressionImport.objects.get(account=account)
+    assert record.status == "done" and record.counts["added"] == 3
+
+
+def test_import_command_dry_run_writes_nothing(samples):
+    account = AccountFactory(username="lakeside")
+    out = io.StringIO()
+
+    call_command(
+        "import_suppressions",
+        "--account",
+        "lakeside",
+        "--dry-run",
+        str(samples / "plain_list.csv"),
+        stdout=out,
+    )
+
+    assert "would add 5" in out.getvalue()
+    assert not Suppression.objects.filter(account=account).exists()
+    assert not SuppressionImport.objects.exists()
+
+
+def test_import_command_refuses_unknown_account_and_bad_file_writing_nothing(samples, tmp_path):
+    AccountFactory(username="known")
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(b"\x00\x01\x02 binary")
+
+    with pytest.raises(CommandError, match="no account with username 'nobody'"):
+        call_command("import_suppressions", "--account", "nobody", str(samples / "plain_list.csv"))
+    with pytest.raises(CommandError, match="not a text file.*nothing was written"):
+        call_command("import_suppressions", "--account", "known", str(binary))
+
+    assert not Suppression.objects.exists()
+    assert not SuppressionImport.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "md5", "sha256"])
+def test_export_command_writes_the_list_of_a_purged_account_and_records_it_R10(tmp_path, now, fmt):
+    account = AccountFactory(username="gone-co", status=AccountStatus.PURGED)
+    for address in ("a@example.com", "b@example.com"):
+        suppression_record(
+            account=account,
+            address=address,
+            source="staff",
+            at=now - timedelta(days=1),
+            by=Actor.system("x"),
+        )
+    output = tmp_path / "list.csv"
+
+    call_command(
+        "export_suppressions",
+        "--account",
+        "gone-co",
+        "--purpose",
+        "Hand-over to NewMail Inc.",
+        "--format",
+        fmt,
+        "--output",
+        str(output),
+        stderr=io.StringIO(),
+    )
+
+    lines = output.read_text().splitlines()
+    assert len(lines) == 3
+    first = lines[1].split(",")[0]
+    expected = {
+        "csv": "a@example.com",
+        "md5": hashlib.md5(b"a@example.com").hexdigest(),
+        "sha256": hashlib.sha256(b"a@example.com").hexdigest(),
+    }[fmt]
+    assert first == expected
+    record = SuppressionExport.objects.get(account=account)
+    assert (record.rows, record.format, record.purpose) == (2, fmt, "Hand-over to NewMail Inc.")
+    assert record.by_job.startswith("export_suppressions")
+
+
+def test_export_command_refuses_unknown_account():
+    with pytest.raises(CommandError, match="no account with username 'ghost'"):
+        call_command("export_suppressions", "--account", "ghost", "--purpose", "x")
+    assert not SuppressionExport.objects.exists()
+
+
+def test_purge_dry_run_command_lists_accounts_and_counts(now):
+    AccountFactory(
+        username="old-shop", status=AccountStatus.EXPIRED, inactive_since=now - timedelta(days=200)
+    )
+    AccountFactory(
+        username="recent", status=AccountStatus.CANCELLED, inactive_since=now - timedelta(days=30)
+    )
+    out = io.StringIO()
+
+    call_command("purge_inactive", "--dry-run", "--as-of", now.isoformat(), stdout=out)
+
+    assert "old-shop" in out.getvalue() and "recent" not in out.getvalue()
+    assert "would purge 1 accounts" in out.getvalue()

@@ -1,0 +1,241 @@
+"""Retention and purge (R7), keeping every suppression (R9)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from accounts.models import (
+    AccountEvent,
+    AccountStatus,
+    Campaign,
+    CampaignReport,
+    Contact,
+    HostedFile,
+    SignupForm,
+    SignupSubmission,
+)
+from backoffice.actors import Actor
+from compliance.jobs import purge_inactive
+from compliance.models import PurgeProgress, PurgeReceipt
+from compliance.selectors import accounts_due_for_purge, purge_day
+from compliance.services import (
+    LegalHoldError,
+    account_legal_hold_release,
+    account_legal_hold_set,
+    is_suppressed,
+    suppression_export,
+    suppression_record,
+)
+from compliance.services.purge import account_purge_step
+from tests.compliance.factories import ContactFactory
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+JOB = Actor.system("purge_inactive")
+# Cancelled at 23:30 on 1 March in Berlin (22:30 UTC): day 0 is 1 March on its calendar.
+CANCELLED_AT = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)
+
+
+def inactive_account(**kwargs):
+    defaults = dict(
+        status=AccountStatus.CANCELLED, inactive_since=CANCELLED_AT, time_zone="Europe/Berlin"
+    )
+    return AccountFactory(**{**defaults, **kwargs})
+
+
+def with_content(account, contacts=3):
+    form = SignupForm.objects.create(account=account, name="Footer", public_key=f"f{account.pk}")
+    for i in range(contacts):
+        ContactFactory(account=account, email=f"c{i}-{account.pk}@example.com", signup_form=form)
+    for name in ("Spring", "Summer"):
+        campaign = Campaign.objects.create(account=account, name=name)
+        CampaignReport.objects.create(campaign=campaign, recipients=10)
+    SignupSubmission.objects.create(
+        form=form, account=account, email="s@example.com", at=CANCELLED_AT
+    )
+    HostedFile.objects.create(
+        account=account, public_key=f"h{account.pk}", name="logo.png", content=b"\x89PNG"
+    )
+    suppression_record(
+        account=account,
+        address="gone@example.com",
+        source="unsubscribe_link",
+        at=CANCELLED_AT,
+        by=JOB,
+    )
+    return account
+
+
+def assert_foreign_keys_hold():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # raises on a dangling key
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        else:
+            cursor.execute("PRAGMA foreign_key_check")
+            assert cursor.fetchall() == []
+
+
+def local_noon(day):
+    import zoneinfo
+
+    return datetime.combine(
+        day, datetime.min.time(), tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")
+    ) + timedelta(hours=12)
+
+
+def test_purge_on_day_120_does_nothing_and_on_day_121_purges_R7():
+    account = with_content(inactive_account())
+    day0 = CANCELLED_AT.astimezone(account.zone).date()
+    day120 = local_noon(day0 + timedelta(days=120))
+    day121_start = local_noon(day0 + timedelta(days=121)) - timedelta(hours=12)
+
+    assert purge_day(account) == day0 + timedelta(days=121)
+    counts = purge_inactive(as_of=day120, dry_run=False)
+    assert counts["accounts_purged"] == 0
+    assert Contact.objects.filter(account=account).count() == 3
+    # Last minute of day 120 on the account's calendar: still not.
+    assert not accounts_due_for_purge(as_of=day121_start - timedelta(minutes=1)).exists()
+
+    counts = purge_inactive(as_of=day121_start, dry_run=False)
+
+    account.refresh_from_db()
+    assert counts["accounts_purged"] == 1 and counts["contacts"] == 3
+    assert account.status == AccountStatus.PURGED
+    for model in (Contact, Campaign, SignupSubmission, SignupForm, HostedFile):
+        assert not model.objects.filter(account=account).exists()
+    assert not CampaignReport.objects.filter(campaign__account=account).exists()
+    receipt = PurgeReceipt.objects.get(account=account)
+    assert receipt.counts == {
+        "campaign_reports": 2,
+        "campaigns": 2,
+        "signup_submissions": 1,
+        "contacts": 3,
+        "signup_forms": 1,
+        "integrations": 0,
+        "hosted_files": 1,
+    }
+    assert receipt.by_job == "purge_inactive" and receipt.at == day121_start
+    assert AccountEvent.objects.filter(account=account, to_status="purged").exists()
+
+
+def test_suppression_survives_purge_and_export_still_lists_it_R9_R10():
+    account = with_content(inactive_account())
+    as_of = CANCELLED_AT + timedelta(days=200)
+
+    purge_inactive(as_of=as_of, dry_run=False)
+
+    assert is_suppressed(account, "gone@example.com", at=as_of)
+    data = b"".join(
+        suppression_export(account=account, purpose="hand-over", fmt="csv", by=JOB, now=as_of)
+    )
+    assert b"gone@example.com" in data
+
+
+def test_legal_hold_and_reactivated_accounts_are_never_purged_R7(agent, make_role_user):
+    officer = Actor.staff(make_role_user("Compliance"))
+    held = with_content(inactive_account())
+    reactivated = with_content(inactive_account(status=AccountStatus.ACTIVE, inactive_since=None))
+    as_of = CANCELLED_AT + timedelta(days=300)
+
+    account_legal_hold_set(account=held, reason="Subpoena 2026-114", by=officer, now=as_of)
+    counts = purge_inactive(as_of=as_of, dry_run=False)
+
+    assert counts["accounts_purged"] == 0
+    assert Contact.objects.filter(account__in=[held, reactivated]).count() == 6
+    assert AccountEvent.objects.filter(account=held, kind="legal_hold_set").exists()
+
+    account_legal_hold_release(account=held, reason="Case closed", by=officer, now=as_of)
+    assert purge_inactive(as_of=as_of, dry_run=False)["accounts_purged"] == 1
+
+
+def test_legal_hold_needs_a_reason_and_the_compliance_role(agent, now):
+    account = inactive_account()
+
+    with pytest.raises(LegalHoldError, match="may not"):
+        account_legal_hold_set(account=account, reason="x", by=agent, now=now)
+    account.refresh_from_db()
+    assert not account.legal_hold
+
+
+def test_dry_run_lists_counts_and_changes_nothing_R7():
+    account = with_content(inactive_account())
+
+    counts = purge_inactive(as_of=CANCELLED_AT + timedelta(days=130), dry_run=True)
+
+    assert counts["accounts"] == 1 and counts["contacts"] == 3 and counts["hosted_files"] == 1
+    account.refresh_from_db()
+    assert account.status == AccountStatus.CANCELLED
+    assert Contact.objects.filter(account=account).count() == 3
+    assert not PurgeReceipt.objects.exists()
+
+
+def test_a_purge_stopped_half_way_is_finished_by_the_next_run_with_exact_counts_R7():
+    account = with_content(inactive_account(), contacts=7)
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    # given a run that deleted one batch and then died
+    step = account_purge_step(account_id=account.pk, by=JOB, now=as_of, run="run 1", batch=1)
+    assert step.state == "more"
+    # the form stays while contacts still point at it: the foreign keys hold at commit
+    assert_foreign_keys_hold()
+    assert SignupForm.objects.filter(account=account).exists()
+    assert Contact.objects.filter(account=account).count() == 6
+    assert PurgeProgress.objects.filter(account=account).exists()
+
+    # when the next run comes
+    counts = purge_inactive(as_of=as_of + timedelta(days=1), dry_run=False)
+
+    # then it finishes, counting every row once, and the suppression is still there
+    receipt = PurgeReceipt.objects.get(account=account)
+    assert receipt.counts["contacts"] == 7 and receipt.counts["campaigns"] == 2
+    assert counts["accounts_purged"] == 1
+    assert not PurgeProgress.objects.exists()
+    assert is_suppressed(account, "gone@example.com", at=as_of)
+
+
+def test_purge_runs_twice_safely():
+    account = with_content(inactive_account())
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    purge_inactive(as_of=as_of, dry_run=False)
+    second = purge_inactive(as_of=as_of, dry_run=False)
+
+    assert second["accounts_purged"] == 0
+    assert PurgeReceipt.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
+def test_the_one_account_check_agrees_with_the_selector_around_day_121_R7(zone):
+    from compliance.selectors import account_is_due_for_purge
+
+    account = inactive_account(time_zone=zone)
+    for hours in range(120 * 24 - 30, 122 * 24 + 30, 3):
+        as_of = CANCELLED_AT + timedelta(hours=hours)
+        selected = accounts_due_for_purge(as_of=as_of).filter(pk=account.pk).exists()
+        assert account_is_due_for_purge(account, as_of=as_of) == selected, as_of
+
+
+def test_a_group_purged_in_several_steps_counts_each_account_exactly_R7():
+    from compliance.services.purge import accounts_purge_step
+
+    small = with_content(inactive_account(), contacts=1)
+    large = with_content(inactive_account(), contacts=5)
+    held = with_content(inactive_account(legal_hold=True, legal_hold_reason="case"))
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    step = accounts_purge_step(
+        account_ids=[small.pk, large.pk, held.pk], by=JOB, now=as_of, run="r", batch=3
+    )
+    assert step.more and step.skipped == 1
+    assert_foreign_keys_hold()
+    purge_inactive(as_of=as_of, dry_run=False)
+
+    receipts = {r.account_id: r.counts for r in PurgeReceipt.objects.all()}
+    assert set(receipts) == {small.pk, large.pk}
+    assert (receipts[small.pk]["contacts"], receipts[large.pk]["contacts"]) == (1, 5)
+    assert receipts[large.pk]["campaign_reports"] == 2
+    assert Contact.objects.filter(account=held).count() == 3

@@ -1,0 +1,250 @@
+"""The suppression store: kept forever, lifted only by an opt-in with evidence (R9, R12)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from accounts.models import AccountStatus
+from backoffice.actors import Actor
+from compliance.addresses import InvalidAddress, normalise_address
+from compliance.models import OptIn, OptInMethod, Suppression
+from compliance.services import (
+    OptInRefused,
+    is_suppressed,
+    optin_record,
+    optin_record_from_signup,
+    suppression_record,
+)
+from tests.compliance.factories import ContactFactory
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+LINK = Actor.system("unsubscribe_link")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("  Anna.Weber+News@Example.COM ", "anna.weber+news@example.com"),
+        ("jörg@Bücher.example", "jörg@xn--bcher-kva.example"),
+        ("first.last@sub.example.co.uk", "first.last@sub.example.co.uk"),
+    ],
+)
+def test_normalised_key_is_trimmed_lowercased_idna_keeping_dots_and_tags(raw, key):
+    assert normalise_address(raw) == key
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "empty"),
+        ("not-an-address", "no @"),
+        ("a@example.comb@example.org", "two addresses glued"),
+        ("a@example.com;b@example.org", "two addresses glued"),
+        ("someone@localhost", "invalid domain"),
+        ("some one@example.com", "bad part"),
+    ],
+)
+def test_bad_addresses_are_refused_with_the_reason(raw, reason):
+    with pytest.raises(InvalidAddress, match=reason):
+        normalise_address(raw)
+
+
+def test_unsubscribe_is_recorded_once_with_address_as_received_R9(now):
+    account = AccountFactory()
+
+    first = suppression_record(
+        account=account, address=" Ben@Example.com", source="unsubscribe_link", at=now, by=LINK
+    )
+    again = suppression_record(
+        account=account,
+        address="ben@example.com",
+        source="unsubscribe_link",
+        at=now + timedelta(hours=1),
+        by=LINK,
+    )
+
+    assert again.pk == first.pk
+    assert (first.address, first.normalised) == ("Ben@Example.com", "ben@example.com")
+    assert Suppression.objects.filter(account=account).count() == 1
+
+
+def test_unsubscribe_after_the_account_was_purged_is_recorded_R9(now):
+    account = AccountFactory(status=AccountStatus.PURGED)
+
+    suppression_record(
+        account=account, address="late@example.com", source="unsubscribe_link", at=now, by=LINK
+    )
+
+    assert is_suppressed(account, "LATE@example.com", at=now)
+
+
+def test_suppression_survives_contact_delete_and_account_cancel_R9(agent, now):
+    from accounts.services import account_cancel
+
+    account = AccountFactory(status=AccountStatus.ACTIVE)
+    contact = ContactFactory(account=account, email="gone@example.com")
+    suppression_record(account=account, address=contact.email, source="complaint", at=now, by=LINK)
+
+    contact.delete()
+    account_cancel(account=account, by=agent, now=now, reason="Too expensive", voluntary=True)
+
+    assert is_suppressed(account, "gone@example.com", at=now + timedelta(days=1))
+
+
+def test_suppression_refuses_orm_delete_and_update_R12(now):
+    account = AccountFactory()
+    s = suppression_record(
+        account=account, address="keep@example.com", source="staff", at=now, by=LINK
+    )
+
+    with pytest.raises(PermissionError):
+        s.delete()
+    with pytest.raises(PermissionError):
+        Suppression.objects.filter(pk=s.pk).delete()
+    with pytest.raises(PermissionError):
+        Suppression.objects.filter(pk=s.pk).update(normalised="other@example.com")
+    s.source = "bounce"
+    with pytest.raises(PermissionError):
+        s.save()
+    assert Suppression.objects.get(pk=s.pk).source == "staff"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM compliance_suppression",
+        "UPDATE compliance_suppression SET normalised = 'x@example.com'",
+        "TRUNCATE compliance_suppression CASCADE",
+        "DELETE FROM compliance_optin",
+    ],
+)
+def test_raw_sql_delete_update_truncate_are_refused_by_the_database_R9_R12(sql, now):
+    account = AccountFactory()
+    suppression_record(account=account, address="keep@example.com", source="staff", at=now, by=LINK)
+    optin_record(
+        account=account,
+        address="keep@example.com",
+        at=now,
+        method=OptInMethod.WRITTEN_CONSENT,
+        origin="letter",
+        evidence="scan #1",
+        by=LINK,
+        now=now,
+    )
+
+    with pytest.raises(DatabaseError, match="refused"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Run the deferred FK checks now, so TRUNCATE meets our trigger, not them.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(sql)
+
+    assert Suppression.objects.filter(account=account).count() == 1
+
+
+def test_optin_with_evidence_lifts_and_history_answers_for_any_moment_R9(agent, now):
+    account = AccountFactory()
+    suppression_record(
+        account=account, address="carla@example.com", source="unsubscribe_link", at=now, by=LINK
+    )
+    later = now + timedelta(days=10)
+
+    optin_record(
+        account=account,
+        address="Carla@Example.com",
+        at=later,
+        method=OptInMethod.DOUBLE_OPT_IN,
+        origin="confirmation link sent to carla@example.com, clicked from 192.0.2.4",
+        evidence="confirmation token 7f3a… confirmed",
+        by=agent,
+        now=later,
+    )
+
+    assert is_suppressed(account, "carla@example.com", at=now + timedelta(days=1))
+    assert not is_suppressed(account, "carla@example.com", at=later)
+    assert not is_suppressed(account, "carla@example.com", at=now - timedelta(days=1))
+    assert Suppression.objects.filter(account=account).count() == 1  # lifted, not deleted
+
+
+def test_staff_alone_cannot_lift_without_evidence_R9(agent, now):
+    account = AccountFactory()
+    suppression_record(account=account, address="x@example.com", source="staff", at=now, by=LINK)
+
+    with pytest.raises(OptInRefused, match="evidence"):
+        optin_record(
+            account=account,
+            address="x@example.com",
+            at=now,
+            method=OptInMethod.WRITTEN_CONSENT,
+            origin="",
+            evidence=" ",
+            by=agent,
+            now=now,
+        )
+
+    assert is_suppressed(account, "x@example.com", at=now)
+    assert not OptIn.objects.exists()
+
+
+def test_new_unsubscribe_after_optin_suppresses_again_R9(agent, now):
+    account = AccountFactory()
+    for days, kind in ((0, "s"), (5, "o"), (9, "s")):
+        at = now + timedelta(days=days)
+        if kind == "s":
+            suppression_record(
+                account=account, address="d@example.com", source="unsubscribe_link", at=at, by=LINK
+            )
+        else:
+            optin_record(
+                account=account,
+                address="d@example.com",
+                at=at,
+                method=OptInMethod.SIGNUP_FORM,
+                origin="form",
+                evidence="submitted",
+                by=agent,
+                now=at,
+            )
+
+    assert [
+        is_suppressed(account, "d@example.com", at=now + timedelta(days=d)) for d in (1, 6, 10)
+    ] == [
+        True,
+        False,
+        True,
+    ]
+
+
+def test_signup_on_open_account_lifts_but_not_on_closed_account_R9_R6(now):
+    open_account = AccountFactory(status=AccountStatus.ACTIVE)
+    closed = AccountFactory(status=AccountStatus.CANCELLED)
+    for account in (open_account, closed):
+        suppression_record(
+            account=account, address="e@example.com", source="unsubscribe_link", at=now, by=LINK
+        )
+    later = now + timedelta(days=2)
+
+    lifted = optin_record_from_signup(
+        account=open_account,
+        address="e@example.com",
+        form_name="Newsletter",
+        form_key="abc",
+        source_ip="192.0.2.1",
+        at=later,
+    )
+    kept = optin_record_from_signup(
+        account=closed,
+        address="e@example.com",
+        form_name="Newsletter",
+        form_key="def",
+        source_ip="192.0.2.1",
+        at=later,
+    )
+
+    assert lifted is not None and lifted.method == "signup_form" and "192.0.2.1" in lifted.origin
+    assert kept is None
+    assert not is_suppressed(open_account, "e@example.com", at=later)
+    assert is_suppressed(closed, "e@example.com", at=later)
