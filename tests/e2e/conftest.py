@@ -22,14 +22,24 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup, django_db_blocker):
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail(
                 "Debian's chromium is required for browser tests (apt-get install chromium)"
             )
         pytest.skip("Debian's chromium is not installed")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
+
+    # Playwright runs the test inside a greenlet with its own context, where Django hands out
+    # fresh connection objects; they must still find the migrations' data that transactional
+    # tests restore between tests (staff roles, schedules), so it moves to the class.
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents is not None:
+                type(connection)._test_serialized_contents = contents
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
