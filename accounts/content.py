@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import F
 
 from accounts.models import Account, Contact, HostedFile, Integration, SignupForm, SignupSubmission
@@ -42,10 +43,23 @@ def signup_receive(
     if not account.is_open:
         SignupForm.objects.filter(pk=form.pk).update(discarded_signups=F("discarded_signups") + 1)
         return False
-    Contact.objects.create(account_id=form.account_id, email=email, name=name, signup_form=form)
-    SignupSubmission.objects.create(
-        form=form, account_id=form.account_id, email=email, at=at, source_ip=source_ip
-    )
+    from compliance.services import optin_record_from_signup
+
+    with transaction.atomic():
+        Contact.objects.create(account_id=form.account_id, email=email, name=name, signup_form=form)
+        SignupSubmission.objects.create(
+            form=form, account_id=form.account_id, email=email, at=at, source_ip=source_ip
+        )
+        # The person acted at their own initiative: for an address that had unsubscribed,
+        # this sign-up is the explicit opt-in, recorded with its evidence (R9).
+        optin_record_from_signup(
+            account=account,
+            address=email,
+            form_name=form.name,
+            form_key=form.public_key,
+            source_ip=source_ip,
+            at=at,
+        )
     return True
 
 

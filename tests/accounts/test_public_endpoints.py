@@ -77,6 +77,31 @@ def test_a_signup_to_an_open_account_records_the_contact(live_server):
     assert SignupSubmission.objects.get(form=form).source_ip == "127.0.0.1"
 
 
+def test_a_signup_by_an_address_that_unsubscribed_is_its_opt_in_with_evidence_R9(live_server):
+    from compliance.models import OptIn
+    from compliance.selectors import is_suppressed
+    from compliance.services import suppression_record
+
+    form = SignupFormFactory(account=AccountFactory(status=S.ACTIVE), name="Newsletter box")
+    suppression_record(
+        account=form.account,
+        address="Back.Again@Reader.example",
+        source="unsubscribe_link",
+        at=timezone.now() - timedelta(days=30),
+        by=Actor.system("unsubscribe_link"),
+    )
+
+    status, _, _ = http(
+        f"{live_server.url}/p/signup/{form.public_key}/", {"email": "back.again@reader.example"}
+    )
+
+    assert status == 200
+    optin = OptIn.objects.get(account=form.account)
+    assert "Newsletter box" in optin.origin and "127.0.0.1" in optin.origin
+    assert not is_suppressed(form.account, "back.again@reader.example", at=timezone.now())
+    assert Suppression.objects.filter(account=form.account).count() == 1
+
+
 @pytest.mark.parametrize("closed", [S.CANCELLED, S.EXPIRED, S.PURGED])
 def test_a_signup_to_a_closed_account_answers_success_records_nothing_and_counts_R6(
     live_server, closed
