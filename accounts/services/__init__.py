@@ -18,6 +18,7 @@ from accounts.services.lifecycle import (
     account_resume,
     account_suspend,
     account_unsuspend,
+    accounts_mark_purged,
     apply_cancellation_effects,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "account_event_record",
     "account_expire_trial",
     "account_mark_purged",
+    "accounts_mark_purged",
     "account_pause",
     "account_reactivate",
     "account_resume",

@@ -302,6 +302,43 @@ def account_reactivate(*, account: Account, by: Actor, now: datetime, reason: st
 
 
 @transaction.atomic
+def accounts_mark_purged(
+    *, accounts: list[Account], by: Actor, now: datetime, reasons: dict[int, str]
+) -> list[int]:
+    """The purge move (R7) for many accounts at once: one locked read, one UPDATE and one bulk
+    insert of their events, each event written by this service as for a single move (R12).
+    Accounts already purged are left alone; any other state refuses the whole batch.
+    Returns the ids that moved."""
+    spec = MOVES["purge"]
+    ids = [a.pk for a in accounts]
+    locked = list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    for account in locked:
+        if account.status != spec.target and account.status not in spec.sources:
+            raise _refusal(account, spec)
+    moving = [a for a in locked if a.status != spec.target]
+    if not moving:
+        return []
+    Account.objects.filter(pk__in=[a.pk for a in moving]).update(status=spec.target)
+    AccountEvent.objects.bulk_create(
+        AccountEvent(
+            account=a,
+            at=now,
+            kind="purge",
+            from_status=a.status,
+            to_status=spec.target,
+            reason=reasons.get(a.pk, ""),
+            **by.as_fields(),
+        )
+        for a in moving
+    )
+    moved = {a.pk for a in moving}
+    for account in accounts:
+        if account.pk in moved:
+            account.status = spec.target
+    return sorted(moved)
+
+
+@transaction.atomic
 def account_mark_purged(*, account: Account, by: Actor, now: datetime, reason: str) -> Account:
     """Cancelled or expired → purged (R7). Deleting the content is the purge job's work
     (compliance); this records the move once the content is gone."""

@@ -31,7 +31,7 @@ from accounts.models import (
     SignupForm,
     SignupSubmission,
 )
-from accounts.services import account_mark_purged
+from accounts.services import accounts_mark_purged
 from backoffice.actors import Actor
 from compliance.models import PurgeProgress, PurgeReceipt
 from compliance.selectors import account_is_due_for_purge, accounts_due_for_purge
@@ -265,19 +265,17 @@ def accounts_purge_step(
         )
         if progress:
             PurgeProgress.objects.filter(account_id__in=list(progress)).delete()
-        for account in due:
-            counts = totals[account.pk]
-            account_mark_purged(
-                account=account,
-                by=by,
-                now=now,
-                reason=(
-                    "Purged after the retention period (R7): "
-                    + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
-                    + "; suppressions kept (R9)"
-                ),
+        reasons = {
+            account.pk: (
+                "Purged after the retention period (R7): "
+                + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals[account.pk].items())
+                + "; suppressions kept (R9)"
             )
-            step.purged[account.pk] = counts
+            for account in due
+        }
+        accounts_mark_purged(accounts=list(due), by=by, now=now, reasons=reasons)
+        for account in due:
+            step.purged[account.pk] = totals[account.pk]
         return step
 
 
