@@ -16,10 +16,6 @@ from tests.processes import ROOT
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "var" / "e2e"
 
-# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
-# between browser steps are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def browser(django_db_setup, django_db_blocker):
@@ -41,13 +37,19 @@ def browser(django_db_setup, django_db_blocker):
             if contents is not None:
                 type(connection)._test_serialized_contents = contents
 
+    # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests
+    # make between browser steps are still synchronous and safe. Only while the browser runs.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
