@@ -403,11 +403,10 @@ def main() -> None:
         ["what", "ours", "anchor", "ratio", "goal", "memory / locks"],
         notes=(
             f"Median of {args.runs} runs, each step in a fresh process; peak memory is the "
-            "process's maximum resident set. The purge figure includes writing each account's "
-            "receipt and its move to `purged` through accounts.services.account_mark_purged, "
-            "one call per account (a row lock, an update and an event, about 2.5 ms): that is "
-            "about 60% of the purge's time; the batched deletes alone reach about a third of "
-            "the raw DELETE. Hashed exports compute MD5/SHA-256 in PostgreSQL."
+            "process's maximum resident set. The purge figure includes each account's "
+            "receipt, its move to `purged` and its timeline event (one statement per group of "
+            "accounts); the batched, resumable deletes themselves are what keeps it below the "
+            "goal. Hashed exports compute MD5/SHA-256 in PostgreSQL."
         ),
     )
 

@@ -1,0 +1,559 @@
+"""Generate a realistic data set at scale in PostgreSQL with COPY, not the ORM:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_scale DEBUG=1 \
+        .venv/bin/python -m bench.generate [--accounts 1000000] [--contacts 10000000] \
+        [--suppressions 5000000]
+
+Accounts in every state (mostly active; trials, paused, suspended, cancelled, expired,
+purged) across time zones, with dates consistent with the state; billing profiles with their
+next billing date, cards and a few ledger entries per paying account; account events (a few
+per account and one account, `scale-timeline`, with about 5,000); cancellation requests for
+cancelled accounts (a few with an overdue confirmation); contacts and suppressions
+(normalised addresses) spread over the open accounts. Plans and reasons are made with the ORM.
+
+Each phase runs in one transaction and records itself in the table `bench_generated`, so a
+second run skips what exists; a database holding a data set of another size is refused (use a
+fresh database). Rows are written as text blocks through psycopg 3's COPY; columns the
+generator does not set get the model field's default. ANALYZE at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import sys
+import time
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+PREFIX = "scale-"
+TIMELINE_USERNAME = "scale-timeline"
+TIMELINE_EVENTS = 5_000
+BLOCK_ROWS = 50_000
+ZONES = [
+    "America/Los_Angeles",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "UTC",
+]
+# The state mix, per 1,000 accounts.
+MIX = [
+    ("active", 620),
+    ("trial", 80),
+    ("paused", 50),
+    ("suspended", 40),
+    ("cancelled", 110),
+    ("expired", 70),
+    ("purged", 30),
+]
+PLANS = [
+    ("scale-starter", "Starter", Decimal("15.00"), "USD"),
+    ("scale-growth", "Growth", Decimal("45.00"), "USD"),
+    ("scale-pro", "Pro", Decimal("120.00"), "USD"),
+    ("scale-growth-eur", "Growth (EUR)", Decimal("42.00"), "EUR"),
+]
+NULL = "\\N"
+
+
+def ts(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _text(value) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        import json
+
+        value = json.dumps(value)
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+class Copier:
+    """COPY rows into a model's table: `columns` are given per row, every other concrete
+    column gets the field's default (the database has no defaults of its own)."""
+
+    def __init__(self, cursor, model, columns: list[str]):
+        self.cursor = cursor
+        self.columns = columns
+        fields = [
+            f for f in model._meta.concrete_fields if f.column not in columns and not f.primary_key
+        ]
+        self.fixed_columns = [f.column for f in fields]
+        self.fixed = "".join("\t" + _text(f.get_default()) for f in fields) + "\n"
+        names = ", ".join([*columns, *self.fixed_columns])
+        self.sql = f"COPY {model._meta.db_table} ({names}) FROM STDIN"
+        self.rows = 0
+
+    def write(self, rows) -> int:
+        """`rows`: iterable of already-escaped tab-joined strings for `columns`."""
+        buffer, count = io.StringIO(), 0
+        with self.cursor.copy(self.sql) as copy:
+            for row in rows:
+                buffer.write(row)
+                buffer.write(self.fixed)
+                count += 1
+                if count % BLOCK_ROWS == 0:
+                    copy.write(buffer.getvalue())
+                    buffer = io.StringIO()
+            copy.write(buffer.getvalue())
+        self.rows += count
+        return count
+
+
+class Generator:
+    def __init__(self, *, accounts: int, contacts: int, suppressions: int, seed: int, now):
+        self.accounts = accounts
+        self.contacts = contacts
+        self.suppressions = suppressions
+        self.rng = random.Random(seed)
+        self.now = now.replace(microsecond=0)
+        self.midnights: dict[tuple[str, date], datetime] = {}
+
+    def midnight(self, zone: str, day: date) -> datetime:
+        key = (zone, day)
+        found = self.midnights.get(key)
+        if found is None:
+            found = datetime.combine(day, datetime.min.time(), tzinfo=zoneinfo.ZoneInfo(zone))
+            found = self.midnights[key] = found.astimezone(UTC)
+        return found
+
+    def local_day(self, zone: str, moment: datetime) -> date:
+        return moment.astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+    # --- the accounts, in memory as compact tuples ----------------------------------------
+
+    def plan_accounts(self, first_id: int) -> list[tuple]:
+        """(id, username, status, zone, created, trial_ends, inactive_since), deterministic."""
+        from django.conf import settings
+
+        rng, now = self.rng, self.now
+        trial_days = settings.TRIAL_LENGTH.days
+        retention = settings.RETENTION_DAYS
+        states = [s for s, n in MIX for _ in range(n)]
+        rows = []
+        for i in range(self.accounts):
+            status = states[rng.randrange(len(states))]
+            zone = ZONES[rng.randrange(len(ZONES))]
+            if i == 0:
+                status = "active"
+            if status == "trial":
+                created = now - timedelta(seconds=rng.randrange((trial_days - 1) * 86400))
+            else:
+                created = now - timedelta(
+                    days=40 + rng.randrange(2000), seconds=rng.randrange(86400)
+                )
+            first_day = self.local_day(zone, created)
+            trial_ends = self.midnight(zone, first_day + timedelta(days=trial_days))
+            inactive = None
+            if status == "expired":
+                inactive = trial_ends
+                created = now - timedelta(days=trial_days + 1 + rng.randrange(retention))
+                first_day = self.local_day(zone, created)
+                trial_ends = inactive = self.midnight(zone, first_day + timedelta(days=trial_days))
+            elif status == "cancelled":
+                inactive = now - timedelta(
+                    days=rng.randrange(retention + 5), hours=rng.randrange(24)
+                )
+                inactive = max(inactive, trial_ends + timedelta(days=1))
+            elif status == "purged":
+                inactive = now - timedelta(days=retention + 1 + rng.randrange(400))
+                inactive = max(inactive, trial_ends + timedelta(days=1))
+            username = TIMELINE_USERNAME if i == 0 else f"{PREFIX}{i:07d}"
+            rows.append((first_id + i, username, status, zone, created, trial_ends, inactive))
+        return rows
+
+    def phase_accounts(self, cursor, accounts: list[tuple]) -> int:
+        from accounts.models import Account
+
+        copier = Copier(
+            cursor,
+            Account,
+            [
+                "id",
+                "username",
+                "company",
+                "primary_email",
+                "time_zone",
+                "language",
+                "status",
+                "created_at",
+                "trial_ends_at",
+                "last_activity_at",
+                "inactive_since",
+            ],
+        )
+        rng = self.rng
+
+        def rows():
+            for pk, username, status, zone, created, trial_ends, inactive in accounts:
+                open_ = status in ("trial", "active", "paused", "suspended")
+                activity = self.now - timedelta(hours=rng.randrange(24 * 30)) if open_ else inactive
+                yield (
+                    f"{pk}\t{username}\tCompany {pk % 50_000}\t{username}@mail{pk % 97}.example\t"
+                    f"{zone}\t{'de' if pk % 5 == 0 else 'en'}\t{status}\t{ts(created)}\t"
+                    f"{ts(trial_ends) if status in ('trial', 'expired') else NULL}\t"
+                    f"{ts(activity) if activity else NULL}\t{ts(inactive) if inactive else NULL}"
+                )
+
+        count = copier.write(rows())
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('accounts_account', 'id'), "
+            "(SELECT max(id) FROM accounts_account))"
+        )
+        return count
+
+    def phase_events(self, cursor, accounts: list[tuple]) -> int:
+        from accounts.models import AccountEvent
+
+        copier = Copier(
+            cursor,
+            AccountEvent,
+            ["account_id", "at", "kind", "from_status", "to_status", "by_job", "reason"],
+        )
+        rng = self.rng
+
+        def rows():
+            for pk, _u, status, _z, created, trial_ends, inactive in accounts:
+                yield f"{pk}\t{ts(created)}\tsignup\t\ttrial\t\tSigned up"
+                if status == "trial":
+                    continue
+                if status == "expired":
+                    yield f"{pk}\t{ts(trial_ends)}\texpire_trial\ttrial\texpired\texpire_trials\t"
+                    continue
+                paid = min(created + timedelta(days=rng.randrange(1, 30)), self.now)
+                yield f"{pk}\t{ts(paid)}\tactivate\ttrial\tactive\t\tFirst payment"
+                if status in ("paused", "suspended", "cancelled"):
+                    at = inactive or self.now - timedelta(days=rng.randrange(1, 100))
+                    at = max(at, paid)
+                    kind = {"paused": "pause", "suspended": "suspend"}.get(status, "cancel")
+                    yield f"{pk}\t{ts(at)}\t{kind}\tactive\t{status}\t\t"
+                elif status == "purged":
+                    yield f"{pk}\t{ts(inactive)}\tcancel\tactive\tcancelled\t\t"
+                    purged = inactive + timedelta(days=121)
+                    yield f"{pk}\t{ts(purged)}\tpurge\tcancelled\tpurged\tpurge_inactive\t"
+            # The account with a long history: thousands of pauses and resumes.
+            pk, created = accounts[0][0], accounts[0][4]
+            step = (self.now - created) / (TIMELINE_EVENTS + 1)
+            for n in range(TIMELINE_EVENTS):
+                at = created + step * (n + 1)
+                a, b = ("active", "paused") if n % 2 == 0 else ("paused", "active")
+                kind = "pause" if n % 2 == 0 else "resume"
+                yield f"{pk}\t{ts(at)}\t{kind}\t{a}\t{b}\t\tCustomer asked, call {n}"
+
+        return copier.write(rows())
+
+    def phase_billing(self, cursor, accounts: list[tuple]) -> int:
+        """Profiles with next billing dates and unpaid state, cards, and a few ledger entries
+        per paying account; cancellation requests for cancelled accounts."""
+        from django.conf import settings
+
+        from accounts.models import CancellationReason, CancellationRequest
+        from billing.models import BillingProfile, Card, LedgerEntry, Plan
+
+        plans = []
+        for code, name, price, currency in PLANS:
+            plan, _ = Plan.objects.get_or_create(
+                code=code, defaults={"name": name, "monthly_price": price, "currency": currency}
+            )
+            plans.append(plan)
+        reasons = list(CancellationReason.objects.filter(system=False).values_list("pk", flat=True))
+        if not reasons:
+            reasons = [CancellationReason.objects.create(name="Too expensive").pk]
+        system = CancellationReason.objects.filter(system=True).values_list("pk", flat=True)
+        system_reason = system.first() or reasons[0]
+        rng, now = self.rng, self.now
+        unpaid_days = settings.UNPAID_CANCEL_AFTER_DAYS
+        profiles, cards, ledger, requests = [], [], [], []
+        for pk, _u, status, zone, created, _t, inactive in accounts:
+            if status in ("trial", "expired", "purged"):
+                continue
+            plan = plans[pk % len(plans)]
+            prepaid = pk % 4 == 1
+            today = self.local_day(zone, now)
+            anchor = 1 + pk % 28
+            nxt = date(today.year, today.month, anchor)
+            if nxt <= today:
+                nxt = date(today.year + today.month // 12, today.month % 12 + 1, anchor)
+            due = self.midnight(zone, nxt) if status in ("active", "paused") else None
+            unpaid = suspended = None
+            if status == "suspended":
+                suspended = now - timedelta(
+                    days=rng.randrange(unpaid_days + 3), hours=rng.randrange(24)
+                )
+                unpaid = suspended - timedelta(days=3)
+            balance = plan.monthly_price * rng.randrange(0, 12) if prepaid else Decimal("0.00")
+            mode = "prepaid" if prepaid else "monthly_card"
+            profiles.append(
+                f"{pk}\t{plan.pk}\t{mode}\t{anchor}\t"
+                f"{nxt.isoformat() if due else NULL}\t{ts(due) if due else NULL}\t{balance}\t"
+                f"{ts(unpaid) if unpaid else NULL}\t{'Card declined' if unpaid else ''}\t"
+                f"{ts(suspended) if suspended else NULL}\t{ts(suspended) if suspended else NULL}"
+            )
+            if not prepaid:
+                cards.append(
+                    f"{pk}\ttok_ok_{pk}\tVisa\t{pk % 10000:04d}\t{1 + pk % 12}\t2031\t{ts(created)}"
+                )
+            # Two past periods billed (the one before the last for suspended ones).
+            for back in (1, 2):
+                month = (nxt.month - 1 - back) % 12 + 1
+                year = nxt.year - (1 if nxt.month - back < 1 else 0)
+                period = date(year, month, anchor)
+                at = self.midnight(zone, period) + timedelta(hours=2)
+                if at < created or at > now:
+                    continue
+                if status == "paused" and back == 1:
+                    ledger.append(
+                        f"{pk}\t{ts(at)}\tpause_fee\t{settings.PAUSE_FEE}\t"
+                        f"{settings.PAUSE_FEE_CURRENCY}\t{period}\tPause fee\t{NULL}\tbilling"
+                    )
+                elif prepaid:
+                    ledger.append(
+                        f"{pk}\t{ts(at)}\tprepaid_consumption\t{plan.monthly_price}\t"
+                        f"{plan.currency}\t{period}\tMonth consumed\t{balance}\tbilling"
+                    )
+                else:
+                    ledger.append(
+                        f"{pk}\t{ts(at)}\tcharge\t{plan.monthly_price}\t{plan.currency}\t"
+                        f"{period}\t{plan.name}\t{NULL}\tbilling"
+                    )
+                    if not (status == "suspended" and back == 1):
+                        ledger.append(
+                            f"{pk}\t{ts(at + timedelta(seconds=5))}\tcard_payment\t"
+                            f"{plan.monthly_price}\t{plan.currency}\t{NULL}\tCard payment\t"
+                            f"{NULL}\tbilling"
+                        )
+            if status == "cancelled":
+                voluntary = pk % 5 != 0
+                overdue = pk % 997 == 0
+                sent = NULL if overdue else ts(inactive + timedelta(minutes=10 + pk % 600))
+                requests.append(
+                    f"{pk}\t{ts(inactive)}\t{rng.choice(reasons) if voluntary else system_reason}\t"
+                    f"{'t' if voluntary else 'f'}\tcancelled\t{'t' if voluntary else 'f'}\t"
+                    f"{'' if voluntary else 'cancel_unpaid'}\t{sent}"
+                )
+        total = Copier(
+            cursor,
+            BillingProfile,
+            [
+                "account_id",
+                "plan_id",
+                "mode",
+                "anchor_day",
+                "next_billing_date",
+                "due_at",
+                "prepaid_balance",
+                "unpaid_since",
+                "unpaid_reason",
+                "suspended_at",
+                "notice_sent_at",
+            ],
+        ).write(profiles)
+        total += Copier(
+            cursor,
+            Card,
+            ["account_id", "token", "brand", "last4", "exp_month", "exp_year", "added_at"],
+        ).write(cards)
+        total += Copier(
+            cursor,
+            LedgerEntry,
+            [
+                "account_id",
+                "at",
+                "kind",
+                "amount",
+                "currency",
+                "period",
+                "description",
+                "prepaid_balance_after",
+                "by_job",
+            ],
+        ).write(ledger)
+        total += Copier(
+            cursor,
+            CancellationRequest,
+            [
+                "account_id",
+                "at",
+                "reason_id",
+                "voluntary",
+                "outcome",
+                "pause_offered",
+                "by_job",
+                "confirmation_sent_at",
+            ],
+        ).write(requests)
+        return total
+
+    def _holders(self, accounts: list[tuple]) -> list[int]:
+        """Accounts that hold content: everything not purged."""
+        return [a[0] for a in accounts if a[2] != "purged"]
+
+    def phase_contacts(self, cursor, accounts: list[tuple]) -> int:
+        from accounts.models import Contact
+
+        holders = self._holders(accounts)
+        created = ts(self.now - timedelta(days=30))
+
+        def rows():
+            n = len(holders)
+            for i in range(self.contacts):
+                pk = holders[i % n]
+                yield f"{pk}\tperson{i}@example{i % 1013}.com\tPerson {i}\t{created}"
+
+        return Copier(cursor, Contact, ["account_id", "email", "name", "created_at"]).write(rows())
+
+    def phase_suppressions(self, cursor, accounts: list[tuple]) -> int:
+        from compliance.models import Suppression
+
+        holders = self._holders(accounts)
+        sources = ["unsubscribe_link", "unsubscribe_link", "bounce", "complaint", "import"]
+        base = self.now - timedelta(days=700)
+
+        def rows():
+            n = len(holders)
+            for i in range(self.suppressions):
+                pk = holders[(i * 7) % n]
+                # Normalised: trimmed and lower-case; as received it had capitals.
+                address = f"Person{i}@Example{i % 1013}.com"
+                at = ts(base + timedelta(seconds=i * 11 % (700 * 86400)))
+                source = sources[i % len(sources)]
+                yield f"{pk}\t{address}\t{address.lower()}\t{source}\t{at}\t\tunsubscribe"
+
+        return Copier(
+            cursor,
+            Suppression,
+            ["account_id", "address", "normalised", "source", "at", "evidence", "by_job"],
+        ).write(rows())
+
+
+def _size_text(n: int) -> str:
+    return f"{n:,}"
+
+
+def generate(
+    *, accounts: int, contacts: int, suppressions: int, seed: int = 7, verbose: bool = True
+) -> dict:
+    """Fill the database; returns {phase: {"rows", "seconds"}} of the phases run now."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    def say(message: str) -> None:
+        if verbose:
+            print(message, flush=True)
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("the generator writes with COPY: set DATABASE_URL=postgres://…")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_generated (phase text PRIMARY KEY, size bigint, "
+            "rows bigint, seconds double precision, at timestamptz, seed integer)"
+        )
+        cursor.execute("SELECT phase, size, at FROM bench_generated")
+        done = {phase: (size, at) for phase, size, at in cursor.fetchall()}
+    sizes = {
+        "accounts": accounts,
+        "events": accounts,
+        "billing": accounts,
+        "contacts": contacts,
+        "suppressions": suppressions,
+    }
+    if "accounts" in done and done["accounts"][0] != accounts:
+        raise SystemExit(
+            f"this database holds a data set of {done['accounts'][0]:,} accounts, not "
+            f"{accounts:,}: generate into a fresh database"
+        )
+    generated_at = done["accounts"][1] if "accounts" in done else timezone.now()
+    gen = Generator(
+        accounts=accounts,
+        contacts=contacts,
+        suppressions=suppressions,
+        seed=seed,
+        now=generated_at,
+    )
+    report: dict[str, dict] = {}
+    todo = [p for p in sizes if p not in done or done[p][0] != sizes[p]]
+    if not todo:
+        say(f"data set of {accounts:,} accounts exists: nothing to do")
+        return report
+    first_id = None
+    if "accounts" in done:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM accounts_account WHERE username = %s", [TIMELINE_USERNAME]
+            )
+            first_id = cursor.fetchone()[0]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) + 1 FROM accounts_account")
+            first_id = cursor.fetchone()[0]
+    started = time.perf_counter()
+    plan = gen.plan_accounts(first_id)
+    say(f"planned {accounts:,} accounts in {time.perf_counter() - started:.1f}s")
+    for phase in todo:
+        if phase in done:
+            raise SystemExit(
+                f"{phase} exists at another size ({done[phase][0]:,}): generate into a fresh "
+                "database"
+            )
+        say(f"{phase}: writing…")
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            rows = getattr(gen, f"phase_{phase}")(cursor.cursor, plan)
+            seconds = time.perf_counter() - started
+            cursor.execute(
+                "INSERT INTO bench_generated VALUES (%s, %s, %s, %s, %s, %s)",
+                [phase, sizes[phase], rows, seconds, generated_at, seed],
+            )
+        report[phase] = {"rows": rows, "seconds": round(seconds, 1)}
+        say(f"{phase}: {rows:,} rows in {seconds:.1f}s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    say(f"ANALYZE in {time.perf_counter() - started:.1f}s")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--contacts", type=int, default=10_000_000)
+    parser.add_argument("--suppressions", type=int, default=5_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    generate(
+        accounts=args.accounts,
+        contacts=args.contacts,
+        suppressions=args.suppressions,
+        seed=args.seed,
+    )
+    print(f"done in {time.perf_counter() - started:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
