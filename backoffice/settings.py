@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "import_export",
+    "axes",
     "backoffice",
     "accounts",
     "billing",
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -141,6 +144,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 
 # --- Staff-facing site ----------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # Failed staff logins are throttled: after LOGIN_FAILURE_LIMIT wrong passwords for one
+    # username from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("LOGIN_LOCKOUT_MINUTES", 30))
+# Username and address together: one mistyping agent does not lock out the whole office behind
+# the same address, and one address cannot guess through every username.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Behind a TLS proxy set AXES_PROXY_COUNT=1, so the client address comes from X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env.integer("AXES_PROXY_COUNT", 0) or None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
