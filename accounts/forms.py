@@ -4,38 +4,42 @@ services decide (and refuse) everything, so every rule has one guard."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CancellationReason
 
 PAUSE_CHOICES = [
-    ("accepted", "Accepted: pause the account instead of cancelling (R8)"),
-    ("declined", "Declined: go on with the cancellation"),
+    ("accepted", _("Accepted: pause the account instead of cancelling (R8)")),
+    ("declined", _("Declined: go on with the cancellation")),
 ]
 
 
 class CancellationCallForm(forms.Form):
     username = forms.CharField(
         required=False,
-        label="Username, as the caller spells it",
-        help_text="The identity check (R2): it must match the account's username exactly.",
+        label=_("Username, as the caller spells it"),
+        help_text=_("The identity check (R2): it must match the account's username exactly."),
     )
     reason = forms.ModelChoiceField(
         queryset=CancellationReason.objects.filter(active=True, system=False),
         required=False,
-        empty_label="— choose the reason —",
+        label=_("Reason"),
+        empty_label=_("— choose the reason —"),
     )
     callers_words = forms.CharField(
         required=False,
-        label="The caller's words",
+        label=_("The caller's words"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
     pause = forms.ChoiceField(
         choices=PAUSE_CHOICES,
         required=False,
         widget=forms.RadioSelect,
-        label="Pausing offered instead",
-        help_text="Required for an active account (R8). A paused account that stays paused is "
-        "also saved by pause; a suspended account cannot be paused.",
+        label=_("Pausing offered instead"),
+        help_text=_(
+            "Required for an active account (R8). A paused account that stays paused is "
+            "also saved by pause; a suspended account cannot be paused."
+        ),
     )
 
     def pause_accepted(self) -> bool | None:
@@ -44,15 +48,16 @@ class CancellationCallForm(forms.Form):
 
 
 class TrialCloseForm(forms.Form):
-    username = forms.CharField(required=False, label="Username, as the caller spells it")
+    username = forms.CharField(required=False, label=_("Username, as the caller spells it"))
     reason = forms.ModelChoiceField(
         queryset=CancellationReason.objects.filter(active=True, system=False),
         required=False,
-        empty_label="— choose the reason —",
+        label=_("Reason"),
+        empty_label=_("— choose the reason —"),
     )
     callers_words = forms.CharField(
         required=False,
-        label="The caller's words",
+        label=_("The caller's words"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
 
@@ -60,9 +65,9 @@ class TrialCloseForm(forms.Form):
 class AgentActionForm(forms.Form):
     username = forms.CharField(
         required=False,
-        label="Username, as the caller spells it",
-        help_text="Typed to confirm: it must match the account's username exactly.",
+        label=_("Username, as the caller spells it"),
+        help_text=_("Typed to confirm: it must match the account's username exactly."),
     )
     reason = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), label="Why"
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), label=_("Why")
     )

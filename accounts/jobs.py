@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from accounts import selectors
@@ -52,7 +53,9 @@ def expire_trials(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
 
 
 @register("send_confirmations", description="Send due cancellation confirmations (R4)")
-def send_confirmations(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
+def send_confirmations(
+    *, as_of: datetime, dry_run: bool, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
     overdue = selectors.confirmations_overdue(as_of=as_of).count()
     due = selectors.confirmations_due(as_of=as_of).order_by("pk")
     if dry_run:
@@ -64,6 +67,8 @@ def send_confirmations(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
         for request_id in ids:
             counts[confirmation_send(request_id=request_id, as_of=as_of)] += 1
         last = ids[-1]
+        if progress:
+            progress(len(ids))
     if overdue:
         logger.warning("send_confirmations: %s confirmations are past the SLA (R4)", overdue)
     return {**counts, "overdue": overdue}

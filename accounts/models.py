@@ -72,7 +72,18 @@ class Account(models.Model):
         ordering = ["username"]
         indexes = [
             models.Index(fields=["status", "trial_ends_at"], name="account_status_trial_idx"),
-            models.Index(fields=["status", "inactive_since"], name="account_status_inact_idx"),
+            # Retention (R7): the purge questions read the zone and the hold from the index.
+            models.Index(
+                fields=["status", "inactive_since"],
+                include=["time_zone", "legal_hold"],
+                name="account_retention_idx",
+            ),
+            # Suspended accounts (a few percent) joined from billing's non-payment lists.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="suspended"),
+                name="account_suspended_idx",
+            ),
             models.Index(fields=["primary_email"], name="account_email_idx"),
         ]
         permissions = [

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, Q
 from django.urls import reverse
+from django.utils import dateformat
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus
@@ -26,7 +27,8 @@ def _changelist(model: str, **filters: object) -> str:
 
 
 def accounts_by_state_now() -> Figure:
-    counts = dict(Account.objects.order_by().values_list("status").annotate(n=Count("id")))
+    # COUNT(*), not COUNT(id): answered from the status index alone.
+    counts = dict(Account.objects.order_by().values_list("status").annotate(n=Count("*")))
     bars = [
         Bar(
             label=str(label),
@@ -68,7 +70,8 @@ def accounts_by_state_by_month(*, now: datetime) -> Figure:
     ]
     return Figure(
         title=_("Accounts by state, month by month"),
-        svg=stacked_columns([m.strftime("%b %y") for m in months], series),
+        # Month names in the staff member's language.
+        svg=stacked_columns([dateformat.format(m, "M y") for m in months], series),
         note=_("Month-end counts, taken by the snapshot_states job"),
     )
 

@@ -26,17 +26,20 @@ class Progress:
         self.started = time.monotonic()
         self.last_line = 0.0
         self.bar = None
-        is_tty = getattr(getattr(self.stream, "_out", self.stream), "isatty", lambda: False)()
-        if is_tty:
+        self.closed = False
+        # A command's self.stderr is Django's OutputWrapper: ask the real stream, and give tqdm
+        # the real stream too (the wrapper ends every write with a newline, breaking the bar).
+        raw = getattr(self.stream, "_out", self.stream)
+        if getattr(raw, "isatty", lambda: False)():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=label, unit=f" {unit}", file=self.stream)
+            self.bar = tqdm(total=total, desc=label, unit=f" {unit}", file=raw)
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(failed=exc_type is not None)
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -54,10 +57,15 @@ class Progress:
         of = f"/{self.total:,}" if self.total is not None else ""
         return f"{self.label}: {self.done:,}{of} {self.unit} ({self.done / elapsed:,.0f}/s)"
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """End the bar, or write the last line: "done", or "stopped" when the work failed.
+        Closing twice writes nothing more."""
+        if self.closed:
+            return
+        self.closed = True
         if self.bar is not None:
             self.bar.close()
             self.bar = None
         else:
-            self.stream.write(self._line() + " done\n")
+            self.stream.write(self._line() + (" stopped\n" if failed else " done\n"))
             self.stream.flush()

@@ -112,6 +112,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from bench.generate import PHASES
+
     if connection.vendor != "postgresql":
         raise SystemExit("run the benchmarks on PostgreSQL (DATABASE_URL=postgres://…)")
     # As in production: DEBUG off (DEBUG keeps every query's text), templates cached.
@@ -123,6 +125,8 @@ def main() -> None:
             raise SystemExit("no data set: run `python -m bench.generate` first")
         cursor.execute("SELECT size FROM bench_generated WHERE phase = 'accounts'")
         size = cursor.fetchone()[0]
+        cursor.execute("SELECT phase, rows, seconds FROM bench_generated")
+        generated = sorted(cursor.fetchall(), key=lambda row: PHASES.index(row[0]))
     user, _ = get_user_model().objects.get_or_create(
         username="scale-admin", defaults={"is_staff": True, "is_superuser": True}
     )
@@ -169,6 +173,12 @@ def main() -> None:
             "bench.generate`; the anchor is the goal (ratio = median / 300 ms, under 1.00× "
             "meets it). Queries are counted on an untimed first request. "
             + ("Over the goal: " + ", ".join(over) + "." if over else "Every page meets the goal.")
+            + " The data set, written with COPY by bench.generate: "
+            + "; ".join(
+                f"{phase} {rows:,} rows in {seconds:,.0f} s ({rows / max(seconds, 0.001):,.0f}/s)"
+                for phase, rows, seconds in generated
+            )
+            + " (billing: profiles, cards, ledger entries and cancellation requests)."
         ),
     )
 

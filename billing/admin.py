@@ -12,9 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import Account
 from backoffice.actors import Actor
+from backoffice.localtime import local_day, local_moment
 from billing import selectors
 from billing.calendar import days_between
 from billing.gateway import GatewayError, get_gateway
@@ -49,26 +53,27 @@ def _cancellation_deadline(account: Account):
 
 
 def _local(moment, account: Account) -> str:
-    return f"{moment.astimezone(account.zone):%Y-%m-%d %H:%M %Z}" if moment else "—"
+    return local_moment(moment, account.zone)
 
 
 # --- the questions staff ask -----------------------------------------------------------------
 
 
 class SuspendedDaysUnpaidFilter(admin.SimpleListFilter):
-    title = "suspended, days unpaid"
+    title = gettext_lazy("suspended, days unpaid")
     parameter_name = "days_unpaid"
     RANGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
 
     def lookups(self, request, model_admin):
-        return [(key, f"{key} days") for key in self.RANGES]
+        return [(key, _("%(range)s days") % {"range": key}) for key in self.RANGES]
 
     def queryset(self, request, queryset):
         if self.value() not in self.RANGES:
             return queryset
         low, high = self.RANGES[self.value()]
         now = timezone.now()
-        qs = queryset.filter(pk__in=selectors.profiles_suspended_unpaid().values("pk"))
+        # Combined, not `pk__in`: the date range then narrows the suspended-profiles index.
+        qs = queryset & selectors.profiles_suspended_unpaid()
         qs = qs.filter(suspended_at__lte=now - timedelta(days=low))
         if high is not None:
             qs = qs.filter(suspended_at__gt=now - timedelta(days=high + 1))
@@ -76,25 +81,25 @@ class SuspendedDaysUnpaidFilter(admin.SimpleListFilter):
 
 
 class CancelsWithinSevenDaysFilter(admin.SimpleListFilter):
-    title = "cancellation for non-payment"
+    title = gettext_lazy("cancellation for non-payment")
     parameter_name = "cancels_soon"
 
     def lookups(self, request, model_admin):
-        return [("7", "cancels within 7 days")]
+        return [("7", _("cancels within 7 days"))]
 
     def queryset(self, request, queryset):
         if self.value() != "7":
             return queryset
         soon = selectors.profiles_cancelling_within(as_of=timezone.now(), days=7)
-        return queryset.filter(pk__in=soon.values("pk"))
+        return queryset & soon
 
 
 class PrepaidBelowOneMonthFilter(admin.SimpleListFilter):
-    title = "prepaid balance"
+    title = gettext_lazy("prepaid balance")
     parameter_name = "prepaid_low"
 
     def lookups(self, request, model_admin):
-        return [("yes", "below one month")]
+        return [("yes", _("below one month"))]
 
     def queryset(self, request, queryset):
         if self.value() != "yes":
@@ -106,27 +111,47 @@ class PrepaidBelowOneMonthFilter(admin.SimpleListFilter):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.CharField(help_text="e.g. 540.00 (two decimals at most)")
-    currency = forms.CharField(max_length=3, initial="USD")
-    reference = forms.CharField(max_length=120, help_text="Bank transfer id, cheque number")
+    amount = forms.CharField(
+        label=gettext_lazy("Amount"), help_text=gettext_lazy("e.g. 540.00 (two decimals at most)")
+    )
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="USD")
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"),
+        max_length=120,
+        help_text=gettext_lazy("Bank transfer id, cheque number"),
+    )
 
 
 class RefundForm(forms.Form):
-    reason = forms.CharField(max_length=180)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=180)
+
+
+def _report_counts(modeladmin, request, title, done: int, refused: int) -> None:
+    """The closing message of an action on several rows: how many it did, how many not."""
+    modeladmin.message_user(
+        request,
+        _("%(title)s: %(done)s done, %(refused)s refused.")
+        % {"title": title, "done": done, "refused": refused},
+        messages.WARNING if refused else messages.SUCCESS,
+    )
 
 
 def _action_form(modeladmin, request, queryset, *, form_class, title, action, apply):
     """Show `form_class` for the selected rows; on a valid post call `apply(obj, data)` for
-    each and report every result or error as a message."""
+    each and report every result or error as a message, then the counts."""
     form = form_class(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
+        done = refused = 0
         for obj in queryset:
             try:
                 result = apply(obj, form.cleaned_data)
             except BillingError as exc:
+                refused += 1
                 modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
             else:
+                done += 1
                 modeladmin.message_user(request, f"{obj}: {result}", messages.SUCCESS)
+        _report_counts(modeladmin, request, title, done, refused)
         return None
     return TemplateResponse(
         request,
@@ -186,8 +211,12 @@ class CardAddForm(forms.ModelForm):
         model = Card
         fields = ("account", "token", "exp_month", "exp_year")
 
-    exp_month = forms.IntegerField(min_value=1, max_value=12, required=False)
-    exp_year = forms.IntegerField(min_value=2000, max_value=2100, required=False)
+    exp_month = forms.IntegerField(
+        label=gettext_lazy("Expiry month"), min_value=1, max_value=12, required=False
+    )
+    exp_year = forms.IntegerField(
+        label=gettext_lazy("Expiry year"), min_value=2000, max_value=2100, required=False
+    )
 
     def clean_token(self) -> str:
         token = self.cleaned_data["token"].strip()
@@ -275,6 +304,8 @@ class BillingProfileAdmin(admin.ModelAdmin):
     fields = ("account", "plan", "mode", "prepaid_months", "auto_renew", *readonly_fields)
     actions = ("record_payment", "retry_card")
     show_full_result_count = False
+    # No COUNT over every profile on each page view.
+    paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()
@@ -299,21 +330,22 @@ class BillingProfileAdmin(admin.ModelAdmin):
             raise PermissionDenied(str(exc)) from None
         obj.pk, obj._state.adding = profile.pk, False
 
-    @admin.display(description="status", ordering="account__status")
+    @admin.display(description=gettext_lazy("status"), ordering="account__status")
     def account_status(self, obj: BillingProfile) -> str:
         return obj.account.get_status_display()
 
-    @admin.display(description="days unpaid")
+    @admin.display(description=gettext_lazy("days unpaid"))
     def days_unpaid(self, obj: BillingProfile):
         if obj.suspended_at is None:
             return "—"
         return days_between(obj.suspended_at, timezone.now(), obj.account.zone)
 
-    @admin.display(description="cancelled on (unpaid)")
+    @admin.display(description=gettext_lazy("cancelled on (unpaid)"))
     def cancels_on(self, obj: BillingProfile):
-        return selectors.unpaid_cancel_date(profile=obj) or "—"
+        # A day of the account's calendar: its zone says whose calendar.
+        return local_day(selectors.unpaid_cancel_date(profile=obj), obj.account.zone)
 
-    @admin.display(description="last moment to cancel without the next charge")
+    @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
     def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
         return _local(_cancellation_deadline(obj.account), obj.account)
 
@@ -324,7 +356,7 @@ class BillingProfileAdmin(admin.ModelAdmin):
         return request.user.has_perm("billing.retry_card")
 
     @admin.action(
-        description="Record payment (reactivates a suspended account)",
+        description=gettext_lazy("Record payment (reactivates a suspended account)"),
         permissions=["record_payment"],
     )
     def record_payment(self, request, queryset: QuerySet[BillingProfile]):
@@ -333,31 +365,36 @@ class BillingProfileAdmin(admin.ModelAdmin):
         def apply(profile, data):
             entry = payment_record(account=profile.account, by=by, now=now, **data)
             profile.account.refresh_from_db()
-            return (
-                f"payment of {entry.amount} {entry.currency} recorded; the account is "
-                f"{profile.account.get_status_display().lower()}"
-            )
+            return _("payment of %(amount)s %(currency)s recorded; the account is %(status)s") % {
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "status": profile.account.get_status_display().lower(),
+            }
 
         return _action_form(
             self,
             request,
             queryset.select_related("account"),
             form_class=PaymentForm,
-            title="Record a payment",
+            title=_("Record a payment"),
             action="record_payment",
             apply=apply,
         )
 
-    @admin.action(description="Retry card now", permissions=["retry_card"])
+    @admin.action(description=gettext_lazy("Retry card now"), permissions=["retry_card"])
     def retry_card(self, request, queryset: QuerySet[BillingProfile]):
         by, now = Actor.staff(request.user), timezone.now()
+        done = refused = 0
         for profile in queryset.select_related("account"):
             try:
                 result = card_retry_now(account=profile.account, by=by, now=now)
             except BillingError as exc:
+                refused += 1
                 self.message_user(request, f"{profile.account}: {exc}", messages.ERROR)
             else:
+                done += 1
                 self.message_user(request, f"{profile.account}: {result}", messages.SUCCESS)
+        _report_counts(self, request, _("Retry card now"), done, refused)
 
 
 # --- the ledger and card attempts: read-only for everyone (R12) ------------------------------
@@ -383,6 +420,7 @@ class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
     date_hierarchy = "at"
     actions = ("refund_charge",)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     streaming_export = LedgerExport
     streaming_export_permission = "exchanges.export_ledger"
 
@@ -390,21 +428,25 @@ class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
         return request.user.has_perm("billing.refund_charge")
 
     @admin.action(
-        description="Refund charge (never a prepayment, R5)", permissions=["refund_charge"]
+        description=gettext_lazy("Refund charge (never a prepayment, R5)"),
+        permissions=["refund_charge"],
     )
     def refund_charge(self, request, queryset: QuerySet[LedgerEntry]):
         by, now = Actor.staff(request.user), timezone.now()
 
         def apply(entry, data):
             refund = charge_refund(entry=entry, by=by, now=now, reason=data["reason"])
-            return f"refunded {refund.amount} {refund.currency}"
+            return _("refunded %(amount)s %(currency)s") % {
+                "amount": refund.amount,
+                "currency": refund.currency,
+            }
 
         return _action_form(
             self,
             request,
             queryset.select_related("account"),
             form_class=RefundForm,
-            title="Refund charges",
+            title=_("Refund charges"),
             action="refund_charge",
             apply=apply,
         )
@@ -443,7 +485,7 @@ class BillingProfileInline(admin.StackedInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # a profile is opened under "Billing profiles" → Add (sets its dates)
 
-    @admin.display(description="last moment to cancel without the next charge")
+    @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
     def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
         if obj is None or obj.pk is None:
             return "—"

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from backoffice.actors import Actor
@@ -19,8 +20,12 @@ from jobs.registry import register
     "run_billing",
     description="Charges due periods, consumes prepaid balances, renews prepayments (R3, R11)",
 )
-def run_billing(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
-    return billing_run(as_of=as_of, by=Actor.system("run_billing"), dry_run=dry_run)
+def run_billing(
+    *, as_of: datetime, dry_run: bool, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    return billing_run(
+        as_of=as_of, by=Actor.system("run_billing"), dry_run=dry_run, progress=progress
+    )
 
 
 @register("suspend_unpaid", description="Suspends accounts marked unpaid, one notice each (R11)")

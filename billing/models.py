@@ -147,6 +147,14 @@ class BillingProfile(models.Model):
                 condition=models.Q(unpaid_since__isnull=False),
                 name="billing_profile_unpaid_idx",
             ),
+            # The "suspended, days unpaid" and "cancels within 7 days" lists and counts: the
+            # account comes from the index too, so counting joins index to index.
+            models.Index(
+                fields=["suspended_at"],
+                include=["account"],
+                condition=models.Q(suspended_at__isnull=False),
+                name="billing_profile_suspended_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -290,7 +298,11 @@ class LedgerEntry(AppendOnlyModel):
                 name="billing_refund_names_its_entry",
             ),
         ]
-        indexes = [models.Index(fields=["account", "-at"], name="billing_ledger_account_idx")]
+        indexes = [
+            models.Index(fields=["account", "-at"], name="billing_ledger_account_idx"),
+            # The ledger list, newest first, without sorting every entry.
+            models.Index(fields=["-at", "-id"], name="billing_ledger_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.account})"

@@ -18,10 +18,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.admin import ImportMixin
 
+from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import INACTIVE_STATUSES
 from backoffice.actors import Actor
+from backoffice.localtime import local_day
 from compliance import conf
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.forms import (
@@ -59,6 +63,8 @@ class RecordAdmin(admin.ModelAdmin):
     """A list of records nobody may add, change or delete here, superusers included (R12)."""
 
     show_full_result_count = False
+    # Millions of suppressions: no COUNT over all of them on each page view.
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -80,15 +86,20 @@ class SuppressionAdmin(RecordAdmin):
     list_display = ("normalised", "address", "account", "source", "at", "by")
     list_filter = ("source",)
     search_fields = ("=normalised", "=account__username")
-    search_help_text = "An address (matched on its normalised form) or an account's username"
+    search_help_text = gettext_lazy(
+        "An address (matched on its normalised form) or an account's username"
+    )
     list_select_related = ("account", "by_user")
     date_hierarchy = None
 
     def get_search_results(self, request, queryset, search_term):
-        # Staff paste addresses as they got them; the key is the normalised form.
-        if "@" in search_term:
+        # Staff paste addresses as they got them; the key is the normalised form. An address
+        # is looked up on its own index (across every account: "is this person suppressed
+        # anywhere?"); anything else is an account's username.
+        term = search_term.strip()
+        if "@" in term:
             try:
-                search_term = normalise_address(search_term)
+                return queryset.filter(normalised=normalise_address(term)), False
             except InvalidAddress:
                 pass
         return super().get_search_results(request, queryset, search_term)
@@ -189,7 +200,7 @@ class SuppressionExportAdmin(RecordAdmin):
                 return response
         context = {
             **self.admin_site.each_context(request),
-            "title": "Export an unsubscribe list for hand-over",
+            "title": _("Export an unsubscribe list for hand-over"),
             "opts": self.opts,
             "form": form,
         }
@@ -206,15 +217,18 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
     search_fields = ("=account__username", "file_name")
     list_select_related = ("account", "by_user")
 
-    @admin.display(description="by")
+    @admin.display(description=gettext_lazy("by"))
     def by(self, obj):
-        return obj.by_job and f"job {obj.by_job}" or obj.by_user
+        return obj.by_job and _("job %(job)s") % {"job": obj.by_job} or obj.by_user
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj):
-        return f"{obj.progress_percent}% ({obj.rows_done} rows)"
+        return _("%(percent)s%% (%(rows)s rows)") % {
+            "percent": obj.progress_percent,
+            "rows": obj.rows_done,
+        }
 
-    @admin.display(description="result")
+    @admin.display(description=gettext_lazy("result"))
     def summary(self, obj):
         if obj.status in (SuppressionImport.Status.REFUSED, SuppressionImport.Status.FAILED):
             return obj.error
@@ -239,7 +253,7 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
         context = {
             "error": error,
             **self.admin_site.each_context(request),
-            "title": "Import an unsubscribe list",
+            "title": _("Import an unsubscribe list"),
             "opts": self.opts,
             "form": form,
             "max_mb": conf.admin_upload_max_bytes() // (1024 * 1024),
@@ -260,9 +274,15 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
             return self._render_upload(
                 request,
                 ImportUploadForm(),
-                f"The file is {size / 1024 / 1024:,.0f} MB; the admin takes files up to "
-                f"{limit // (1024 * 1024)} MB. Import it on the server with "
-                f"`python manage.py import_suppressions --account USERNAME FILE`.",
+                _(
+                    "The file is %(size)s MB; the admin takes files up to %(limit)s MB. Import "
+                    "it on the server with `%(command)s`."
+                )
+                % {
+                    "size": f"{size / 1024 / 1024:,.0f}",
+                    "limit": limit // (1024 * 1024),
+                    "command": "python manage.py import_suppressions --account USERNAME FILE",
+                },
             )
         form = ImportUploadForm(request.POST, request.FILES)
         if not form.is_valid():
@@ -299,12 +319,15 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
             raise PermissionDenied
         record = get_object_or_404(SuppressionImport, pk=form.cleaned_data["record"])
         if record.status != SuppressionImport.Status.PREVIEWED:
-            messages.warning(request, f"This import is {record.get_status_display().lower()}.")
+            messages.warning(
+                request,
+                _("This import is %(status)s.") % {"status": record.get_status_display().lower()},
+            )
         elif record.in_background:
             from compliance.tasks import import_apply
 
             transaction.on_commit(lambda: import_apply.delay(record.pk))
-            messages.info(request, "The import runs in the background; this page follows it.")
+            messages.info(request, _("The import runs in the background; this page follows it."))
         else:
             record = suppression_import_apply(record_id=record.pk, now=timezone.now())
             level = (
@@ -328,7 +351,7 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
         S = SuppressionImport.Status
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Import of {record.file_name}",
+            "title": _("Import of %(file)s") % {"file": record.file_name},
             "opts": self.opts,
             "record": record,
             "summary": suppression_import_summary(record) if record.counts else "",
@@ -349,22 +372,22 @@ class PurgeReceiptAdmin(RecordAdmin):
     list_select_related = ("account",)
     readonly_fields = ("account", "at", "started_at", "inactive_since", "counts", "by_job", "run")
 
-    @admin.display(description="deleted")
+    @admin.display(description=gettext_lazy("deleted"))
     def what(self, obj):
-        return (
-            ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in obj.counts.items() if v) or "nothing"
+        return ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in obj.counts.items() if v) or _(
+            "nothing"
         )
 
 
 class PurgeDueFilter(admin.SimpleListFilter):
-    title = "purge"
+    title = gettext_lazy("purge")
     parameter_name = "purge"
 
     def lookups(self, request, model_admin):
         return [
-            ("due", "Due now"),
-            ("7d", "Purge within 7 days"),
-            ("held", "Past retention, under legal hold"),
+            ("due", _("Due now")),
+            ("7d", _("Purge within 7 days")),
+            ("held", _("Past retention, under legal hold")),
         ]
 
     def queryset(self, request, queryset):
@@ -402,11 +425,14 @@ class RetentionAccountAdmin(RecordAdmin):
     fields = ("username", "company", "status", "inactive_since", "legal_hold", "legal_hold_reason")
     readonly_fields = fields
 
-    @admin.display(description="purge day (account's calendar)")
+    @admin.display(description=gettext_lazy("purge day (account's calendar)"))
     def purge_on(self, obj):
         if obj.legal_hold:
-            return "never while held"
-        return purge_day(obj) if obj.status in INACTIVE_STATUSES else "—"
+            return _("never while held")
+        if obj.status not in INACTIVE_STATUSES:
+            return "—"
+        # A day of the account's calendar: its zone says whose calendar.
+        return local_day(purge_day(obj), obj.zone)
 
     def has_legal_hold_permission(self, request) -> bool:
         return request.user.has_perm("accounts.set_legal_hold")
@@ -422,14 +448,19 @@ class RetentionAccountAdmin(RecordAdmin):
                         account=account, reason=form.cleaned_data["reason"], by=by, now=now
                     )
                 except LegalHoldError as exc:
+                    # Those before it are held already: the count below says how many.
                     self.message_user(request, f"{account}: {exc}", messages.ERROR)
-                    return None
-            verb = "set on" if setting else "released for"
-            self.message_user(request, f"Legal hold {verb} {changed} account(s).", messages.SUCCESS)
+                    break
+            done = (
+                _("Legal hold set on %(count)s account(s).")
+                if setting
+                else _("Legal hold released for %(count)s account(s).")
+            )
+            self.message_user(request, done % {"count": changed}, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Set a legal hold" if setting else "Release a legal hold",
+            "title": _("Set a legal hold") if setting else _("Release a legal hold"),
             "opts": self.opts,
             "form": form,
             "accounts": queryset,
@@ -441,11 +472,12 @@ class RetentionAccountAdmin(RecordAdmin):
         )
 
     @admin.action(
-        description="Set a legal hold (never purged while held)", permissions=["legal_hold"]
+        description=gettext_lazy("Set a legal hold (never purged while held)"),
+        permissions=["legal_hold"],
     )
     def set_legal_hold(self, request, queryset):
         return self._legal_hold(request, queryset, setting=True)
 
-    @admin.action(description="Release the legal hold", permissions=["legal_hold"])
+    @admin.action(description=gettext_lazy("Release the legal hold"), permissions=["legal_hold"])
     def release_legal_hold(self, request, queryset):
         return self._legal_hold(request, queryset, setting=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
 from compliance.models import ExportFormat, OptIn
@@ -16,23 +18,31 @@ class AccountUsernameField(forms.CharField):
         try:
             return Account.objects.get(username=username)
         except Account.DoesNotExist:
-            raise forms.ValidationError(f"no account with username {username!r}") from None
+            raise forms.ValidationError(
+                _("no account with username %(username)s") % {"username": repr(username)}
+            ) from None
 
 
 class OptInForm(forms.ModelForm):
     """A new opt-in with its evidence; every field is required (R9)."""
 
-    account_username = AccountUsernameField(label="Account (username)")
+    account_username = AccountUsernameField(label=gettext_lazy("Account (username)"))
 
     class Meta:
         model = OptIn
         fields = ["address", "at", "method", "origin", "evidence"]
-        labels = {"at": "Opted in at", "origin": "From where"}
+        labels = {
+            "address": gettext_lazy("Address"),
+            "at": gettext_lazy("Opted in at"),
+            "method": gettext_lazy("Method"),
+            "origin": gettext_lazy("From where"),
+            "evidence": gettext_lazy("Evidence"),
+        }
 
     def clean_at(self):
         at = self.cleaned_data["at"]
         if at > timezone.now():
-            raise forms.ValidationError("the opt-in cannot be in the future")
+            raise forms.ValidationError(_("the opt-in cannot be in the future"))
         return at
 
     def clean_address(self):
@@ -47,21 +57,28 @@ class OptInForm(forms.ModelForm):
 
 
 class ExportForm(forms.Form):
-    account = AccountUsernameField(label="Account (username)")
+    account = AccountUsernameField(label=gettext_lazy("Account (username)"))
     purpose = forms.CharField(
+        label=gettext_lazy("Purpose"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="CAN-SPAM allows handing an unsubscribe list over for compliance only: say "
-        "to whom and why (e.g. 'hand-over to the customer's new provider, ticket 4411').",
+        help_text=gettext_lazy(
+            "CAN-SPAM allows handing an unsubscribe list over for compliance only: say "
+            "to whom and why (e.g. 'hand-over to the customer's new provider, ticket 4411')."
+        ),
     )
-    format = forms.ChoiceField(choices=ExportFormat.choices, initial=ExportFormat.CSV)
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"), choices=ExportFormat.choices, initial=ExportFormat.CSV
+    )
 
 
 class ImportUploadForm(forms.Form):
-    account = AccountUsernameField(label="Account (username)")
+    account = AccountUsernameField(label=gettext_lazy("Account (username)"))
     import_file = forms.FileField(
-        label="Unsubscribe list",
-        help_text="Mailchimp unsubscribed-members export, Constant Contact contact export, "
-        "SendGrid suppression download, listmonk subscriber export, or a list of addresses.",
+        label=gettext_lazy("Unsubscribe list"),
+        help_text=gettext_lazy(
+            "Mailchimp unsubscribed-members export, Constant Contact contact export, "
+            "SendGrid suppression download, listmonk subscriber export, or a list of addresses."
+        ),
     )
 
 
@@ -71,5 +88,8 @@ class ImportConfirmForm(forms.Form):
 
 class LegalHoldForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, widget=forms.TextInput(attrs={"size": 80}), help_text="Matter or case"
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text=gettext_lazy("Matter or case"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from backoffice.actors import Actor
@@ -15,7 +16,9 @@ logger = logging.getLogger(__name__)
     "purge_inactive",
     description="Purges accounts inactive for more than 120 days, keeping suppressions (R7, R9)",
 )
-def purge_inactive(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
+def purge_inactive(
+    *, as_of: datetime, dry_run: bool, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
     from compliance.services.purge import (
         KIND_NAMES,
         accounts_purge_due,
@@ -30,9 +33,12 @@ def purge_inactive(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
             for name, value in counts.items():
                 totals[name] += value
             logger.info("would purge %s: %s", account.username, counts)
+            if progress:
+                progress(1)
         return totals
     return accounts_purge_due(
         as_of=as_of,
         by=Actor.system("purge_inactive"),
         run=current_run_label("purge_inactive", as_of),
+        progress=progress,
     )

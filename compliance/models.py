@@ -69,7 +69,9 @@ class Suppression(AppendOnlyModel):
                 fields=["account", "normalised", "at", "id"],
                 include=["source"],
                 name="suppression_key_at_idx",
-            )
+            ),
+            # "Is this address suppressed anywhere?": the staff's search by address.
+            models.Index(fields=["normalised"], name="suppression_address_idx"),
         ]
         permissions = [
             ("export_suppressions", "Can export an unsubscribe list for hand-over (R10)"),

@@ -20,6 +20,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from import_export.admin import ExportMixin, ImportExportMixinBase, ImportMixin
 from import_export.formats import base_formats
@@ -55,8 +57,11 @@ def result_counts(result: Result) -> dict[str, int]:
 
 def describe(counts: dict[str, int]) -> str:
     return (
-        f"{counts['total']} row(s): {counts['updated']} updated, {counts['new']} new, "
-        f"{counts['skipped']} unchanged, {counts['errors']} with errors"
+        _(
+            "%(total)s row(s): %(updated)s updated, %(new)s new, %(skipped)s unchanged, "
+            "%(errors)s with errors"
+        )
+        % counts
     )
 
 
@@ -120,7 +125,7 @@ class CsvImportMixin(ImportMixin):
         resource_classes = self.get_import_resource_classes(request)
         context.update(self.admin_site.each_context(request))
         context.update(
-            title=f"Import {self.model._meta.verbose_name_plural} (CSV)",
+            title=_("Import %(things)s (CSV)") % {"things": self.model._meta.verbose_name_plural},
             form=form,
             opts=self.model._meta,
             media=self.media + form.media,
@@ -167,7 +172,7 @@ class CsvImportMixin(ImportMixin):
                 message=str(exc),
                 row_errors=exc.row_errors,
             )
-            form.add_error("import_file", f"Nothing was imported: {exc}.")
+            form.add_error("import_file", _("Nothing was imported: %(error)s.") % {"error": exc})
             return self._render(request, form, record=record)
 
         result = resource.import_data(
@@ -215,7 +220,7 @@ class CsvImportMixin(ImportMixin):
         )
         form = self.confirm_form_class(request.POST)
         if not form.is_valid():
-            messages.error(request, "That confirmation names no preview; upload the file again.")
+            messages.error(request, _("That confirmation names no preview; upload the file again."))
             return HttpResponseRedirect(import_url)
         now = timezone.now()
         with transaction.atomic():
@@ -229,11 +234,14 @@ class CsvImportMixin(ImportMixin):
                 .first()
             )
             if record is None or record.status != ImportStatus.PREVIEWED:
-                state = record.get_status_display().lower() if record else "not your preview"
+                state = record.get_status_display().lower() if record else _("not your preview")
                 messages.error(
                     request,
-                    f"Nothing was imported: that preview is {state}. Upload the file again for "
-                    "a new preview.",
+                    _(
+                        "Nothing was imported: that preview is %(state)s. Upload the file again "
+                        "for a new preview."
+                    )
+                    % {"state": state},
                 )
                 return HttpResponseRedirect(import_url)
             resource = self._resource_class(request, record.resource)(
@@ -258,9 +266,14 @@ class CsvImportMixin(ImportMixin):
                 _remove(storage)
                 messages.error(
                     request,
-                    f"Nothing was imported from {record.file_name}: some of its "
-                    f"{self.model._meta.verbose_name_plural} were changed after the preview. "
-                    "Upload the file again for a new preview.",
+                    _(
+                        "Nothing was imported from %(file)s: some of its %(things)s were changed "
+                        "after the preview. Upload the file again for a new preview."
+                    )
+                    % {
+                        "file": record.file_name,
+                        "things": self.model._meta.verbose_name_plural,
+                    },
                 )
                 return HttpResponseRedirect(import_url)
             result = resource.import_data(
@@ -285,11 +298,18 @@ class CsvImportMixin(ImportMixin):
         if failed:
             messages.error(
                 request,
-                f"Nothing was imported from {record.file_name}: {describe(counts)}. "
-                "Download the row errors from the CSV imports list.",
+                _(
+                    "Nothing was imported from %(file)s: %(counts)s. Download the row errors "
+                    "from the CSV imports list."
+                )
+                % {"file": record.file_name, "counts": describe(counts)},
             )
             return HttpResponseRedirect(import_url)
-        messages.success(request, f"Imported {record.file_name}: {describe(counts)}.")
+        messages.success(
+            request,
+            _("Imported %(file)s: %(counts)s.")
+            % {"file": record.file_name, "counts": describe(counts)},
+        )
         return HttpResponseRedirect(
             reverse(
                 "admin:{}_{}_changelist".format(*self.get_model_info()),
@@ -427,13 +447,15 @@ class ImportRecordAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description="row errors")
+    @admin.display(description=gettext_lazy("row errors"))
     def errors_download(self, obj):
         if not obj.row_errors:
             return "—"
         url = reverse("admin:exchanges_importrecord_row_errors", args=[obj.pk])
         return format_html(
-            '<a href="{}">download row errors (CSV, {})</a>', url, len(obj.row_errors)
+            '<a href="{}">{}</a>',
+            url,
+            _("download row errors (CSV, %(count)s)") % {"count": len(obj.row_errors)},
         )
 
     def row_errors_view(self, request, pk):

@@ -11,13 +11,21 @@ from datetime import datetime
 from django.utils import timezone
 
 from jobs.models import JobRun
-from jobs.registry import get_job, run_function
+from jobs.registry import ProgressCallback, get_job, run_function
 
 logger = logging.getLogger(__name__)
 
 
-def job_run(*, name: str, as_of: datetime, dry_run: bool, trigger: str) -> JobRun:
-    """Run the job `name` as of `as_of` and return its run record.
+def job_run(
+    *,
+    name: str,
+    as_of: datetime,
+    dry_run: bool,
+    trigger: str,
+    progress: ProgressCallback | None = None,
+) -> JobRun:
+    """Run the job `name` as of `as_of` and return its run record. `progress`, if given, is
+    handed to a job that reports progress (see jobs.registry).
 
     The record is written before the job starts, so a run that crashes half-way stays visible
     as "running" with no finish time. A job that raises is recorded as failed with its error,
@@ -34,7 +42,7 @@ def job_run(*, name: str, as_of: datetime, dry_run: bool, trigger: str) -> JobRu
     )
     logger.info("job %s started (as of %s%s)", name, as_of.isoformat(), ", dry run" * dry_run)
     try:
-        counts = run_function(job, as_of=as_of, dry_run=dry_run)
+        counts = run_function(job, as_of=as_of, dry_run=dry_run, progress=progress)
     except Exception as exc:
         JobRun.objects.filter(pk=run.pk).update(
             outcome=JobRun.Outcome.FAILED,

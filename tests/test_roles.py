@@ -12,7 +12,12 @@ from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNTS = {"accounts.account", "accounts.cancellationreason", "accounts.cancellationrequest"}
+ACCOUNTS = {
+    "accounts.account",
+    "accounts.accountevent",
+    "accounts.cancellationreason",
+    "accounts.cancellationrequest",
+}
 BILLING = {
     "billing.accountaddon",
     "billing.addon",
@@ -37,7 +42,7 @@ LISTS = {
     "Compliance": ACCOUNTS | COMPLIANCE,
     "Manager": ACCOUNTS
     | {"billing.addon", "billing.plan", "billing.ledgerentry", "jobs.jobrun"}
-    | {"compliance.suppressionimport", "exchanges.importrecord"},
+    | {"compliance.suppression", "compliance.suppressionimport", "exchanges.importrecord"},
 }
 
 

@@ -2,5 +2,11 @@
 
 from accounts.admin.accounts import AccountAdmin
 from accounts.admin.desk import CancellationReasonAdmin, CancellationRequestAdmin
+from accounts.admin.events import AccountEventAdmin
 
-__all__ = ["AccountAdmin", "CancellationReasonAdmin", "CancellationRequestAdmin"]
+__all__ = [
+    "AccountAdmin",
+    "AccountEventAdmin",
+    "CancellationReasonAdmin",
+    "CancellationRequestAdmin",
+]

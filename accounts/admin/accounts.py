@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import selectors
 from accounts.admin.common import billing_summary, local_time
@@ -22,6 +24,7 @@ from accounts.admin.inlines import (
     IntegrationInline,
     SignupFormInline,
 )
+from accounts.admin.paging import EstimatedCountPaginator
 from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
@@ -31,17 +34,29 @@ from exchanges.admin import CsvImportMixin, StreamingExportMixin
 
 S = AccountStatus
 
+# Each action: its button label, the confirmation button and what it does, in the staff
+# member's language (looked up per request, hence the lazy texts and the format later).
 ACTION_COPY = {
     "pause": (
-        "Pause",
-        "The account keeps its data and cannot send; the pause fee of "
-        f"{settings.PAUSE_FEE} {settings.PAUSE_FEE_CURRENCY} per month applies (R8).",
+        gettext_lazy("Pause"),
+        gettext_lazy("Yes, pause %(username)s"),
+        gettext_lazy(
+            "The account keeps its data and cannot send; the pause fee of %(fee)s %(currency)s "
+            "per month applies (R8)."
+        ),
     ),
-    "resume": ("Resume", "The account returns to active and can send again (R8)."),
+    "resume": (
+        gettext_lazy("Resume"),
+        gettext_lazy("Yes, resume %(username)s"),
+        gettext_lazy("The account returns to active and can send again (R8)."),
+    ),
     "reactivate": (
-        "Reactivate",
-        "Within the retention window the account returns to active with everything it had: "
-        f"hosted files back online, integrations reconnected (R7, {settings.RETENTION_DAYS} days).",
+        gettext_lazy("Reactivate"),
+        gettext_lazy("Yes, reactivate %(username)s"),
+        gettext_lazy(
+            "Within the retention window the account returns to active with everything it "
+            "had: hosted files back online, integrations reconnected (R7, %(days)s days)."
+        ),
     ),
 }
 
@@ -81,7 +96,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("username", "company", "primary_email", "time_zone", "language")}),
         (
-            "Lifecycle",
+            gettext_lazy("Lifecycle"),
             {
                 "fields": (
                     "status",
@@ -96,7 +111,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Content", {"fields": ("content_summary",)}),
+        (gettext_lazy("Content"), {"fields": ("content_summary",)}),
     )
     inlines = [
         CancellationRequestInline,
@@ -107,6 +122,8 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
     ]
     change_form_template = "admin/accounts/account/change_form.html"
     show_full_result_count = False
+    # No COUNT over a million accounts on each page view.
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     # Managers: bulk updates of the details by CSV, and the filtered list as CSV.
     resource_classes = [AccountResource]
@@ -123,36 +140,44 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
         # Accounts are never deleted: purge empties them and keeps the record (R7, R12).
         return False
 
-    @admin.display(description="trial ends", ordering="trial_ends_at")
+    @admin.display(description=gettext_lazy("trial ends"), ordering="trial_ends_at")
     def trial_ends(self, obj):
         return local_time(obj.trial_ends_at, obj) if obj.status == S.TRIAL else "—"
 
-    @admin.display(description="next billing date (R3)")
+    @admin.display(description=gettext_lazy("next billing date (R3)"))
     def billing_and_cut_off(self, obj):
         return billing_summary(obj, timezone.now())
 
-    @admin.display(description="content")
+    @admin.display(description=gettext_lazy("content"))
     def content_summary(self, obj):
         forms = obj.signup_forms.all()
         discarded = sum(f.discarded_signups for f in forms)
         files = obj.hosted_files.defer("content")
-        return (
-            f"{obj.contacts.count()} contacts, {obj.campaigns.count()} campaigns, "
-            f"{len(forms)} sign-up forms ({discarded} sign-ups discarded after closing), "
-            f"{obj.integrations.filter(connected=True).count()} of "
-            f"{obj.integrations.count()} integrations connected, "
-            f"{files.filter(online=True).count()} of {files.count()} hosted files online"
-        )
+        return _(
+            "%(contacts)s contacts, %(campaigns)s campaigns, %(forms)s sign-up forms "
+            "(%(discarded)s sign-ups discarded after closing), %(connected)s of "
+            "%(integrations)s integrations connected, %(online)s of %(files)s hosted files online"
+        ) % {
+            "contacts": obj.contacts.count(),
+            "campaigns": obj.campaigns.count(),
+            "forms": len(forms),
+            "discarded": discarded,
+            "connected": obj.integrations.filter(connected=True).count(),
+            "integrations": obj.integrations.count(),
+            "online": files.filter(online=True).count(),
+            "files": files.count(),
+        }
 
-    @admin.display(description="confirmations (R4)")
+    @admin.display(description=gettext_lazy("confirmations (R4)"))
     def confirmations(self, obj):
         overdue = selectors.confirmations_overdue(as_of=timezone.now()).filter(account=obj)
         count = overdue.count()
         if count:
             return format_html(
-                '<strong style="color:#ba2121">{} confirmation(s) overdue</strong>', count
+                '<strong style="color:#ba2121">{}</strong>',
+                _("%(count)s confirmation(s) overdue") % {"count": count},
             )
-        return "none overdue"
+        return _("none overdue")
 
     # --- The desk and the agent actions -----------------------------------------------------
 
@@ -188,7 +213,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
             S.PURGED,
         ):
             url = reverse("admin:accounts_account_cancellation_call", args=[pk])
-            buttons.append(("Take cancellation call", url))
+            buttons.append((_("Take cancellation call"), url))
         for action, states, perm in (
             ("pause", (S.ACTIVE,), "accounts.pause_account"),
             ("resume", (S.PAUSED,), "accounts.pause_account"),
@@ -197,6 +222,9 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
             if account.status in states and user.has_perm(perm):
                 url = reverse("admin:accounts_account_agent_action", args=[pk, action])
                 buttons.append((ACTION_COPY[action][0], url))
+        # The page shows the latest events; the whole timeline is a list of its own.
+        url = reverse("admin:accounts_accountevent_changelist")
+        buttons.append((_("Full timeline"), f"{url}?account__id__exact={pk}"))
         return buttons
 
     def _context(self, request, account, **extra):
@@ -231,24 +259,31 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
                     close_trial=is_trial,
                 )
             except LifecycleError as exc:
-                messages.error(request, f"Nothing was changed: {exc}.")
+                messages.error(request, _("Nothing was changed: %(error)s.") % {"error": exc})
             else:
                 messages.success(
                     request,
-                    f"{account.username}: {call.get_outcome_display().lower()}; the "
-                    "confirmation email goes out within 24 hours (R4).",
+                    _(
+                        "%(username)s: %(outcome)s; the confirmation email goes out within "
+                        "24 hours (R4)."
+                    )
+                    % {
+                        "username": account.username,
+                        "outcome": call.get_outcome_display().lower(),
+                    },
                 )
                 return redirect(change_url)
         now = timezone.now()
         context = self._context(
             request,
             account,
-            title=f"Cancellation call: {account.username}",
+            title=_("Cancellation call: %(username)s") % {"username": account.username},
             form=form,
             is_trial=is_trial,
             trial_ends=local_time(account.trial_ends_at, account),
             billing=billing_summary(account, now),
-            local_now=local_time(now, account),
+            # The zone's name is in the same row of the page.
+            local_now=f"{now.astimezone(account.zone):%Y-%m-%d %H:%M %Z}",
             change_url=change_url,
         )
         return TemplateResponse(request, "admin/accounts/account/cancellation_call.html", context)
@@ -270,21 +305,33 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
                     reason=form.cleaned_data["reason"],
                 )
             except LifecycleError as exc:
-                messages.error(request, f"Nothing was changed: {exc}.")
+                messages.error(request, _("Nothing was changed: %(error)s.") % {"error": exc})
             else:
                 account.refresh_from_db()
                 messages.success(
-                    request, f"{account.username} is now {account.get_status_display().lower()}."
+                    request,
+                    _("%(username)s is now %(status)s.")
+                    % {
+                        "username": account.username,
+                        "status": account.get_status_display().lower(),
+                    },
                 )
                 return redirect(change_url)
-        label, explanation = ACTION_COPY[action]
+        label, confirm, explanation = ACTION_COPY[action]
+        values = {
+            "username": account.username,
+            "fee": settings.PAUSE_FEE,
+            "currency": settings.PAUSE_FEE_CURRENCY,
+            "days": settings.RETENTION_DAYS,
+        }
         context = self._context(
             request,
             account,
             title=f"{label} {account.username}",
             form=form,
             label=label,
-            explanation=explanation,
+            confirm=confirm % values,
+            explanation=explanation % values,
             change_url=change_url,
         )
         return TemplateResponse(request, "admin/accounts/account/agent_action.html", context)

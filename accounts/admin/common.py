@@ -6,45 +6,58 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.models import Account, AccountStatus, CancellationRequest
+from backoffice.localtime import local_moment
 
 S = AccountStatus
 
 
 def local_time(value, account: Account) -> str:
-    if value is None:
-        return "—"
-    return value.astimezone(account.zone).strftime("%Y-%m-%d %H:%M %Z")
+    """The moment on the account's clock, with the zone's abbreviation and name."""
+    return local_moment(value, account.zone)
 
 
 def confirmation_state(obj: CancellationRequest) -> str:
     if obj.confirmation_sent_at:
-        return f"sent {obj.confirmation_sent_at:%Y-%m-%d %H:%M} UTC"
-    attempts = f", {obj.confirmation_attempts} failed attempt(s)" * bool(obj.confirmation_attempts)
+        return _("sent %(when)s UTC") % {"when": f"{obj.confirmation_sent_at:%Y-%m-%d %H:%M}"}
+    attempts = ""
+    if obj.confirmation_attempts:
+        attempts = _(", %(count)s failed attempt(s)") % {"count": obj.confirmation_attempts}
     if selectors.confirmation_is_overdue(request=obj, as_of=timezone.now()):
-        return f"OVERDUE: unsent after {settings.CONFIRMATION_SLA}{attempts}"
-    return f"pending{attempts}"
+        return _("OVERDUE: unsent after %(sla)s%(attempts)s") % {
+            "sla": settings.CONFIRMATION_SLA,
+            "attempts": attempts,
+        }
+    return _("pending%(attempts)s") % {"attempts": attempts}
 
 
 def billing_summary(account: Account, now) -> str:
     """The next billing date and the last moment to cancel without that charge, in the
     account's time zone (R3), and whether a call now is in time."""
     if account.status == S.TRIAL:
-        return f"none: on trial until {local_time(account.trial_ends_at, account)} (R1)"
+        return _("none: on trial until %(when)s (R1)") % {
+            "when": local_time(account.trial_ends_at, account)
+        }
     billing_date = selectors.next_billing_date(account=account)
     if billing_date is None:
-        return "none due"
+        return _("none due")
     deadline = selectors.cutoff_for_billing_date(billing_date=billing_date, zone=account.zone)
     in_time = now < deadline
     last = deadline - timedelta(minutes=1)
     verdict = (
-        "a cancellation now is in time: that date is not charged"
+        _("a cancellation now is in time: that date is not charged")
         if in_time
-        else "a cancellation now is too late for that date: it is charged, no refund"
+        else _("a cancellation now is too late for that date: it is charged, no refund")
     )
-    return (
-        f"{billing_date:%Y-%m-%d}; cancel by {last:%Y-%m-%d %H:%M} {account.time_zone} "
-        f"(before midnight starting the billing date, local time) — {verdict}"
-    )
+    return _(
+        "%(date)s; cancel by %(last)s %(zone)s (before midnight starting the billing date, "
+        "local time) — %(verdict)s"
+    ) % {
+        "date": f"{billing_date:%Y-%m-%d}",
+        "last": f"{last:%Y-%m-%d %H:%M}",
+        "zone": account.time_zone,
+        "verdict": verdict,
+    }

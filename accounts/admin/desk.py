@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.admin.common import confirmation_state
 from accounts.admin.filters import ConfirmationOverdueFilter
@@ -34,15 +36,19 @@ class CancellationReasonAdmin(CsvImportMixin, CsvExportMixin, admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    @admin.action(description="Retire the selected reasons", permissions=["change"])
+    @admin.action(description=gettext_lazy("Retire the selected reasons"), permissions=["change"])
     def retire(self, request, queryset):
         count = queryset.filter(system=False).update(active=False)
-        messages.success(request, f"{count} reason(s) retired; old requests keep them.")
+        messages.success(
+            request, _("%(count)s reason(s) retired; old requests keep them.") % {"count": count}
+        )
 
-    @admin.action(description="Offer the selected reasons again", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Offer the selected reasons again"), permissions=["change"]
+    )
     def restore(self, request, queryset):
         count = queryset.filter(system=False).update(active=True)
-        messages.success(request, f"{count} reason(s) offered again.")
+        messages.success(request, _("%(count)s reason(s) offered again.") % {"count": count})
 
 
 @admin.register(CancellationRequest)
@@ -108,11 +114,13 @@ class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
     def has_resend_permission(self, request):
         return request.user.has_perm("accounts.add_cancellationrequest")
 
-    @admin.display(description="confirmation (R4)")
+    @admin.display(description=gettext_lazy("confirmation (R4)"))
     def confirmation(self, obj):
         return confirmation_state(obj)
 
-    @admin.action(description="Send the confirmation now (if unsent)", permissions=["resend"])
+    @admin.action(
+        description=gettext_lazy("Send the confirmation now (if unsent)"), permissions=["resend"]
+    )
     def send_confirmation_now(self, request, queryset):
         outcomes = {"sent": 0, "failed": 0, "skipped": 0}
         for pk in queryset.filter(confirmation_sent_at__isnull=True).values_list("pk", flat=True):
@@ -121,6 +129,9 @@ class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
         messages.add_message(
             request,
             level,
-            f"{outcomes['sent']} sent, {outcomes['failed']} failed (retried by the job), "
-            f"{outcomes['skipped']} already being sent or sent.",
+            _(
+                "%(sent)s sent, %(failed)s failed (retried by the job), %(skipped)s already "
+                "being sent or sent."
+            )
+            % outcomes,
         )

@@ -5,17 +5,18 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
 from accounts.models import Account, CancellationRequest
 
 
 class TrialEndsSoonFilter(admin.SimpleListFilter):
-    title = "trial ends"
+    title = _("trial ends")
     parameter_name = "trial_ends"
 
     def lookups(self, request, model_admin):
-        return [("7d", "Within 7 days")]
+        return [("7d", _("Within 7 days"))]
 
     def queryset(self, request, queryset):
         if self.value() == "7d":
@@ -27,11 +28,11 @@ class TrialEndsSoonFilter(admin.SimpleListFilter):
 class ConfirmationOverdueFilter(admin.SimpleListFilter):
     """R4: requests still unconfirmed 24 hours after they were taken."""
 
-    title = "confirmation"
+    title = _("confirmation")
     parameter_name = "confirmation"
 
     def lookups(self, request, model_admin):
-        return [("overdue", "Confirmation overdue"), ("pending", "Not yet sent")]
+        return [("overdue", _("Confirmation overdue")), ("pending", _("Not yet sent"))]
 
     def _requests(self):
         now = timezone.now()

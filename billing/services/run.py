@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -146,8 +147,10 @@ def billing_run(
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
     gateway: PaymentGateway | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Bill every account due as of `as_of`, in batches; returns counts of what was done."""
+    """Bill every account due as of `as_of`, in batches; returns counts of what was done.
+    `progress`, if given, is called with the number of profiles after each batch."""
     if dry_run:
         return _dry_run(as_of=as_of)
     run = Run(as_of=as_of, by=by, gateway=gateway or get_gateway(), plans=plans_by_id())
@@ -167,6 +170,8 @@ def billing_run(
             )
             if profiles:
                 _bill_batch(profiles, run)
+        if profiles and progress:
+            progress(len(profiles))
         # A full batch may leave more in the window; otherwise the window is done (rows
         # another worker holds are its to bill).
         low = profiles[-1].id if len(profiles) == batch_size else window_end

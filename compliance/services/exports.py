@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -143,12 +143,19 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
 
 
 def suppression_export(
-    *, account: Account, purpose: str, fmt: str, by: Actor, now: datetime
+    *,
+    account: Account,
+    purpose: str,
+    fmt: str,
+    by: Actor,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
     """Every address suppressed for `account` as of `now`, with its date and source, as CSV
     bytes (also for a cancelled or purged account, R10). Hashed formats give the lower-case
     hex digest of the normalised address. Checked here, before the first byte; recorded when
-    the stream ends, with the rows actually handed out."""
+    the stream ends, with the rows actually handed out. `progress`, if given, is called with
+    the number of rows in each chunk once the chunk has been taken."""
     if fmt not in ExportFormat.values:
         raise ExportRefused(
             f"unknown export format {fmt!r}; one of: {', '.join(ExportFormat.values)}"
@@ -160,18 +167,34 @@ def suppression_export(
         )
     if by.user is not None and not by.user.has_perm("compliance.export_suppressions"):
         raise ExportRefused(f"{by.label} may not export unsubscribe lists (Compliance only)")
-    return _export_stream(account=account, purpose=purpose.strip(), fmt=fmt, by=by, now=now)
+    return _export_stream(
+        account=account, purpose=purpose.strip(), fmt=fmt, by=by, now=now, progress=progress
+    )
 
 
-def _export_stream(*, account: Account, purpose: str, fmt: str, by: Actor, now: datetime):
+def _export_stream(
+    *,
+    account: Account,
+    purpose: str,
+    fmt: str,
+    by: Actor,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+):
     counter = [0]
     complete = False
     try:
         yield HEADERS[fmt].encode("ascii")
         if connection.vendor == "postgresql":
-            yield from _stream_postgres(account, fmt, now, counter)
+            chunks = _stream_postgres(account, fmt, now, counter)
         else:
-            yield from _stream_generic(account, fmt, now, counter)
+            chunks = _stream_generic(account, fmt, now, counter)
+        reported = 0
+        for chunk in chunks:
+            yield chunk
+            if progress:
+                progress(counter[0] - reported)
+                reported = counter[0]
         complete = True
     finally:
         SuppressionExport.objects.create(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -318,9 +319,12 @@ def account_purge(*, account: Account, by: Actor, now: datetime, run: str) -> bo
     return bool(accounts_purge(account_ids=[account.pk], by=by, now=now, run=run).purged)
 
 
-def accounts_purge_due(*, as_of: datetime, by: Actor, run: str) -> dict[str, int]:
+def accounts_purge_due(
+    *, as_of: datetime, by: Actor, run: str, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
     """Purge every account due as of `as_of`. Safe to run twice and on several workers at
-    once: an account another worker holds is skipped, a half-purged one is finished."""
+    once: an account another worker holds is skipped, a half-purged one is finished.
+    `progress`, if given, is called with the number of accounts after each round."""
     totals = {"accounts_purged": 0, "accounts_skipped": 0, **{name: 0 for name in KIND_NAMES}}
     last_id = 0
     while True:
@@ -339,6 +343,8 @@ def accounts_purge_due(*, as_of: datetime, by: Actor, run: str) -> dict[str, int
             for name, value in counts.items():
                 totals[name] += value
         last_id = ids[-1]
+        if progress:
+            progress(len(ids))
 
 
 def purge_preview(*, as_of: datetime):

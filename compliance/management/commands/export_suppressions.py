@@ -1,5 +1,6 @@
 """`manage.py export_suppressions --account USERNAME --purpose TEXT [--format csv|md5|sha256]
-[--output FILE]`: an account's unsubscribe list for hand-over (R10), streamed, recorded."""
+[--output FILE]`: an account's unsubscribe list for hand-over (R10), streamed, recorded.
+Progress goes to standard error (a bar on a terminal), the list to the file or standard output."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from backoffice.progress import Progress
 from compliance.management.commands._common import account_by_username, command_actor
 from compliance.models import ExportFormat
 from compliance.services import ExportRefused, suppression_export
@@ -24,6 +26,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, account, purpose, format, output, **options):
         target = account_by_username(account)
+        progress = Progress(
+            total=None, label=f"exporting {target.username}", unit="rows", stream=self.stderr
+        )
         try:
             stream = suppression_export(
                 account=target,
@@ -31,18 +36,20 @@ class Command(BaseCommand):
                 fmt=format,
                 by=command_actor("export_suppressions"),
                 now=timezone.now(),
+                progress=progress.advance,
             )
         except ExportRefused as exc:
             raise CommandError(str(exc)) from None
         out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
-        try:
-            for chunk in stream:
-                out.write(chunk)
-        finally:
-            stream.close()
-            if output:
-                out.close()
-            else:
-                out.flush()
+        with progress:
+            try:
+                for chunk in stream:
+                    out.write(chunk)
+            finally:
+                stream.close()
+                if output:
+                    out.close()
+                else:
+                    out.flush()
         if output:
             self.stderr.write(f"unsubscribe list of {target.username} written to {output}")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice.progress import Progress
 from compliance.management.commands._common import account_by_username, command_actor
 from compliance.models import SuppressionImport
 from compliance.services import FileRefused, suppressions_import
@@ -31,9 +32,16 @@ class Command(BaseCommand):
         target = account_by_username(account)
         by = command_actor("import_suppressions")
         now = timezone.now()
+        progress = Progress(
+            total=None, label=f"reading {path.name}", unit="rows", stream=self.stderr
+        )
+
+        def rows_read(bytes_read: int, rows: int) -> None:
+            progress.advance(rows - progress.done)
+
         try:
             # One transaction: a refused file leaves no trace but the message.
-            with transaction.atomic(), open(path, "rb") as stream:
+            with progress, transaction.atomic(), open(path, "rb") as stream:
                 record = None
                 if not dry_run:
                     record = SuppressionImport.objects.create(
@@ -52,6 +60,7 @@ class Command(BaseCommand):
                     now=now,
                     dry_run=dry_run,
                     record_id=record.pk if record else None,
+                    progress=rows_read,
                 )
                 if record:
                     SuppressionImport.objects.filter(pk=record.pk).update(

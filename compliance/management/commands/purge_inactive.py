@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from backoffice.progress import Progress
 from compliance.selectors import purge_day
 from compliance.services.purge import purge_preview
 from jobs.management.commands.runjob import parse_as_of
@@ -33,9 +34,16 @@ class Command(BaseCommand):
                 )
             self.stdout.write(f"would purge {total} accounts as of {moment.isoformat()}")
             return
-        run = job_run(
-            name="purge_inactive", as_of=moment, dry_run=False, trigger=JobRun.Trigger.COMMAND
-        )
+        with Progress(
+            total=None, label="purge_inactive", unit="accounts", stream=self.stderr
+        ) as progress:
+            run = job_run(
+                name="purge_inactive",
+                as_of=moment,
+                dry_run=False,
+                trigger=JobRun.Trigger.COMMAND,
+                progress=progress.advance,
+            )
         counts = ", ".join(f"{k}={v}" for k, v in run.counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"purge_inactive as of {moment.isoformat()}: {counts}")

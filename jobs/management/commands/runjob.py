@@ -1,4 +1,7 @@
-"""`manage.py runjob NAME [--as-of ISO-DATETIME] [--dry-run]`: run a scheduled job by hand."""
+"""`manage.py runjob NAME [--as-of ISO-DATETIME] [--dry-run]`: run a scheduled job by hand.
+
+A job that reports progress shows a bar on a terminal and plain lines on standard error
+otherwise (see backoffice.progress)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from backoffice.progress import Progress
 from jobs.models import JobRun
-from jobs.registry import JOBS, UnknownJob, get_job
+from jobs.registry import JOBS, UnknownJob, get_job, reports_progress
 from jobs.services import job_run
 
 
@@ -44,14 +48,29 @@ class Command(BaseCommand):
                 self.stdout.write(f"{job.name:22} {job.description}")
             return
         try:
-            get_job(name)
+            job = get_job(name)
         except UnknownJob as exc:
             raise CommandError(str(exc)) from None
         moment = parse_as_of(as_of) if as_of else timezone.now()
+        progress = (
+            Progress(total=None, label=name, unit="items", stream=self.stderr)
+            if reports_progress(job)
+            else None
+        )
         try:
-            run = job_run(name=name, as_of=moment, dry_run=dry_run, trigger=JobRun.Trigger.COMMAND)
+            run = job_run(
+                name=name,
+                as_of=moment,
+                dry_run=dry_run,
+                trigger=JobRun.Trigger.COMMAND,
+                progress=progress.advance if progress else None,
+            )
         except Exception as exc:
+            if progress:
+                progress.close(failed=True)
             raise CommandError(f"job {name} failed: {exc}") from exc
+        if progress:
+            progress.close()
         label = "would do" if dry_run else "done"
         counts = ", ".join(f"{k}={v}" for k, v in run.counts.items()) or "nothing to do"
         self.stdout.write(
