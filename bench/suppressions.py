@@ -300,6 +300,7 @@ def main() -> None:
         raw.append(step(MODULE, "raw_copy", env, path=copy_file))
         ours.append(step(MODULE, "our_import", env, path=big, account_id=account_id))
         export_account = account_id
+    ours_import = ours
     r, o = median(raw), median(ours)
     rows.append(
         [
@@ -358,6 +359,29 @@ def main() -> None:
                 ratio(m.rate(args.rows), r.rate(args.rows)),
                 "≥ 0.5×, < 150 MB",
                 f"{m.peak_mb:.0f} MB",
+            ]
+        )
+
+    # Memory stays flat: the same import and export at a tenth of the rows.
+    tenth = max(1, args.rows // 10)
+    tenth_file = str(work / "tenth.csv")
+    make_list(tenth_file, tenth)
+    tenth_account = new_account("bench-import-tenth")
+    small_import = step(MODULE, "our_import", env, path=tenth_file, account_id=tenth_account)
+    small_export = step(MODULE, "export_ours", env, account_id=tenth_account)
+    big_import = median(ours_import)
+    for label, small_m, big_m, goal in (
+        ("import", small_import, big_import, "< 200 MB, flat"),
+        ("export", small_export, o, "< 150 MB, the same"),
+    ):
+        rows.append(
+            [
+                f"{label} peak memory at {tenth:,} vs {args.rows:,} rows",
+                f"{small_m.peak_mb:.0f} MB vs {big_m.peak_mb:.0f} MB",
+                "",
+                f"{big_m.peak_mb / small_m.peak_mb:.2f}×",
+                goal,
+                "",
             ]
         )
 

@@ -122,6 +122,54 @@ class _Deleted:
         counts[kind] = counts.get(kind, 0) + count
 
 
+def _group_sql(kind: Kind) -> tuple[str, str]:
+    """(count per account, delete) statements for all of a kind's rows of a set of accounts,
+    given as one array parameter."""
+    table = kind.model._meta.db_table
+    if kind.name == "campaign_reports":
+        campaigns = Campaign._meta.db_table
+        return (
+            f"SELECT c.account_id, COUNT(*) FROM {table} r JOIN {campaigns} c "
+            f"ON c.id = r.campaign_id WHERE c.account_id = ANY(%s) GROUP BY c.account_id",
+            f"DELETE FROM {table} r USING {campaigns} c "
+            f"WHERE c.id = r.campaign_id AND c.account_id = ANY(%s)",
+        )
+    return (
+        f"SELECT account_id, COUNT(*) FROM {table} WHERE account_id = ANY(%s) GROUP BY 1",
+        f"DELETE FROM {table} WHERE account_id = ANY(%s)",
+    )
+
+
+def _delete_group_at_once(cursor, kinds: list[Kind], account_ids: list[int], limit: int):
+    """The common case, on PostgreSQL: the group's content fits in one batch of every kind.
+    Counted first through the indexes, then deleted with one plain DELETE per kind (children
+    first), as fast as a raw DELETE. Returns None when some kind is over the limit (the
+    bounded path takes over). A count that a DELETE does not match (rows arrived meanwhile)
+    rolls the step back; the next run counts again."""
+    counted: list[dict[int, int]] = []
+    for kind in kinds:
+        count_sql, _ = _group_sql(kind)
+        cursor.execute(count_sql, [account_ids])
+        per_account = dict(cursor.fetchall())
+        if sum(per_account.values()) >= limit:
+            return None
+        counted.append(per_account)
+    deleted = _Deleted(per_kind={k.name: 0 for k in kinds})
+    for kind, per_account in zip(kinds, counted, strict=True):
+        if not per_account:
+            continue
+        _, delete_sql = _group_sql(kind)
+        cursor.execute(delete_sql, [account_ids])
+        if cursor.rowcount != sum(per_account.values()):
+            raise RuntimeError(
+                f"purge: {kind.name} changed while purging accounts {account_ids[:5]}…; "
+                "nothing of this step was kept, the next run does it again"
+            )
+        for account_id, count in per_account.items():
+            deleted.add(kind.name, account_id, count)
+    return deleted
+
+
 def _delete_batch(account_ids: list[int], limit: int) -> _Deleted:
     """Delete up to `limit` rows of each kind of these accounts' content. A parent kind waits
     for a batch in which its children kinds come back short of the limit (all gone)."""
@@ -131,6 +179,9 @@ def _delete_batch(account_ids: list[int], limit: int) -> _Deleted:
     deleted = _Deleted(per_kind={k.name: 0 for k in kinds})
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            fast = _delete_group_at_once(cursor, kinds, account_ids, limit)
+            if fast is not None:
+                return fast
             # One round trip: each kind's DELETE is a data-modifying CTE; a parent's condition
             # reads its children's CTEs (all run once, on the same snapshot). Rows are picked
             # by their address (ctid) under a LIMIT: a TID scan deletes a batch several times
