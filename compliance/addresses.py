@@ -46,11 +46,3 @@ def normalise_address(address: str) -> str:
     if len(ascii_domain) > 253 or not _DOMAIN.match(ascii_domain):
         raise InvalidAddress(f"not an address (invalid domain): {value[:80]!r}")
     return f"{local.lower()}@{ascii_domain}"
-
-
-def neutralise_cell(value: str) -> str:
-    """A cell safe to open in a spreadsheet: one that would start a formula is prefixed with
-    an apostrophe (SPEC "Exports are safe to open in a spreadsheet")."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import INACTIVE_STATUSES, Account
+from accounts.selectors import local_midnight
 from compliance import conf
 from compliance.addresses import normalise_address
 from compliance.models import OptIn, Suppression
@@ -70,12 +72,6 @@ def account_is_due_for_purge(account: Account, *, as_of: datetime) -> bool:
     )
 
 
-def _local_midnight(day: date, zone_name: str) -> datetime:
-    import zoneinfo
-
-    return datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo(zone_name))
-
-
 def accounts_due_for_purge(*, as_of: datetime) -> QuerySet[Account]:
     """Cancelled or expired accounts in (or past) their purge day as of `as_of`, on each
     account's own calendar, without a legal hold (R7). A reactivated account is active, so it
@@ -95,10 +91,9 @@ def accounts_due_for_purge(*, as_of: datetime) -> QuerySet[Account]:
         return base.none()
     due = Q()
     for zone_name in zones:
-        import zoneinfo
-
-        local_today = as_of.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
+        zone = ZoneInfo(zone_name)
+        local_today = as_of.astimezone(zone).date()
         # Purged on day N+1: inactive before the start of the local day N days ago.
-        cutoff = _local_midnight(local_today - timedelta(days=days), zone_name)
+        cutoff = local_midnight(day=local_today - timedelta(days=days), zone=zone)
         due |= Q(time_zone=zone_name, inactive_since__lt=cutoff)
     return base.filter(due)

@@ -17,7 +17,7 @@ from django.db import connection
 
 from accounts.models import Account
 from backoffice.actors import Actor
-from compliance.addresses import neutralise_cell
+from backoffice.csvsafe import FORMULA_STARTS, neutralise
 from compliance.models import ExportFormat, OptIn, Suppression, SuppressionExport
 
 # Rows fetched per round trip on the generic path; memory stays at one chunk.
@@ -36,6 +36,9 @@ class ExportRefused(ValueError):
     """An export that may not be made as asked; the message says why."""
 
 
+FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
+
+
 def _tables() -> tuple[str, str]:
     return Suppression._meta.db_table, OptIn._meta.db_table
 
@@ -44,8 +47,8 @@ def _postgres_copy_sql(fmt: str) -> str:
     suppressions, optins = _tables()
     email = {
         ExportFormat.CSV: (
-            # A first character of =, +, -, @, tab or carriage return is neutralised.
-            "CASE WHEN ascii(normalised) IN (61, 43, 45, 64, 9, 13) "
+            # backoffice.csvsafe.neutralise's rule, run inside COPY.
+            f"CASE WHEN ascii(normalised) IN ({FORMULA_CODES}) "
             "THEN '''' || normalised ELSE normalised END"
         ),
         ExportFormat.MD5: "md5(normalised)",
@@ -133,9 +136,7 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
                 if at.tzinfo is None:
                     at = at.replace(tzinfo=UTC)
                 email = (
-                    neutralise_cell(normalised)
-                    if fmt == ExportFormat.CSV
-                    else hashed(normalised, fmt)
+                    neutralise(normalised) if fmt == ExportFormat.CSV else hashed(normalised, fmt)
                 )
                 writer.writerow([email, at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), source])
             counter[0] += len(rows)
