@@ -22,18 +22,16 @@ CONFIRMATION_BATCH = 200
 
 @register("expire_trials", description="Trials past their end (local midnight) expire (R1)")
 def expire_trials(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
-    due = selectors.trials_due_to_expire(as_of=as_of).order_by("trial_ends_at", "id")
+    due = selectors.trials_due_to_expire(as_of=as_of).order_by("pk")
     if dry_run:
         return {"would_expire": due.count()}
     by = Actor.system("expire_trials")
     expired = refused = 0
-    seen: set[int] = set()
-    while True:
-        ids = [pk for pk in due.values_list("pk", flat=True)[:EXPIRE_BATCH] if pk not in seen]
-        if not ids:
-            break
-        for account in selectors.trials_due_to_expire(as_of=as_of).filter(pk__in=ids):
-            seen.add(account.pk)
+    last = 0
+    # Keyset batches by id: each pass reads the next EXPIRE_BATCH due trials, one query.
+    while batch := list(due.filter(pk__gt=last)[:EXPIRE_BATCH]):
+        last = batch[-1].pk
+        for account in batch:
             end = account.trial_ends_at.astimezone(account.zone)
             try:
                 account_expire_trial(
@@ -48,7 +46,6 @@ def expire_trials(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
                 refused += 1
             else:
                 expired += 1
-        seen.update(ids)
     return {"expired": expired, "skipped": refused}
 
 

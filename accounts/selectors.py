@@ -36,11 +36,10 @@ def trial_end_for(*, account: Account, started_at: dt.datetime) -> dt.datetime:
 
 def next_billing_date(*, account: Account) -> dt.date | None:
     """The account's next billing date on its local calendar, from billing; None when nothing
-    is due (a trial, a closed account) or billing cannot say."""
-    try:
-        from billing.selectors import next_billing_date as billing_next_billing_date
-    except ImportError:
-        return None
+    is due (a trial, a closed account)."""
+    # Imported here: billing's models import this app's models.
+    from billing.selectors import next_billing_date as billing_next_billing_date
+
     return billing_next_billing_date(account=account)
 
 

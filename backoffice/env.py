@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qs, unquote, urlparse
@@ -60,6 +61,14 @@ def integer(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         fail(name, f"{raw!r} is not a whole number")
+
+
+def decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name) or default
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        fail(name, f"{raw!r} is not an amount (e.g. 9.00)")
 
 
 def csv(name: str, default: list[str]) -> list[str]:

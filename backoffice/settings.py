@@ -9,7 +9,6 @@ With no environment at all this runs on the embedded default a newcomer needs: S
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from backoffice import env
@@ -218,7 +217,7 @@ TRIAL_LENGTH = timedelta(days=env.integer("TRIAL_LENGTH_DAYS", 30))
 CONFIRMATION_SLA = timedelta(hours=env.integer("CONFIRMATION_SLA_HOURS", 24))
 UNPAID_CANCEL_AFTER_DAYS = env.integer("UNPAID_CANCEL_AFTER_DAYS", 90)
 RETENTION_DAYS = env.integer("RETENTION_DAYS", 120)
-PAUSE_FEE = Decimal(env.string("PAUSE_FEE", "9.00"))
+PAUSE_FEE = env.decimal("PAUSE_FEE", "9.00")
 PAUSE_FEE_CURRENCY = env.string("PAUSE_FEE_CURRENCY", "USD")
 # Days after a declined card charge on which it is tried again before the account counts as
 # unpaid (R11).

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import Account
+from accounts.selectors import cancellation_deadline
 from backoffice.actors import Actor
 from backoffice.localtime import local_day, local_moment
 from billing import selectors
@@ -44,11 +45,7 @@ from exchanges.admin import CsvExportMixin, CsvImportMixin, StreamingExportMixin
 
 
 def _cancellation_deadline(account: Account):
-    """The lifecycle's cut-off for the next charge (R3), if that part is installed."""
-    try:
-        from accounts.selectors import cancellation_deadline
-    except ImportError:
-        return None
+    """The lifecycle's cut-off for the next charge (R3)."""
     return cancellation_deadline(account=account)
 
 

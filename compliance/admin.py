@@ -442,15 +442,23 @@ class RetentionAccountAdmin(RecordAdmin):
         if form.is_bound and form.is_valid():
             by, now, changed = Actor.staff(request.user), timezone.now(), 0
             service = account_legal_hold_set if setting else account_legal_hold_release
-            for account in queryset:
-                try:
-                    changed += service(
-                        account=account, reason=form.cleaned_data["reason"], by=by, now=now
-                    )
-                except LegalHoldError as exc:
-                    # Those before it are held already: the count below says how many.
-                    self.message_user(request, f"{account}: {exc}", messages.ERROR)
-                    break
+            failed = None
+            try:
+                # All the selected accounts or none: a refusal rolls back those before it.
+                with transaction.atomic():
+                    for account in queryset:
+                        failed = account
+                        changed += service(
+                            account=account, reason=form.cleaned_data["reason"], by=by, now=now
+                        )
+            except LegalHoldError as exc:
+                self.message_user(
+                    request,
+                    _("Nothing was changed: %(account)s: %(error)s")
+                    % {"account": failed, "error": exc},
+                    messages.ERROR,
+                )
+                return None
             done = (
                 _("Legal hold set on %(count)s account(s).")
                 if setting

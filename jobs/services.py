@@ -6,14 +6,36 @@ import logging
 import os
 import socket
 import traceback
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from jobs.models import JobRun
 from jobs.registry import ProgressCallback, get_job, run_function
 
 logger = logging.getLogger(__name__)
+
+
+class InvalidAsOf(ValueError):
+    """An --as-of value that is neither an ISO date nor an ISO date-time."""
+
+
+def parse_as_of(value: str) -> datetime:
+    """The moment a job runs "as of": an ISO date-time (UTC when it names no zone) or a plain
+    date (its midnight, UTC). One reading for the command and the Celery task."""
+    moment = parse_datetime(value)
+    if moment is None:
+        day = parse_date(value)
+        if day is None:
+            raise InvalidAsOf(
+                f"--as-of {value!r} is not an ISO date or date-time "
+                "(e.g. 2026-11-25 or 2026-11-25T06:00:00+00:00)"
+            )
+        moment = datetime.combine(day, time.min)
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def job_run(

@@ -36,6 +36,7 @@ def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.Complete
         ("DEBUG", "maybe", "'maybe' is not a boolean"),
         ("EMAIL_URL", "pigeon://coop", "unknown scheme 'pigeon'"),
         ("CELERY_VISIBILITY_TIMEOUT", "soon", "'soon' is not a whole number"),
+        ("PAUSE_FEE", "nine", "'nine' is not an amount"),
     ],
 )
 def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, value, expected):

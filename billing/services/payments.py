@@ -171,7 +171,12 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
         raise BillingError(f"{account} has no valid card on file to buy the prepaid term with")
     amount = monthly_total(plan=profile.plan, addons=_active_addons(account))
     amount *= profile.prepaid_months
-    key = f"purchase:{account.pk}:{now.isoformat()}"
+    # Stable across a retry of this same purchase (the transaction rolled back, so the count
+    # is unchanged): the gateway then answers with the first charge instead of charging again.
+    earlier = LedgerEntry.objects.filter(
+        account_id=account.pk, kind=EntryKind.PREPAYMENT_PURCHASE
+    ).count()
+    key = f"purchase:{account.pk}:{earlier}"
     try:
         result = get_gateway().charge(
             token=card.token, amount=amount, currency=profile.currency, idempotency_key=key

@@ -98,3 +98,13 @@ def test_job_runs_are_read_only_in_the_admin_also_for_superusers(admin_client, c
     assert b"count_things" in page.content
     assert delete.status_code == 403
     assert JobRun.objects.filter(pk=run.pk).exists()
+
+
+def test_the_celery_task_reads_as_of_like_runjob_a_plain_date_is_midnight_utc(counting_job):
+    from jobs.tasks import run_job
+
+    run_job("count_things", as_of="2026-03-01")
+
+    run = JobRun.objects.get(job="count_things")
+    assert run.as_of == datetime(2026, 3, 1, tzinfo=UTC)
+    assert run.trigger == JobRun.Trigger.SCHEDULE

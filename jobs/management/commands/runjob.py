@@ -5,31 +5,13 @@ otherwise (see backoffice.progress)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from backoffice.progress import Progress
 from jobs.models import JobRun
 from jobs.registry import JOBS, UnknownJob, get_job, reports_progress
-from jobs.services import job_run
-
-
-def parse_as_of(value: str):
-    moment = parse_datetime(value)
-    if moment is None:
-        day = parse_date(value)
-        if day is None:
-            raise CommandError(
-                f"--as-of {value!r} is not an ISO date or date-time "
-                "(e.g. 2026-11-25 or 2026-11-25T06:00:00+00:00)"
-            )
-        moment = datetime.combine(day, time.min)
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+from jobs.services import InvalidAsOf, job_run, parse_as_of
 
 
 class Command(BaseCommand):
@@ -51,7 +33,10 @@ class Command(BaseCommand):
             job = get_job(name)
         except UnknownJob as exc:
             raise CommandError(str(exc)) from None
-        moment = parse_as_of(as_of) if as_of else timezone.now()
+        try:
+            moment = parse_as_of(as_of) if as_of else timezone.now()
+        except InvalidAsOf as exc:
+            raise CommandError(str(exc)) from None
         progress = (
             Progress(total=None, label=name, unit="items", stream=self.stderr)
             if reports_progress(job)
