@@ -100,6 +100,13 @@ def confirmations_overdue(*, as_of: dt.datetime) -> QuerySet[CancellationRequest
     )
 
 
+def confirmations_pending(*, as_of: dt.datetime) -> QuerySet[CancellationRequest]:
+    """Requests not yet confirmed and still within the 24 hours (R4)."""
+    return CancellationRequest.objects.filter(
+        confirmation_sent_at__isnull=True, at__gt=as_of - settings.CONFIRMATION_SLA
+    )
+
+
 def confirmation_is_overdue(*, request: CancellationRequest, as_of: dt.datetime) -> bool:
     return request.confirmation_sent_at is None and (
         request.at <= as_of - settings.CONFIRMATION_SLA

@@ -86,3 +86,24 @@ def test_cancellation_figures_split_reasons_voluntary_and_overdue_confirmations_
     assert "Pause offer save rate: 33%" in page
     assert "<title>Overdue now: 2</title>" in page
     assert "<title>Sent within 24 hours: 1</title>" in page
+
+
+def test_unsent_confirmation_bars_match_the_lists_they_link_to_R4(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.accounts.factories import CancellationRequestFactory
+
+    now = timezone.now()
+    CancellationRequestFactory(at=now - timedelta(days=200))  # overdue for months
+    CancellationRequestFactory(at=now - timedelta(hours=2))  # still within 24 hours
+
+    page = admin_client.get("/admin/").content.decode()
+    overdue = admin_client.get("/admin/accounts/cancellationrequest/?confirmation=overdue")
+    pending = admin_client.get("/admin/accounts/cancellationrequest/?confirmation=pending")
+
+    assert "<title>Overdue now: 1</title>" in page
+    assert "<title>Not yet due: 1</title>" in page
+    assert overdue.context["cl"].result_count == 1
+    assert pending.context["cl"].result_count == 1

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
-from accounts.models import Account, CancellationRequest
+from accounts.models import Account
 
 
 class TrialEndsSoonFilter(admin.SimpleListFilter):
@@ -32,13 +32,16 @@ class ConfirmationOverdueFilter(admin.SimpleListFilter):
     parameter_name = "confirmation"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("Confirmation overdue")), ("pending", _("Not yet sent"))]
+        return [
+            ("overdue", _("Confirmation overdue")),
+            ("pending", _("Not yet sent, within 24 hours")),
+        ]
 
     def _requests(self):
         now = timezone.now()
         if self.value() == "overdue":
             return selectors.confirmations_overdue(as_of=now)
-        return CancellationRequest.objects.filter(confirmation_sent_at__isnull=True)
+        return selectors.confirmations_pending(as_of=now)
 
     def queryset(self, request, queryset):
         if self.value() not in ("overdue", "pending"):
