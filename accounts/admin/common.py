@@ -45,7 +45,7 @@ def billing_summary(account: Account, now) -> str:
     if billing_date is None:
         return _("none due")
     deadline = selectors.cutoff_for_billing_date(billing_date=billing_date, zone=account.zone)
-    in_time = now < deadline
+    in_time = selectors.in_time_for(billing_date=billing_date, account=account, at=now)
     last = deadline - timedelta(minutes=1)
     verdict = (
         _("a cancellation now is in time: that date is not charged")
