@@ -9,7 +9,7 @@ from datetime import datetime
 from accounts import selectors
 from accounts.services import LifecycleError, account_expire_trial, confirmation_send
 from backoffice.actors import Actor
-from jobs.registry import register
+from jobs.registry import in_range, register
 
 logger = logging.getLogger(__name__)
 
@@ -20,9 +20,20 @@ EXPIRE_BATCH = 500
 CONFIRMATION_BATCH = 200
 
 
-@register("expire_trials", description="Trials past their end (local midnight) expire (R1)")
-def expire_trials(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
-    due = selectors.trials_due_to_expire(as_of=as_of).order_by("pk")
+@register(
+    "expire_trials",
+    description="Trials past their end (local midnight) expire (R1)",
+    due=selectors.trials_due_to_expire,
+    batch_size=2000,
+)
+def expire_trials(
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    due = in_range(selectors.trials_due_to_expire(as_of=as_of), within).order_by("pk")
     if dry_run:
         return {"would_expire": due.count()}
     by = Actor.system("expire_trials")
@@ -46,15 +57,26 @@ def expire_trials(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
                 refused += 1
             else:
                 expired += 1
+        if progress:
+            progress(len(batch))
     return {"expired": expired, "skipped": refused}
 
 
-@register("send_confirmations", description="Send due cancellation confirmations (R4)")
+@register(
+    "send_confirmations",
+    description="Send due cancellation confirmations (R4)",
+    due=selectors.confirmations_due,
+    batch_size=1000,
+)
 def send_confirmations(
-    *, as_of: datetime, dry_run: bool, progress: Callable[[int], None] | None = None
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    overdue = selectors.confirmations_overdue(as_of=as_of).count()
-    due = selectors.confirmations_due(as_of=as_of).order_by("pk")
+    overdue = in_range(selectors.confirmations_overdue(as_of=as_of), within).count()
+    due = in_range(selectors.confirmations_due(as_of=as_of), within).order_by("pk")
     if dry_run:
         return {"would_send": due.count(), "overdue": overdue}
     counts = {"sent": 0, "failed": 0, "skipped": 0}
@@ -63,9 +85,11 @@ def send_confirmations(
     while ids := list(due.filter(pk__gt=last).values_list("pk", flat=True)[:CONFIRMATION_BATCH]):
         for request_id in ids:
             counts[confirmation_send(request_id=request_id, as_of=as_of)] += 1
+            # Per email: one SMTP conversation can take up to EMAIL_TIMEOUT, and the progress
+            # call is also the batch's heartbeat.
+            if progress:
+                progress(1)
         last = ids[-1]
-        if progress:
-            progress(len(ids))
     if overdue:
         logger.warning("send_confirmations: %s confirmations are past the SLA (R4)", overdue)
     return {**counts, "overdue": overdue}

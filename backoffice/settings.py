@@ -113,6 +113,16 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 900),
     }
+# Jobs run as batches (jobs.services). A running batch writes a heartbeat every few seconds;
+# one silent for JOB_BATCH_LEASE seconds is taken as abandoned and run again (the jobs' own
+# claims make that harmless). A batch dispatched JOB_REDISPATCH_AFTER seconds ago that never
+# started is sent again by the sweep (the broker lost it). After JOB_BATCH_MAX_ATTEMPTS
+# starts that never finished a batch fails. A schedule JOB_LATE_AFTER seconds past due with
+# no run shows as late on the dashboard, and the sweep starts it.
+JOB_BATCH_LEASE = env.integer("JOB_BATCH_LEASE", 120)
+JOB_REDISPATCH_AFTER = env.integer("JOB_REDISPATCH_AFTER", 900)
+JOB_BATCH_MAX_ATTEMPTS = env.integer("JOB_BATCH_MAX_ATTEMPTS", 5)
+JOB_LATE_AFTER = env.integer("JOB_LATE_AFTER", 600)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

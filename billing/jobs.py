@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from backoffice.actors import Actor
+from billing import selectors
 from billing.services import billing_run, unpaid_cancel_due, unpaid_suspend_due
 from jobs.registry import register
 
@@ -19,23 +20,65 @@ from jobs.registry import register
 @register(
     "run_billing",
     description="Charges due periods, consumes prepaid balances, renews prepayments (R3, R11)",
+    due=selectors.profiles_due_for_billing,
+    # Four of the run's 500-account transactions: a few seconds with the gateway.
+    batch_size=2000,
 )
 def run_billing(
-    *, as_of: datetime, dry_run: bool, progress: Callable[[int], None] | None = None
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     return billing_run(
-        as_of=as_of, by=Actor.system("run_billing"), dry_run=dry_run, progress=progress
+        as_of=as_of,
+        by=Actor.system("run_billing"),
+        dry_run=dry_run,
+        within=within,
+        progress=progress,
     )
 
 
-@register("suspend_unpaid", description="Suspends accounts marked unpaid, one notice each (R11)")
-def suspend_unpaid(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
-    return unpaid_suspend_due(as_of=as_of, by=Actor.system("suspend_unpaid"), dry_run=dry_run)
+@register(
+    "suspend_unpaid",
+    description="Suspends accounts marked unpaid, one notice each (R11)",
+    due=selectors.profiles_due_for_suspension,
+    batch_size=500,
+)
+def suspend_unpaid(
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    return unpaid_suspend_due(
+        as_of=as_of,
+        by=Actor.system("suspend_unpaid"),
+        dry_run=dry_run,
+        within=within,
+        progress=progress,
+    )
 
 
 @register(
     "cancel_unpaid",
     description="Cancels accounts suspended for non-payment for more than 90 days (R11)",
+    due=selectors.profiles_candidates_for_unpaid_cancel,
+    batch_size=500,
 )
-def cancel_unpaid(*, as_of: datetime, dry_run: bool) -> dict[str, int]:
-    return unpaid_cancel_due(as_of=as_of, by=Actor.system("cancel_unpaid"), dry_run=dry_run)
+def cancel_unpaid(
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    return unpaid_cancel_due(
+        as_of=as_of,
+        by=Actor.system("cancel_unpaid"),
+        dry_run=dry_run,
+        within=within,
+        progress=progress,
+    )

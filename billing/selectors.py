@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from accounts.models import Account, AccountStatus
 from billing import conf
 from billing.calendar import local_date
-from billing.models import BillingProfile, LedgerEntry
+from billing.models import BillingMode, BillingProfile, LedgerEntry
 
 
 def next_billing_date(*, account: Account) -> date | None:
@@ -62,3 +62,45 @@ def profiles_prepaid_below_one_month() -> QuerySet[BillingProfile]:
 
 def ledger_for(*, account: Account) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(account_id=account.pk).order_by("-at", "-id")
+
+
+def profiles_due_for_billing(*, as_of: datetime) -> QuerySet[BillingProfile]:
+    """Profiles whose billing date has come as of `as_of` and that the run bills (R3, R11).
+
+    Besides open accounts: a monthly account cancelled on its billing date before the run came
+    still owes that date (R3: only a cancellation *before* the date avoids it); its profile
+    kept the date due (billing_close_for_cancellation), and once billed the next date lies
+    after the cancellation, so it is never selected again."""
+    cancelled_on_billing_date = Q(
+        account__status=AccountStatus.CANCELLED,
+        mode=BillingMode.MONTHLY_CARD,
+        due_at__lte=F("account__inactive_since"),
+    )
+    return BillingProfile.objects.filter(
+        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED))
+        | cancelled_on_billing_date,
+        due_at__lte=as_of,
+        unpaid_since__isnull=True,
+        plan__isnull=False,
+    )
+
+
+def profiles_due_for_suspension(*, as_of: datetime) -> QuerySet[BillingProfile]:
+    """Accounts marked unpaid and not yet suspended for it (R11)."""
+    return BillingProfile.objects.filter(
+        unpaid_since__isnull=False,
+        unpaid_since__lte=as_of,
+        suspended_at__isnull=True,
+        account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED),
+    )
+
+
+def profiles_candidates_for_unpaid_cancel(*, as_of: datetime) -> QuerySet[BillingProfile]:
+    """Accounts suspended for non-payment long enough that they may be past day 90 (R11): a
+    coarse UTC bound (local days can be a day ahead of UTC); the local-calendar count in
+    billing.services.nonpayment decides."""
+    return BillingProfile.objects.filter(
+        suspended_at__isnull=False,
+        suspended_at__lte=as_of - timedelta(days=conf.unpaid_cancel_after_days() - 1),
+        account__status=AccountStatus.SUSPENDED,
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from backoffice.actors import Actor
+from compliance.selectors import accounts_due_for_purge
 from jobs.registry import register
 
 logger = logging.getLogger(__name__)
@@ -15,9 +16,17 @@ logger = logging.getLogger(__name__)
 @register(
     "purge_inactive",
     description="Purges accounts inactive for more than 120 days, keeping suppressions (R7, R9)",
+    due=accounts_due_for_purge,
+    # Accounts per batch: most are small; a large one takes several bounded transactions
+    # (PURGE_BATCH_ROWS each), with a heartbeat after each group.
+    batch_size=200,
 )
 def purge_inactive(
-    *, as_of: datetime, dry_run: bool, progress: Callable[[int], None] | None = None
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     from compliance.services.purge import (
         KIND_NAMES,
@@ -28,7 +37,7 @@ def purge_inactive(
 
     if dry_run:
         totals = {"accounts": 0, **{name: 0 for name in KIND_NAMES}}
-        for account, counts in purge_preview(as_of=as_of):
+        for account, counts in purge_preview(as_of=as_of, within=within):
             totals["accounts"] += 1
             for name, value in counts.items():
                 totals[name] += value
@@ -41,4 +50,5 @@ def purge_inactive(
         by=Actor.system("purge_inactive"),
         run=current_run_label("purge_inactive", as_of),
         progress=progress,
+        within=within,
     )

@@ -7,7 +7,20 @@
 A job function takes the moment it runs "as of" and whether it is a dry run, calls services,
 and returns counts (what it did, or with dry_run what it would do). A job working through big
 batches may also take a `progress` keyword: a callable it calls with the number of items just
-done, per batch (`runjob` shows it; in a worker there is none and the job gets no-op calls).
+done (`runjob` shows it as a bar; on a worker it is the batch's heartbeat).
+
+A job with much to do names its due items, so a run can be split over the workers:
+
+    @register("expire_trials", description=..., due=selectors.trials_due_to_expire,
+              batch_size=500)
+    def expire_trials(*, as_of, dry_run, within=None) -> dict[str, int]:
+        due = in_range(selectors.trials_due_to_expire(as_of=as_of), within)
+        ...
+
+`due(as_of=...)` is a queryset of the items; a run walks their ids and makes one batch of each
+`batch_size` of them, and each batch calls the function with `within=(low, high)`: only items
+with low < id <= high that are *still* due when the batch runs. That re-check, and the claim
+each job makes on an item, are what make running a batch twice harmless.
 """
 
 from __future__ import annotations
@@ -16,6 +29,8 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.db.models import QuerySet
 
 JobFunction = Callable[..., dict[str, int]]
 ProgressCallback = Callable[[int], None]
@@ -26,6 +41,11 @@ class Job:
     name: str
     description: str
     function: JobFunction
+    # The job's due items as of a moment (a queryset); None for a job done in one piece.
+    due: Callable[..., QuerySet] | None = None
+    # Due items per batch: one batch is one Celery task, so it bounds a task's run time,
+    # which must stay well under the broker's visibility timeout (see README, Operations).
+    batch_size: int = 500
 
 
 JOBS: dict[str, Job] = {}
@@ -38,9 +58,17 @@ class UnknownJob(LookupError):
         self.name = name
 
 
-def register(name: str, *, description: str) -> Callable[[JobFunction], JobFunction]:
+def register(
+    name: str,
+    *,
+    description: str,
+    due: Callable[..., QuerySet] | None = None,
+    batch_size: int = 500,
+) -> Callable[[JobFunction], JobFunction]:
     def decorator(function: JobFunction) -> JobFunction:
-        JOBS[name] = Job(name=name, description=description, function=function)
+        JOBS[name] = Job(
+            name=name, description=description, function=function, due=due, batch_size=batch_size
+        )
         return function
 
     return decorator
@@ -53,18 +81,37 @@ def get_job(name: str) -> Job:
         raise UnknownJob(name) from None
 
 
-def reports_progress(job: Job) -> bool:
-    """Whether the job's function takes a `progress` keyword."""
+def in_range(queryset: QuerySet, within: tuple[int, int] | None) -> QuerySet:
+    """The part of `queryset` a batch covers: ids in (low, high], or all of it for None."""
+    if within is None:
+        return queryset
+    low, high = within
+    return queryset.filter(pk__gt=low, pk__lte=high)
+
+
+def _takes(job: Job, keyword: str) -> bool:
     parameters = inspect.signature(job.function).parameters
-    return "progress" in parameters or any(
+    return keyword in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
 
 
+def reports_progress(job: Job) -> bool:
+    """Whether the job's function takes a `progress` keyword."""
+    return _takes(job, "progress")
+
+
 def run_function(
-    job: Job, *, as_of: datetime, dry_run: bool, progress: ProgressCallback | None = None
+    job: Job,
+    *,
+    as_of: datetime,
+    dry_run: bool,
+    progress: ProgressCallback | None = None,
+    within: tuple[int, int] | None = None,
 ) -> dict[str, int]:
     kwargs = {}
     if progress is not None and reports_progress(job):
         kwargs["progress"] = progress
+    if within is not None:
+        kwargs["within"] = within
     return dict(job.function(as_of=as_of, dry_run=dry_run, **kwargs) or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +18,8 @@ from backoffice.actors import Actor
 from billing import conf
 from billing.calendar import days_between, local_date
 from billing.models import BillingProfile
+from billing.selectors import profiles_candidates_for_unpaid_cancel, profiles_due_for_suspension
+from jobs.registry import in_range
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +51,19 @@ def _send_notice(*, to: str, subject: str, body: str) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
 
 
-def unpaid_suspend_due(*, as_of: datetime, by: Actor, dry_run: bool = False) -> dict[str, int]:
+def unpaid_suspend_due(
+    *,
+    as_of: datetime,
+    by: Actor,
+    dry_run: bool = False,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
     """Suspend every account marked unpaid and not yet suspended for it (R11), and send its
     one notice. `suspended_at` is set in the same transaction as the suspension, so a second
-    run (or a second worker) finds nothing left to do."""
+    run (or a second worker) finds nothing left to do. `within`: profile ids (low, high]."""
     counts: Counter = Counter()
-    due = BillingProfile.objects.filter(
-        unpaid_since__isnull=False,
-        unpaid_since__lte=as_of,
-        suspended_at__isnull=True,
-        account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED),
-    )
+    due = in_range(profiles_due_for_suspension(as_of=as_of), within)
     if dry_run:
         return {"would_suspend": due.count()}
     last_id = 0
@@ -75,6 +80,8 @@ def unpaid_suspend_due(*, as_of: datetime, by: Actor, dry_run: bool = False) -> 
             last_id = batch[-1].id
             for profile in batch:
                 _suspend(profile, as_of=as_of, by=by, counts=counts)
+        if progress:
+            progress(len(batch))
     return dict(counts)
 
 
@@ -108,19 +115,21 @@ def _suspend(profile: BillingProfile, *, as_of: datetime, by: Actor, counts: Cou
     counts["notices"] += 1
 
 
-def unpaid_cancel_due(*, as_of: datetime, by: Actor, dry_run: bool = False) -> dict[str, int]:
+def unpaid_cancel_due(
+    *,
+    as_of: datetime,
+    by: Actor,
+    dry_run: bool = False,
+    within: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
     """Cancel, as involuntary, every account suspended for non-payment for more than
     UNPAID_CANCEL_AFTER_DAYS days on its local calendar (R11): day 91, not day 90. A payment
     recorded before then reactivated the account and cleared `suspended_at`."""
     days = conf.unpaid_cancel_after_days()
     counts: Counter = Counter()
-    # A coarse UTC bound selects the candidates (local days can be a day ahead of UTC); the
-    # exact local-calendar count decides.
-    candidates = BillingProfile.objects.filter(
-        suspended_at__isnull=False,
-        suspended_at__lte=as_of - timedelta(days=days - 1),
-        account__status=AccountStatus.SUSPENDED,
-    )
+    # A coarse UTC bound selects the candidates; the exact local-calendar count decides.
+    candidates = in_range(profiles_candidates_for_unpaid_cancel(as_of=as_of), within)
     last_id = 0
     while True:
         with transaction.atomic():
@@ -154,4 +163,6 @@ def unpaid_cancel_due(*, as_of: datetime, by: Actor, dry_run: bool = False) -> d
                     counts["errors"] += 1
                     continue
                 counts["cancelled"] += 1
+        if progress:
+            progress(len(batch))
     return dict(counts)

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max
 
 from accounts.models import Account, AccountStatus
 from backoffice.actors import Actor
@@ -42,7 +42,9 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
+from billing.selectors import profiles_due_for_billing
 from billing.services.common import BillingError
+from jobs.registry import in_range
 
 logger = logging.getLogger(__name__)
 
@@ -122,24 +124,6 @@ def monthly_total(*, plan: Plan, addons: list[AccountAddOn]) -> Decimal:
     return total
 
 
-def _due_queryset(*, as_of: datetime):
-    # Besides open accounts: a monthly account cancelled on its billing date before the run
-    # came still owes that date (R3: only a cancellation *before* the date avoids it); its
-    # profile kept the date due (billing_close_for_cancellation), and once billed the next
-    # date lies after the cancellation, so it is never selected again.
-    cancelled_on_billing_date = Q(
-        account__status=AccountStatus.CANCELLED,
-        mode=BillingMode.MONTHLY_CARD,
-        due_at__lte=F("account__inactive_since"),
-    )
-    return BillingProfile.objects.filter(
-        Q(account__status__in=BILLABLE_STATUSES) | cancelled_on_billing_date,
-        due_at__lte=as_of,
-        unpaid_since__isnull=True,
-        plan__isnull=False,
-    )
-
-
 def billing_run(
     *,
     as_of: datetime,
@@ -148,21 +132,25 @@ def billing_run(
     batch_size: int = BATCH_SIZE,
     gateway: PaymentGateway | None = None,
     progress: Callable[[int], None] | None = None,
+    within: tuple[int, int] | None = None,
 ) -> dict[str, int]:
-    """Bill every account due as of `as_of`, in batches; returns counts of what was done.
-    `progress`, if given, is called with the number of profiles after each batch."""
+    """Bill every account due as of `as_of` (with profile ids in `within`, (low, high], when
+    given: one batch of the job), in transactions of `batch_size`; returns counts of what was
+    done. `progress`, if given, is called with the number of profiles after each transaction."""
     if dry_run:
-        return _dry_run(as_of=as_of)
+        return _dry_run(as_of=as_of, within=within)
     run = Run(as_of=as_of, by=by, gateway=gateway or get_gateway(), plans=plans_by_id())
-    highest = BillingProfile.objects.aggregate(highest=Max("id"))["highest"] or 0
+    if within is None:
+        low, highest = 0, BillingProfile.objects.aggregate(highest=Max("id"))["highest"] or 0
+    else:
+        low, highest = within
     # Walk the profiles by id in windows: each query looks at a bounded id range whatever
     # share of the table is due, and the next batch starts after the last one claimed.
-    low = 0
     while low < highest:
-        window_end = low + batch_size * WINDOW_BATCHES
+        window_end = min(low + batch_size * WINDOW_BATCHES, highest)
         with transaction.atomic():
             profiles = list(
-                _due_queryset(as_of=as_of)
+                profiles_due_for_billing(as_of=as_of)
                 .filter(id__gt=low, id__lte=window_end)
                 .select_for_update(skip_locked=True, of=("self", "account"))
                 .select_related("account")
@@ -178,9 +166,10 @@ def billing_run(
     return dict(run.counts)
 
 
-def _dry_run(*, as_of: datetime) -> dict[str, int]:
+def _dry_run(*, as_of: datetime, within: tuple[int, int] | None) -> dict[str, int]:
     counts: Counter = Counter()
-    for status, mode in _due_queryset(as_of=as_of).values_list("account__status", "mode"):
+    due = in_range(profiles_due_for_billing(as_of=as_of), within)
+    for status, mode in due.values_list("account__status", "mode"):
         counts["would_bill_paused" if status == AccountStatus.PAUSED else f"would_bill_{mode}"] += 1
     return dict(counts)
 
@@ -259,7 +248,7 @@ def billing_account_run(
     run = Run(as_of=as_of, by=by, gateway=gateway or get_gateway(), plans={})
     with transaction.atomic():
         profile = (
-            _due_queryset(as_of=as_of)
+            profiles_due_for_billing(as_of=as_of)
             .select_for_update(of=("self", "account"))
             .select_related("account", "plan")
             .filter(account_id=account.pk)

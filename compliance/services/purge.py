@@ -36,6 +36,7 @@ from accounts.services import accounts_mark_purged
 from backoffice.actors import Actor
 from compliance.models import PurgeProgress, PurgeReceipt
 from compliance.selectors import account_is_due_for_purge, accounts_due_for_purge
+from jobs.registry import in_range
 
 logger = logging.getLogger(__name__)
 
@@ -227,18 +228,18 @@ def _delete_batch(account_ids: list[int], limit: int) -> _Deleted:
 
 
 def current_run_label(job: str, as_of: datetime) -> str:
-    """The job run this process is executing (jobs.services records it before running)."""
+    """The job run whose batch this process is executing (jobs.services records it)."""
     try:
-        from jobs.models import JobRun
+        from jobs.models import JobBatch
 
         run_id = (
-            JobRun.objects.filter(
-                job=job,
-                finished_at__isnull=True,
+            JobBatch.objects.filter(
+                run__job=job,
+                state=JobBatch.State.RUNNING,
                 worker=f"{socket.gethostname()}:{os.getpid()}",
             )
             .order_by("-started_at")
-            .values_list("pk", flat=True)
+            .values_list("run_id", flat=True)
             .first()
         )
     except Exception:  # noqa: BLE001 - the label is informative only
@@ -371,34 +372,43 @@ def account_purge(*, account: Account, by: Actor, now: datetime, run: str) -> bo
 
 
 def accounts_purge_due(
-    *, as_of: datetime, by: Actor, run: str, progress: Callable[[int], None] | None = None
+    *,
+    as_of: datetime,
+    by: Actor,
+    run: str,
+    progress: Callable[[int], None] | None = None,
+    within: tuple[int, int] | None = None,
 ) -> dict[str, int]:
-    """Purge every account due as of `as_of`. Safe to run twice and on several workers at
-    once: an account another worker holds is skipped, a half-purged one is finished.
-    `progress`, if given, is called with the number of accounts after each round."""
+    """Purge every account due as of `as_of` (with ids in `within`, (low, high], when given).
+    Safe to run twice and on several workers at once: an account another worker holds is
+    skipped, a half-purged one is finished. `progress`, if given, is called with the number of
+    accounts after each group of PURGE_GROUP_ACCOUNTS."""
     totals = {"accounts_purged": 0, "accounts_skipped": 0, **{name: 0 for name in KIND_NAMES}}
     last_id = 0
     while True:
         ids = list(
-            accounts_due_for_purge(as_of=as_of)
+            in_range(accounts_due_for_purge(as_of=as_of), within)
             .filter(pk__gt=last_id)
             .order_by("pk")
             .values_list("pk", flat=True)[:PURGE_ACCOUNTS_PER_ROUND]
         )
         if not ids:
             return totals
-        result = accounts_purge(account_ids=ids, by=by, now=as_of, run=run)
-        totals["accounts_purged"] += len(result.purged)
-        totals["accounts_skipped"] += result.skipped
-        for counts in result.purged.values():
-            for name, value in counts.items():
-                totals[name] += value
+        for start in range(0, len(ids), PURGE_GROUP_ACCOUNTS):
+            group = ids[start : start + PURGE_GROUP_ACCOUNTS]
+            result = accounts_purge(account_ids=group, by=by, now=as_of, run=run)
+            totals["accounts_purged"] += len(result.purged)
+            totals["accounts_skipped"] += result.skipped
+            for counts in result.purged.values():
+                for name, value in counts.items():
+                    totals[name] += value
+            if progress:
+                progress(len(group))
         last_id = ids[-1]
-        if progress:
-            progress(len(ids))
 
 
-def purge_preview(*, as_of: datetime):
+def purge_preview(*, as_of: datetime, within: tuple[int, int] | None = None):
     """(account, counts) of every account a purge as of `as_of` would purge; nothing changes."""
-    for account in accounts_due_for_purge(as_of=as_of).order_by("pk").iterator(chunk_size=500):
+    due = in_range(accounts_due_for_purge(as_of=as_of), within)
+    for account in due.order_by("pk").iterator(chunk_size=500):
         yield account, purge_counts(account=account)

@@ -1,0 +1,58 @@
+"""Questions about the jobs: which schedules passed with no run (late)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Max
+
+from jobs.models import JobRun
+
+
+@dataclass(frozen=True)
+class LateJob:
+    job: str
+    # The scheduled moment that passed with no run started since.
+    due_at: datetime
+    queue: str
+
+
+def late_after() -> timedelta:
+    """How long past its due moment a job may go unstarted before it counts as late."""
+    return timedelta(seconds=settings.JOB_LATE_AFTER)
+
+
+def next_due(task, *, after: datetime, now: datetime) -> datetime:
+    """The first moment of beat's schedule `task` after `after`."""
+    # remaining_estimate(x) is "the first due moment after x" minus now, for crontab and
+    # interval schedules alike.
+    return now + task.schedule.remaining_estimate(after)
+
+
+def jobs_late(*, now: datetime) -> list[LateJob]:
+    """Enabled schedules whose due moment passed more than JOB_LATE_AFTER ago with no run of
+    the job started since (workers down, the broker lost the message, beat stopped)."""
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = list(PeriodicTask.objects.filter(task="jobs.run_job", enabled=True))
+    names = {t.pk: json.loads(t.kwargs or "{}").get("name", t.name) for t in tasks}
+    last_started = dict(
+        JobRun.objects.filter(job__in=set(names.values()), dry_run=False)
+        .values("job")
+        .annotate(last=Max("started_at"))
+        .values_list("job", "last")
+    )
+    late = []
+    for task in tasks:
+        name = names[task.pk]
+        # Never ran: count from when the schedule was set up (or last edited).
+        since = last_started.get(name) or task.date_changed
+        if since is None:
+            continue
+        due_at = next_due(task, after=since, now=now)
+        if due_at + late_after() < now:
+            late.append(LateJob(job=name, due_at=due_at, queue=task.queue or ""))
+    return late
