@@ -78,6 +78,17 @@ def csv(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def counts(name: str) -> dict[str, int]:
+    """`a=1,b=2` as {"a": 1, "b": 2}; empty when unset."""
+    result = {}
+    for item in csv(name, []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip().isdigit() or int(value) < 1:
+            fail(name, f"{item!r} is not NAME=NUMBER (a whole number of at least 1)")
+        result[key.strip()] = int(value)
+    return result
+
+
 def database(name: str, *, default: str) -> dict:
     url = os.environ.get(name) or default
     parsed = urlparse(url)

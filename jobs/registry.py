@@ -47,6 +47,13 @@ class Job:
     # which must stay well under the broker's visibility timeout (see README, Operations).
     batch_size: int = 500
 
+    @property
+    def size(self) -> int:
+        """Due items per batch: JOB_BATCH_SIZES for this job, else the job's own default."""
+        from django.conf import settings
+
+        return settings.JOB_BATCH_SIZES.get(self.name, self.batch_size)
+
 
 JOBS: dict[str, Job] = {}
 

@@ -27,9 +27,10 @@ def late_after() -> timedelta:
 
 def next_due(task, *, after: datetime, now: datetime) -> datetime:
     """The first moment of beat's schedule `task` after `after`."""
-    # remaining_estimate(x) is "the first due moment after x" minus now, for crontab and
-    # interval schedules alike.
-    return now + task.schedule.remaining_estimate(after)
+    # remaining_estimate(x) is "the first due moment after x" minus the schedule's own now
+    # (a few microseconds from ours), for crontab and interval schedules alike.
+    moment = now + task.schedule.remaining_estimate(after) + timedelta(milliseconds=500)
+    return moment.replace(microsecond=0)
 
 
 def jobs_late(*, now: datetime) -> list[LateJob]:

@@ -82,10 +82,10 @@ def this_worker() -> str:
 
 
 def _ranges(job: Job, as_of: datetime):
-    """(low, high, items) of each batch: `batch_size` due ids each, walked by id."""
+    """(low, high, items) of each batch: `job.size` due ids each, walked by id."""
     ids = job.due(as_of=as_of).order_by("pk").values_list("pk", flat=True)
     low = 0
-    while chunk := list(ids.filter(pk__gt=low)[: job.batch_size]):
+    while chunk := list(ids.filter(pk__gt=low)[: job.size]):
         yield low, chunk[-1], len(chunk)
         low = chunk[-1]
 
