@@ -9,7 +9,7 @@ from datetime import datetime
 from accounts import selectors
 from accounts.services import LifecycleError, account_expire_trial, confirmation_send
 from backoffice.actors import Actor
-from jobs.registry import in_range, register
+from jobs.registry import current_batch, in_range, register
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,11 @@ def send_confirmations(
     within: tuple[int, int] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
+    # The same for every attempt of this batch of the run: see confirmation_claim.
+    batch = current_batch.get()
+    sender = f"b{batch}" if batch else ""
     overdue = in_range(selectors.confirmations_overdue(as_of=as_of), within).count()
-    due = in_range(selectors.confirmations_due(as_of=as_of), within).order_by("pk")
+    due = in_range(selectors.confirmations_due(as_of=as_of, sender=sender), within).order_by("pk")
     if dry_run:
         return {"would_send": due.count(), "overdue": overdue}
     counts = {"sent": 0, "failed": 0, "skipped": 0}
@@ -84,7 +87,7 @@ def send_confirmations(
     # Walks by id so a request whose send failed is tried once per run, not again at once.
     while ids := list(due.filter(pk__gt=last).values_list("pk", flat=True)[:CONFIRMATION_BATCH]):
         for request_id in ids:
-            counts[confirmation_send(request_id=request_id, as_of=as_of)] += 1
+            counts[confirmation_send(request_id=request_id, as_of=as_of, sender=sender)] += 1
             # Per email: one SMTP conversation can take up to EMAIL_TIMEOUT, and the progress
             # call is also the batch's heartbeat.
             if progress:

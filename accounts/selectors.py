@@ -86,11 +86,15 @@ def trials_ending_within(*, as_of: dt.datetime, days: int) -> QuerySet[Account]:
     )
 
 
-def confirmations_due(*, as_of: dt.datetime) -> QuerySet[CancellationRequest]:
-    """Requests not yet confirmed and not claimed by a sender right now (R4)."""
+def confirmations_due(*, as_of: dt.datetime, sender: str = "") -> QuerySet[CancellationRequest]:
+    """Requests not yet confirmed and not claimed by a sender right now (R4); with `sender`,
+    also those that sender's own dead attempt left claimed (services.confirmation_claim)."""
+    free = Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lt=as_of)
+    if sender:
+        free |= Q(confirmation_claim__startswith=f"{sender[:15]}-")
     return CancellationRequest.objects.filter(
         confirmation_sent_at__isnull=True, at__lte=as_of
-    ).filter(Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lt=as_of))
+    ).filter(free)
 
 
 def confirmations_overdue(*, as_of: dt.datetime) -> QuerySet[CancellationRequest]:

@@ -228,27 +228,40 @@ def coming_up(*, now: datetime) -> Figure:
 
 
 def jobs_overview(*, now: datetime) -> Figure:
-    """Each job's last run, its outcome and its next run by beat's schedule."""
+    """Each job's last run, its outcome and its next run by beat's schedule; a job whose
+    schedule passed with no run (workers down, messages lost) shows as late since then."""
+    from django.db.models import Max
     from django_celery_beat.models import PeriodicTask
 
     from jobs.models import JobRun
     from jobs.registry import JOBS
+    from jobs.selectors import jobs_late, next_due
 
+    late = {entry.job: entry.due_at for entry in jobs_late(now=now)}
+    last_ids = (
+        JobRun.objects.filter(job__in=list(JOBS)).values("job").annotate(last=Max("id"))
+    )
+    last_runs = {
+        run.job: run for run in JobRun.objects.filter(pk__in=[r["last"] for r in last_ids])
+    }
     rows = []
     tasks = {t.name: t for t in PeriodicTask.objects.filter(task="jobs.run_job")}
     for name in sorted(JOBS):
-        last = JobRun.objects.filter(job=name).order_by("-started_at").first()
+        last = last_runs.get(name)
         task = tasks.get(name)
         next_run = ""
         if task is not None and task.enabled:
-            schedule = task.schedule
-            last_run_at = task.last_run_at or now
-            remaining = schedule.remaining_estimate(last_run_at)
-            next_run = f"{max(now, last_run_at + remaining):%Y-%m-%d %H:%M} UTC"
+            due_at = next_due(task, after=last.started_at if last else now, now=now)
+            next_run = f"{max(now, due_at):%Y-%m-%d %H:%M} UTC"
         elif task is not None:
             next_run = _("disabled")
         status = last.get_outcome_display() if last else _("never ran")
         when = f"{last.started_at:%Y-%m-%d %H:%M} UTC" if last else ""
+        if name in late:
+            status = _("LATE: due %(due)s UTC, no run since; last: %(status)s") % {
+                "due": f"{late[name]:%Y-%m-%d %H:%M}",
+                "status": status,
+            }
         rows.append(
             (name, f"{status} {when}".strip(), next_run, _changelist("jobs_jobrun", job=name))
         )

@@ -110,8 +110,13 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task is acknowledged only after it ran (acks_late), so a worker killed mid-task leaves
     # it unacked; Redis hands it to another worker after this many seconds. It must be longer
     # than the longest task (a bounded batch) or the task runs twice while still running.
+    # Every worker looks for such tasks every CELERY_UNACKED_RESTORE_INTERVAL seconds (kombu
+    # would scan only every tenth look, every 100 s), so a killed worker's batch comes back
+    # within visibility timeout + interval. See README, "Operations".
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 900),
+        "unacked_restore_interval": env.integer("CELERY_UNACKED_RESTORE_INTERVAL", 30),
+        "unacked_restore_throttle": 1,
     }
 # Jobs run as batches (jobs.services). A running batch writes a heartbeat every few seconds;
 # one silent for JOB_BATCH_LEASE seconds is taken as abandoned and run again (the jobs' own

@@ -69,7 +69,8 @@ class PaymentGateway:
         self, *, token: str, amount: Decimal, currency: str, idempotency_key: str
     ) -> ChargeResult:
         """Charge the card once per idempotency key. Raises GatewayUnavailable on a transient
-        failure (nothing was charged, or the same key will return the first result)."""
+        failure (nothing was charged, or the same key will return the first result). Error
+        messages never carry the token: billing logs them."""
         raise NotImplementedError
 
     def refund(
@@ -117,7 +118,14 @@ class TestGateway(PaymentGateway):
     def charge(
         self, *, token: str, amount: Decimal, currency: str, idempotency_key: str
     ) -> ChargeResult:
-        _, _, behaviour = self._card(token)
+        try:
+            _, _, behaviour = self._card(token)
+        except GatewayError:
+            # At billing time the error goes to logs and the staff's messages: it names the
+            # card on file, never its token (only attaching echoes what the staff typed).
+            raise GatewayError(
+                "the payment gateway no longer knows the card on file; attach the card again"
+            ) from None
         if behaviour == "unavailable":
             raise GatewayUnavailable("test gateway: temporarily unavailable (tok_unavailable)")
         if behaviour != "ok":

@@ -74,7 +74,8 @@ def stream_csv(*, export: StreamingExport, queryset: QuerySet, now: datetime):
     writer = csv.writer(_Echo())
 
     def pieces() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(export.headers())
+        # Headers too: the row errors' columns are the uploaded file's own header names.
+        yield "\ufeff" + writer.writerow([neutralise(h) for h in export.headers()])
         piece: list[str] = []
         for row in export.rows(queryset):
             piece.append(writer.writerow(row))

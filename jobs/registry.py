@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +57,10 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+
+# The id of the JobBatch this process is running, for a job that must tell its own earlier,
+# dead attempt apart from another run (send_confirmations' claims); None outside a batch.
+current_batch: ContextVar[int | None] = ContextVar("current_batch", default=None)
 
 
 class UnknownJob(LookupError):

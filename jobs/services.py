@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from jobs.models import JobBatch, JobRun
-from jobs.registry import Job, ProgressCallback, get_job, run_function
+from jobs.registry import Job, ProgressCallback, current_batch, get_job, run_function
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,9 @@ class _Heartbeat:
     def __call__(self, done: int) -> None:
         if self.progress:
             self.progress(done)
-        if clock.monotonic() - self.last >= HEARTBEAT_EVERY:
+        # Several beats per lease, so one slow item does not make a live batch look abandoned.
+        every = min(HEARTBEAT_EVERY, settings.JOB_BATCH_LEASE / 4)
+        if clock.monotonic() - self.last >= every:
             JobBatch.objects.filter(pk=self.batch_id, state=JobBatch.State.RUNNING).update(
                 heartbeat_at=timezone.now()
             )
@@ -205,6 +207,7 @@ def job_batch_run(*, batch_id: int, progress: ProgressCallback | None = None) ->
         )
         job_run_finish(run_id=run.pk)
         return "failed"
+    marker = current_batch.set(batch_id)
     try:
         counts = run_function(
             get_job(run.job),
@@ -225,6 +228,8 @@ def job_batch_run(*, batch_id: int, progress: ProgressCallback | None = None) ->
             # until its lease lapses, and the sweep or the next run takes it up.
             logger.exception("could not record the failure of batch %s", batch_id)
         raise
+    finally:
+        current_batch.reset(marker)
     JobBatch.objects.filter(pk=batch_id).update(
         state=JobBatch.State.DONE, finished_at=timezone.now(), counts=counts, error=""
     )

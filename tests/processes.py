@@ -53,12 +53,14 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
     return process.returncode
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float, what: str, logs=()) -> object:
+def wait_for(
+    condition: Callable[[], object], *, timeout: float, what: str, logs=(), poll: float = 0.5
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
         if result:
             return result
-        time.sleep(0.5)
+        time.sleep(poll)
     tails = "\n".join(f"--- {p}\n{Path(p).read_text(errors='replace')[-3000:]}" for p in logs)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}")

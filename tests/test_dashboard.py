@@ -107,3 +107,34 @@ def test_unsent_confirmation_bars_match_the_lists_they_link_to_R4(admin_client):
     assert "<title>Not yet due: 1</title>" in page
     assert overdue.context["cl"].result_count == 1
     assert pending.context["cl"].result_count == 1
+
+
+def test_a_job_whose_schedule_passed_with_no_run_shows_as_late(admin_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from jobs.models import JobRun
+
+    settings.JOB_LATE_AFTER = 600
+    every_hour, _ = CrontabSchedule.objects.get_or_create(
+        minute="20", hour="*", day_of_week="*", day_of_month="*", month_of_year="*"
+    )
+    PeriodicTask.objects.filter(name="suspend_unpaid").update(crontab=every_hour)
+    now = timezone.now()
+    for job, hours in (("suspend_unpaid", 5), ("expire_trials", 0)):
+        JobRun.objects.create(
+            job=job,
+            as_of=now - timedelta(hours=hours),
+            trigger="schedule",
+            started_at=now - timedelta(hours=hours),
+            outcome="succeeded",
+        )
+
+    page = admin_client.get("/admin/").content.decode()
+
+    row = page[page.index("suspend_unpaid") :][:400]
+    assert "LATE: due" in row and ":20 UTC, no run since" in row
+    fresh = page[page.index("expire_trials") :][:300]
+    assert "LATE" not in fresh

@@ -29,6 +29,7 @@ from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
 from accounts.services import LifecycleError, account_agent_action, cancellation_call_take
+from accounts.services.desk import AGENT_ACTIONS
 from backoffice.actors import Actor
 from exchanges.admin import CsvImportMixin, StreamingExportMixin
 
@@ -289,7 +290,9 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/accounts/account/cancellation_call.html", context)
 
     def agent_action_view(self, request, object_id, action):
-        if action not in ACTION_COPY:
+        # The page is the agent's (Support); other roles do not get it, the service refuses
+        # them anyway.
+        if action not in ACTION_COPY or not request.user.has_perm(AGENT_ACTIONS[action]):
             raise PermissionDenied
         account = get_object_or_404(Account, pk=object_id)
         change_url = reverse("admin:accounts_account_change", args=[account.pk])

@@ -96,23 +96,30 @@ def confirmation_message(*, request: CancellationRequest) -> EmailMessage:
     return message
 
 
-def confirmation_claim(*, request_id: int, as_of: datetime) -> str | None:
+def confirmation_claim(*, request_id: int, as_of: datetime, sender: str = "") -> str | None:
     """Claim an unsent request for sending; returns the claim token, or None when it is sent
-    or another sender holds it."""
-    token = uuid.uuid4().hex
+    or another sender holds it.
+
+    `sender` names a batch of the send_confirmations job (the same for every attempt of that
+    batch): a batch run again after its worker died takes over the claims its dead attempt
+    left, instead of leaving those requests for CLAIM_LEASE. The job's batch claim ensures no
+    two attempts of one batch are alive at once."""
+    prefix = sender[:15]
+    token = f"{prefix}-{uuid.uuid4().hex[:24]}" if prefix else uuid.uuid4().hex
+    free = Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lt=as_of)
+    if prefix:
+        free |= Q(confirmation_claim__startswith=f"{prefix}-")
     claimed = (
         CancellationRequest.objects.filter(pk=request_id, confirmation_sent_at__isnull=True)
-        .filter(
-            Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lt=as_of)
-        )
+        .filter(free)
         .update(confirmation_claimed_until=as_of + CLAIM_LEASE, confirmation_claim=token)
     )
     return token if claimed else None
 
 
-def confirmation_send(*, request_id: int, as_of: datetime) -> str:
+def confirmation_send(*, request_id: int, as_of: datetime, sender: str = "") -> str:
     """Send one request's confirmation if nobody has; returns "sent", "failed" or "skipped"."""
-    token = confirmation_claim(request_id=request_id, as_of=as_of)
+    token = confirmation_claim(request_id=request_id, as_of=as_of, sender=sender)
     if token is None:
         return "skipped"
     request = CancellationRequest.objects.select_related("account").get(pk=request_id)

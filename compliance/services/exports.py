@@ -129,7 +129,10 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
         cursor.execute(_generic_sql(), [account.pk, at_param, account.pk, at_param])
         while rows := cursor.fetchmany(EXPORT_CHUNK_ROWS):
             buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
+            # CRLF (RFC 4180): Python's csv quotes only the line terminator's characters, so
+            # with a bare LF a carriage return in a cell would split the row in a spreadsheet
+            # and leave what follows it at the start of a cell of its own.
+            writer = csv.writer(buffer, lineterminator="\r\n")
             for normalised, at, source in rows:
                 if isinstance(at, str):
                     at = datetime.fromisoformat(at)

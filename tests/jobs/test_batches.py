@@ -297,6 +297,8 @@ def test_a_schedule_that_passed_with_no_run_is_late_and_the_sweep_starts_it_once
 def test_the_sweep_resends_batches_no_worker_is_on(settings):
     settings.JOB_BATCH_LEASE = 60
     settings.JOB_REDISPATCH_AFTER = 300
+    # (no schedule is late here: this is about batches)
+    PeriodicTask.objects.filter(task="jobs.run_job").update(enabled=False)
     now = timezone.now()
     run = plan_one(queue="jobs-a")
     batch = run.batch_set.get()
