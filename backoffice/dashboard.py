@@ -238,9 +238,7 @@ def jobs_overview(*, now: datetime) -> Figure:
     from jobs.selectors import jobs_late, next_due
 
     late = {entry.job: entry.due_at for entry in jobs_late(now=now)}
-    last_ids = (
-        JobRun.objects.filter(job__in=list(JOBS)).values("job").annotate(last=Max("id"))
-    )
+    last_ids = JobRun.objects.filter(job__in=list(JOBS)).values("job").annotate(last=Max("id"))
     last_runs = {
         run.job: run for run in JobRun.objects.filter(pk__in=[r["last"] for r in last_ids])
     }
