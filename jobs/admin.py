@@ -1,15 +1,58 @@
 from django.contrib import admin
 
 from exchanges.admin import StreamingExportMixin
-from jobs.models import JobRun
+from jobs.models import JobBatch, JobRun
 from jobs.resources import JobRunExport
+
+
+class JobBatchInline(admin.TabularInline):
+    """The run's batches: which worker ran each, how often it was started, what it did."""
+
+    model = JobBatch
+    fields = (
+        "number",
+        "low",
+        "high",
+        "items",
+        "state",
+        "attempts",
+        "worker",
+        "started_at",
+        "finished_at",
+        "counts",
+        "error",
+    )
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(JobRun)
 class JobRunAdmin(StreamingExportMixin, admin.ModelAdmin):
     """Job runs are a record: read-only for everyone."""
 
-    list_display = ("job", "as_of", "dry_run", "trigger", "outcome", "started_at", "duration")
+    inlines = [JobBatchInline]
+    list_display = (
+        "job",
+        "as_of",
+        "dry_run",
+        "trigger",
+        "outcome",
+        "batches",
+        "started_at",
+        "duration",
+    )
     list_filter = ("job", "outcome", "trigger", "dry_run")
     date_hierarchy = "started_at"
     readonly_fields = (
@@ -23,6 +66,9 @@ class JobRunAdmin(StreamingExportMixin, admin.ModelAdmin):
         "counts",
         "error",
         "worker",
+        "slot",
+        "batches",
+        "queue",
     )
     show_full_result_count = False
     streaming_export = JobRunExport

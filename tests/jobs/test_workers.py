@@ -6,11 +6,7 @@ production 15 minutes (README, "Operations")."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -29,11 +25,9 @@ from accounts.models import (
 from billing.models import BillingMode, BillingProfile, Card, EntryKind, LedgerEntry, Plan
 from compliance.models import PurgeReceipt, Suppression, SuppressionSource
 from jobs.models import JobBatch, JobRun
-from jobs.services import job_run_start
 from tests.accounts.factories import CancellationReasonFactory
 from tests.accounts.smtp import Recorder, SMTPServer
 from tests.jobs.gateway import charged_keys
-from tests.processes import celery, process_env, start, stop, wait_for
 
 pytestmark = [
     pytest.mark.redis,
@@ -43,77 +37,6 @@ pytestmark = [
 S = AccountStatus
 PERIOD = date(2026, 12, 1)
 BILLED_AS_OF = datetime(2026, 12, 1, 12, tzinfo=UTC)
-# Seconds: the broker hands a killed worker's task out again after VISIBILITY; a batch with no
-# heartbeat for LEASE is anyone's. A batch here takes a second or two, well under both.
-VISIBILITY, LEASE = 8, 3
-
-
-@pytest.fixture
-def cluster(tmp_path, settings):
-    """Starts worker processes on a queue of this test's own; stops them all afterwards."""
-
-    class Cluster:
-        queue = f"test-{uuid.uuid4().hex[:8]}"
-        processes: list[subprocess.Popen] = []
-        logs: list = []
-        env = process_env(
-            CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
-            CELERY_UNACKED_RESTORE_INTERVAL="1",
-            JOB_BATCH_LEASE=str(LEASE),
-            JOB_REDISPATCH_AFTER=str(VISIBILITY),
-            PAYMENT_GATEWAY="tests.jobs.gateway.RecordingGateway",
-            RECORDING_GATEWAY_FILE=str(tmp_path / "charges"),
-        )
-
-        def worker(self, name: str, **env: str) -> subprocess.Popen:
-            log = tmp_path / f"{name}.log"
-            args = ["-Q", self.queue, "-c", "1", "-n", f"{name}-{self.queue}@%h", "-l", "INFO"]
-            process = start(
-                celery("worker", *args, "--without-gossip", "--without-mingle"),
-                env={**self.env, **env},
-                log=log,
-            )
-            self.processes.append(process)
-            self.logs.append(log)
-            return process
-
-        def start_run(self, job: str, as_of: datetime) -> JobRun:
-            return job_run_start(name=job, as_of=as_of, queue=self.queue)
-
-        def finished(self, run: JobRun, *, timeout: float) -> JobRun:
-            return wait_for(
-                lambda: JobRun.objects.filter(pk=run.pk).exclude(outcome="running").first(),
-                timeout=timeout,
-                what=f"run #{run.pk} of {run.job} to finish",
-                logs=self.logs,
-            )
-
-        def kill_in_the_middle(self, run: JobRun, process: subprocess.Popen) -> set[int]:
-            """SIGKILL the worker (main process and pool) once a batch is done and another
-            has been running a moment; returns the batches it was running."""
-
-            def mid_run():
-                batches = JobBatch.objects.filter(run=run)
-                running = set(
-                    batches.filter(
-                        state="running",
-                        started_at__lt=timezone.now() - timedelta(seconds=0.1),
-                    ).values_list("pk", flat=True)
-                )
-                return running if running and batches.filter(state="done").exists() else None
-
-            running = wait_for(
-                mid_run, timeout=120, what="a batch mid-run", logs=self.logs, poll=0.05
-            )
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return running
-
-    cluster = Cluster()
-    yield cluster
-    for process in cluster.processes:
-        stop(process)
 
 
 def assert_taken_up_again(run: JobRun, killed: set[int]) -> None:
