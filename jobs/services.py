@@ -31,7 +31,7 @@ from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -41,6 +41,8 @@ from jobs.registry import Job, ProgressCallback, current_batch, get_job, run_fun
 
 logger = logging.getLogger(__name__)
 
+# Seconds between attempts to record a batch's failure while the database is away.
+FAILURE_RECORD_WAITS = (0, 1, 2, 4, 8)
 # Heartbeats are written at most this often: a batch's progress calls come per item or per
 # sub-batch, and one UPDATE each would cost more than the work.
 HEARTBEAT_EVERY = 5.0
@@ -218,15 +220,7 @@ def job_batch_run(*, batch_id: int, progress: ProgressCallback | None = None) ->
         )
     except Exception as exc:
         logger.exception("job %s, batch %s failed", run.job, batch.number)
-        try:
-            JobBatch.objects.filter(pk=batch_id).update(
-                state=JobBatch.State.FAILED, finished_at=timezone.now(), error=_error_text(exc)
-            )
-            job_run_finish(run_id=run.pk)
-        except DatabaseError:
-            # The database itself is gone (restarted, unreachable): the batch stays "running"
-            # until its lease lapses, and the sweep or the next run takes it up.
-            logger.exception("could not record the failure of batch %s", batch_id)
+        _record_failure(batch_id=batch_id, run_id=run.pk, exc=exc)
         raise
     finally:
         current_batch.reset(marker)
@@ -235,6 +229,27 @@ def job_batch_run(*, batch_id: int, progress: ProgressCallback | None = None) ->
     )
     job_run_finish(run_id=run.pk)
     return "done"
+
+
+def _record_failure(*, batch_id: int, run_id: int, exc: BaseException) -> None:
+    """Mark the batch failed with its error and close the run if it was the last. When the
+    failure was the database going away (a restart takes seconds), wait for it to come back
+    rather than leave the batch "running" until its lease lapses."""
+    for wait in FAILURE_RECORD_WAITS:
+        clock.sleep(wait)
+        try:
+            JobBatch.objects.filter(pk=batch_id).update(
+                state=JobBatch.State.FAILED, finished_at=timezone.now(), error=_error_text(exc)
+            )
+            job_run_finish(run_id=run_id)
+            return
+        except DatabaseError:
+            close_old_connections()  # the broken connection; the next query opens a new one
+    logger.error(
+        "could not record the failure of batch %s: the database stayed away; the batch stays "
+        "running until JOB_BATCH_LEASE lapses and the sweep sends it again",
+        batch_id,
+    )
 
 
 def job_run_finish(*, run_id: int) -> bool:
@@ -308,8 +323,8 @@ def job_run_dispatch(*, run: JobRun, batch_ids: list[int] | None = None) -> int:
             run.batch_set.filter(state=JobBatch.State.PENDING).values_list("pk", flat=True)
         )
     options = {"queue": run.queue} if run.queue else {}
+    JobBatch.objects.filter(pk__in=batch_ids).update(dispatched_at=timezone.now())
     for batch_id in batch_ids:
-        JobBatch.objects.filter(pk=batch_id).update(dispatched_at=timezone.now())
         run_batch.apply_async((batch_id,), **options)
     return len(batch_ids)
 

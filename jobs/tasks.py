@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import before_task_publish
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from jobs.services import job_batch_run, job_run_start, jobs_sweep, parse_as_of
@@ -36,7 +37,14 @@ def run_job(
     return run.pk if run else None
 
 
-@shared_task(name="jobs.run_batch")
+# The database unreachable (restarting, failing over) when the batch is claimed: try again
+# later instead of dropping the message, which would leave the batch to the sweep.
+@shared_task(
+    name="jobs.run_batch",
+    autoretry_for=(InterfaceError, OperationalError),
+    retry_backoff=2,
+    max_retries=5,
+)
 def run_batch(batch_id: int) -> str:
     return job_batch_run(batch_id=batch_id)
 

@@ -14,8 +14,6 @@ account stays as a tombstone with its events, its ledger and its suppressions.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +34,8 @@ from accounts.services import accounts_mark_purged
 from backoffice.actors import Actor
 from compliance.models import PurgeProgress, PurgeReceipt
 from compliance.selectors import account_is_due_for_purge, accounts_due_for_purge
-from jobs.registry import in_range
+from jobs.models import JobBatch
+from jobs.registry import current_batch, in_range
 
 logger = logging.getLogger(__name__)
 
@@ -228,22 +227,9 @@ def _delete_batch(account_ids: list[int], limit: int) -> _Deleted:
 
 
 def current_run_label(job: str, as_of: datetime) -> str:
-    """The job run whose batch this process is executing (jobs.services records it)."""
-    try:
-        from jobs.models import JobBatch
-
-        run_id = (
-            JobBatch.objects.filter(
-                run__job=job,
-                state=JobBatch.State.RUNNING,
-                worker=f"{socket.gethostname()}:{os.getpid()}",
-            )
-            .order_by("-started_at")
-            .values_list("run_id", flat=True)
-            .first()
-        )
-    except Exception:  # noqa: BLE001 - the label is informative only
-        run_id = None
+    """The job run whose batch this process is executing, for the receipts."""
+    batch = current_batch.get()
+    run_id = JobBatch.objects.filter(pk=batch).values_list("run_id", flat=True).first()
     if run_id:
         return f"job run #{run_id} ({job}, as of {as_of:%Y-%m-%d %H:%M} UTC)"
     return f"{job} as of {as_of:%Y-%m-%d %H:%M} UTC"

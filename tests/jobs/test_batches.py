@@ -14,7 +14,8 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from accounts.models import Account, AccountEvent, AccountStatus
-from jobs import services
+from compliance.models import PurgeReceipt
+from jobs import services, tasks
 from jobs.models import JobBatch, JobRun
 from jobs.registry import get_job
 from jobs.selectors import jobs_late
@@ -98,6 +99,9 @@ def test_a_bulk_job_leaves_one_event_per_account_it_changed_R7_R12():
     assert events.count() == 10_000
     assert events.values("account").distinct().count() == 10_000
     assert Account.objects.filter(status=S.PURGED).count() == 10_000
+    # each receipt names the run its batch belonged to
+    receipts = PurgeReceipt.objects.filter(run__startswith=f"job run #{run.pk} (purge_inactive")
+    assert receipts.count() == 10_000
 
 
 def test_expired_trials_each_leave_their_event_R1_R12():
@@ -250,7 +254,9 @@ def hourly(name: str, *, queue: str = "") -> PeriodicTask:
     return task
 
 
-def test_a_schedule_that_passed_with_no_run_is_late_and_the_sweep_starts_it_once(settings):
+def test_a_schedule_that_passed_with_no_run_is_late_and_the_sweep_starts_it_once(
+    settings, monkeypatch
+):
     settings.JOB_LATE_AFTER = 600
     PeriodicTask.objects.filter(task="jobs.run_job").exclude(name="expire_trials").update(
         enabled=False
@@ -276,25 +282,16 @@ def test_a_schedule_that_passed_with_no_run_is_late_and_the_sweep_starts_it_once
 
     # the sweep starts it (its batches go to the workers); a second sweep starts nothing
     sent = []
-    from jobs import tasks
-
-    def capture(args, **options):
-        sent.append(args[0])
-
-    original = tasks.run_batch.apply_async
-    tasks.run_batch.apply_async = capture
-    try:
-        first = services.jobs_sweep(now=now)
-        second = services.jobs_sweep(now=now)
-    finally:
-        tasks.run_batch.apply_async = original
+    monkeypatch.setattr(tasks.run_batch, "apply_async", lambda args, **o: sent.append(args[0]))
+    first = services.jobs_sweep(now=now)
+    second = services.jobs_sweep(now=now)
     assert first == {"batches_resent": 0, "late_runs_started": 1}
     assert second == {"batches_resent": 0, "late_runs_started": 0}
     assert len(sent) == 1
     assert jobs_late(now=now) == []
 
 
-def test_the_sweep_resends_batches_no_worker_is_on(settings):
+def test_the_sweep_resends_batches_no_worker_is_on(settings, monkeypatch):
     settings.JOB_BATCH_LEASE = 60
     settings.JOB_REDISPATCH_AFTER = 300
     # (no schedule is late here: this is about batches)
@@ -306,16 +303,12 @@ def test_the_sweep_resends_batches_no_worker_is_on(settings):
     # dispatched 20 minutes ago and never started: the broker lost it (Redis restarted)
     JobBatch.objects.filter(pk=batch.pk).update(dispatched_at=now - timedelta(minutes=20))
     sent = []
-    from jobs import tasks
-
-    original = tasks.run_batch.apply_async
-    tasks.run_batch.apply_async = lambda args, **options: sent.append((args[0], options))
-    try:
-        counts = services.jobs_sweep(now=now)
-        # sent again just now: the next sweep waits for it
-        again = services.jobs_sweep(now=timezone.now())
-    finally:
-        tasks.run_batch.apply_async = original
+    monkeypatch.setattr(
+        tasks.run_batch, "apply_async", lambda args, **options: sent.append((args[0], options))
+    )
+    counts = services.jobs_sweep(now=now)
+    # sent again just now: the next sweep waits for it
+    again = services.jobs_sweep(now=timezone.now())
 
     assert counts["batches_resent"] == 1 and again["batches_resent"] == 0
     assert sent == [(batch.pk, {"queue": "jobs-a"})]
