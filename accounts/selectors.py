@@ -9,22 +9,23 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from accounts.models import Account, AccountStatus, CancellationRequest
+from backoffice import localtime
 
 
 def local_date(*, account: Account, at: dt.datetime) -> dt.date:
     """The day `at` falls on in the account's time zone."""
-    return at.astimezone(account.zone).date()
+    return localtime.local_date(at, account.zone)
 
 
 def local_midnight(*, day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     """The instant a local day begins (00:00 there), as an aware datetime."""
-    return dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+    return localtime.local_midnight(day, zone)
 
 
 def local_days_between(*, account: Account, start: dt.datetime, end: dt.datetime) -> int:
     """Whole days from `start` to `end` counted on the account's local calendar: a day count
     changes at local midnight, so the day after `start` is day 1."""
-    return (local_date(account=account, at=end) - local_date(account=account, at=start)).days
+    return localtime.days_between(start, end, account.zone)
 
 
 def trial_end_for(*, account: Account, started_at: dt.datetime) -> dt.datetime:

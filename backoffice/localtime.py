@@ -1,11 +1,36 @@
-"""One way to show a moment on an account's clock: the local time with the zone's
-abbreviation and its name, e.g. "2026-12-11 23:59 PST (America/Los_Angeles)", so staff in
-any country read it without guessing whose midnight it is."""
+"""The account's local calendar (SPEC "Time"), one implementation for every app: which day a
+moment falls on, when a day begins, how many days lie between two moments; and one way to
+show a moment on an account's clock: the local time with the zone's abbreviation and its
+name, e.g. "2026-12-11 23:59 PST (America/Los_Angeles)", so staff in any country read it
+without guessing whose midnight it is."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> date:
+    """The calendar date `moment` falls on in `zone`."""
+    return moment.astimezone(zone).date()
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant `day` begins in `zone` (00:00 there), as an aware local datetime."""
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The first moment of `day` in `zone`, in UTC. Where a DST jump skips midnight, the
+    moment is the jump's (zoneinfo resolves the missing time forward)."""
+    # Round-trip through UTC so a non-existent local midnight becomes a real instant.
+    return local_midnight(day, zone).astimezone(UTC)
+
+
+def days_between(start: datetime, end: datetime, zone: ZoneInfo) -> int:
+    """Whole calendar days from `start` to `end` on the local calendar: the day of `start`
+    is day 0, so "more than 90 days" is reached on day 91."""
+    return (local_date(end, zone) - local_date(start, zone)).days
 
 
 def local_moment(value: datetime | None, zone: ZoneInfo) -> str:

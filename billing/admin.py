@@ -19,9 +19,8 @@ from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import Account
 from accounts.selectors import cancellation_deadline
 from backoffice.actors import Actor
-from backoffice.localtime import local_day, local_moment
+from backoffice.localtime import days_between, local_day, local_moment
 from billing import selectors
-from billing.calendar import days_between
 from billing.gateway import GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,

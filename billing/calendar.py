@@ -1,23 +1,10 @@
-"""Dates on the account's local calendar (SPEC "Time"): billing dates and day counts."""
+"""Billing dates: monthly steps on the anchor day. The local calendar itself (which day a
+moment falls on, when a day begins) is backoffice.localtime."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
-
-
-def local_date(moment: datetime, zone: ZoneInfo) -> date:
-    """The calendar date `moment` falls on in `zone`."""
-    return moment.astimezone(zone).date()
-
-
-def start_of_day(day: date, zone: ZoneInfo) -> datetime:
-    """The first moment of `day` in `zone`, in UTC. Where a DST jump skips midnight, the
-    moment is the jump's (zoneinfo resolves the missing time forward)."""
-    local = datetime.combine(day, time.min, tzinfo=zone)
-    # Round-trip through UTC so a non-existent local midnight becomes a real instant.
-    return local.astimezone(UTC)
+from datetime import date
 
 
 def add_months(day: date, months: int, anchor_day: int) -> date:
@@ -38,9 +25,3 @@ def next_billing_after(day: date, today: date, anchor_day: int) -> date:
         months += 1
         nxt = add_months(day, months, anchor_day)
     return nxt
-
-
-def days_between(start: datetime, end: datetime, zone: ZoneInfo) -> int:
-    """Whole calendar days from `start` to `end` on the local calendar: the day of `start`
-    is day 0, so "more than 90 days" is reached on day 91."""
-    return (local_date(end, zone) - local_date(start, zone)).days

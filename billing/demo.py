@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from accounts.models import Account, AccountStatus
-from billing.calendar import add_months, local_date, start_of_day
+from backoffice.localtime import local_date, start_of_day
+from billing.calendar import add_months
 from billing.models import (
     AccountAddOn,
     AddOn,

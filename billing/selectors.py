@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from django.db.models import F, Q, QuerySet
 
 from accounts.models import Account, AccountStatus
+from backoffice.localtime import local_date
 from billing import conf
-from billing.calendar import local_date
 from billing.models import BillingMode, BillingProfile, LedgerEntry
 
 

@@ -15,8 +15,8 @@ from django.db import transaction
 from accounts.models import AccountStatus
 from accounts.services import LifecycleError, account_cancel, account_event_record, account_suspend
 from backoffice.actors import Actor
+from backoffice.localtime import days_between, local_date
 from billing import conf
-from billing.calendar import days_between, local_date
 from billing.models import BillingProfile
 from billing.selectors import profiles_candidates_for_unpaid_cancel, profiles_due_for_suspension
 from jobs.registry import in_range

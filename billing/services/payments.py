@@ -10,7 +10,8 @@ from django.db import transaction
 from accounts.models import Account, AccountStatus
 from accounts.services import account_unsuspend
 from backoffice.actors import Actor
-from billing.calendar import add_months, local_date, start_of_day
+from backoffice.localtime import local_date, start_of_day
+from billing.calendar import add_months
 from billing.gateway import GatewayError, GatewayUnavailable, get_gateway
 from billing.models import (
     PREPAYMENT_KINDS,

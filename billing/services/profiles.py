@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import Account, AccountEvent, AccountStatus
 from backoffice.actors import Actor
-from billing.calendar import local_date, start_of_day
+from backoffice.localtime import local_date, start_of_day
 from billing.gateway import GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,

@@ -29,8 +29,9 @@ from django.db.models import Max
 
 from accounts.models import Account, AccountStatus
 from backoffice.actors import Actor
+from backoffice.localtime import local_date, start_of_day
 from billing import conf
-from billing.calendar import local_date, next_billing_after, start_of_day
+from billing.calendar import next_billing_after
 from billing.gateway import GatewayError, GatewayUnavailable, PaymentGateway, get_gateway
 from billing.models import (
     AccountAddOn,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import factory
 
-from billing.calendar import start_of_day
+from backoffice.localtime import start_of_day
 from billing.models import AccountAddOn, AddOn, BillingMode, BillingProfile, Card, Plan
 from tests.factories import AccountFactory
 
