@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from accounts.models import Account
+from backoffice.localtime import start_of_day
 from billing import conf
 from billing.models import BillingProfile
 
@@ -57,3 +59,19 @@ def lock_profile(account: Account) -> BillingProfile:
         raise BillingError(f"{account} has no billing profile") from None
     profile.account = locked_account
     return profile
+
+
+def schedule_from(profile: BillingProfile, *, first: date, anchor_day: int) -> None:
+    """Billing (re)starts: the first billing date `first` (due at its local midnight), then
+    monthly on `anchor_day`. The caller saves the profile."""
+    profile.anchor_day = anchor_day
+    profile.next_billing_date = first
+    profile.due_at = start_of_day(first, profile.account.zone)
+
+
+def clear_nonpayment(profile: BillingProfile) -> None:
+    """Forget declines, the unpaid mark and the suspension for it (R11): what was owed is
+    settled, or the account starts afresh. The caller saves the profile."""
+    profile.card_declines, profile.first_declined_on = 0, None
+    profile.unpaid_since, profile.unpaid_reason = None, ""
+    profile.suspended_at = profile.notice_sent_at = None

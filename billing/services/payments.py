@@ -10,7 +10,7 @@ from django.db import transaction
 from accounts.models import Account, AccountStatus
 from accounts.services import account_unsuspend
 from backoffice.actors import Actor
-from backoffice.localtime import local_date, start_of_day
+from backoffice.localtime import local_date
 from billing.calendar import add_months
 from billing.gateway import GatewayError, GatewayUnavailable, get_gateway
 from billing.models import (
@@ -24,7 +24,13 @@ from billing.models import (
     EntryKind,
     LedgerEntry,
 )
-from billing.services.common import BillingError, lock_profile, positive_money
+from billing.services.common import (
+    BillingError,
+    clear_nonpayment,
+    lock_profile,
+    positive_money,
+    schedule_from,
+)
 from billing.services.run import Run, bill_account, monthly_total
 
 R5_REFUSAL = (
@@ -44,14 +50,9 @@ def _active_addons(account: Account) -> list[AccountAddOn]:
 def _restart_billing(profile: BillingProfile, *, now: datetime) -> None:
     """After an outstanding period was settled: billing goes on a month from today, and the
     non-payment marks are cleared."""
-    zone = profile.account.zone
-    today = local_date(now, zone)
-    profile.anchor_day = today.day
-    profile.next_billing_date = add_months(today, 1, today.day)
-    profile.due_at = start_of_day(profile.next_billing_date, zone)
-    profile.card_declines, profile.first_declined_on = 0, None
-    profile.unpaid_since, profile.unpaid_reason = None, ""
-    profile.suspended_at = profile.notice_sent_at = None
+    today = local_date(now, profile.account.zone)
+    schedule_from(profile, first=add_months(today, 1, today.day), anchor_day=today.day)
+    clear_nonpayment(profile)
 
 
 def _outstanding(profile: BillingProfile) -> bool:
@@ -221,9 +222,7 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
         **by.as_fields(),
     )
     if profile.next_billing_date is None:
-        profile.anchor_day = today.day
-        profile.next_billing_date = add_months(today, 1, today.day)
-        profile.due_at = start_of_day(profile.next_billing_date, account.zone)
+        schedule_from(profile, first=add_months(today, 1, today.day), anchor_day=today.day)
     profile.save()
     return entry
 

@@ -20,7 +20,7 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
-from billing.services.common import BillingError, lock_profile
+from billing.services.common import BillingError, clear_nonpayment, lock_profile, schedule_from
 
 
 def plan_get(*, code: str) -> Plan:
@@ -182,11 +182,8 @@ def billing_reopen(*, account: Account, by: Actor, now: datetime) -> None:
     )
     if profile is None:
         return
+    profile.account = account  # the caller's locked row; its zone without another query
     today = local_date(now, account.zone)
-    profile.anchor_day = today.day
-    profile.next_billing_date = today
-    profile.due_at = start_of_day(today, account.zone)
-    profile.card_declines, profile.first_declined_on = 0, None
-    profile.unpaid_since, profile.unpaid_reason = None, ""
-    profile.suspended_at = profile.notice_sent_at = None
+    schedule_from(profile, first=today, anchor_day=today.day)
+    clear_nonpayment(profile)
     profile.save()
