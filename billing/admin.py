@@ -4,8 +4,6 @@ can edit or delete (R12), superusers included."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -67,13 +65,10 @@ class SuspendedDaysUnpaidFilter(admin.SimpleListFilter):
         if self.value() not in self.RANGES:
             return queryset
         low, high = self.RANGES[self.value()]
-        now = timezone.now()
         # Combined, not `pk__in`: the date range then narrows the suspended-profiles index.
-        qs = queryset & selectors.profiles_suspended_unpaid()
-        qs = qs.filter(suspended_at__lte=now - timedelta(days=low))
-        if high is not None:
-            qs = qs.filter(suspended_at__gt=now - timedelta(days=high + 1))
-        return qs
+        return queryset & selectors.profiles_suspended_for_days(
+            as_of=timezone.now(), low=low, high=high
+        )
 
 
 class CancelsWithinSevenDaysFilter(admin.SimpleListFilter):

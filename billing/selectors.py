@@ -41,6 +41,18 @@ def profiles_suspended_unpaid() -> QuerySet[BillingProfile]:
     )
 
 
+def profiles_suspended_for_days(
+    *, as_of: datetime, low: int, high: int | None
+) -> QuerySet[BillingProfile]:
+    """Suspended for non-payment for `low` to `high` days (None: no upper end), counted in
+    whole days since the suspension (to the day in UTC, so that the suspension index narrows
+    the range; the cancellation job decides on the local calendar)."""
+    profiles = profiles_suspended_unpaid().filter(suspended_at__lte=as_of - timedelta(days=low))
+    if high is not None:
+        profiles = profiles.filter(suspended_at__gt=as_of - timedelta(days=high + 1))
+    return profiles
+
+
 def profiles_cancelling_within(*, as_of: datetime, days: int) -> QuerySet[BillingProfile]:
     """Suspended for non-payment and cancelled within `days` days (approximate to the day in
     UTC; the cancellation job decides on the local calendar)."""
