@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -29,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import peak_mb  # noqa: E402 - importable once ROOT is on the path
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 ZONES = ["America/Los_Angeles", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "UTC"]
@@ -39,10 +41,6 @@ def setup() -> None:
     import django
 
     django.setup()
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def ensure_data(total: int) -> None:
@@ -140,7 +138,7 @@ def next_month() -> int:
     return (last.year - FIRST_PERIOD.year) * 12 + last.month + 1
 
 
-def worker(as_of: str, naive: int) -> None:
+def worker(as_of: str, naive: int, run_id: int = 0) -> None:
     setup()
     from django.db import connection
     from django.utils.dateparse import parse_datetime
@@ -168,6 +166,18 @@ def worker(as_of: str, naive: int) -> None:
                 account=Account.objects.get(pk=account_id), as_of=moment, by=by
             ).items():
                 counts[key] = counts.get(key, 0) + value
+    elif run_id:
+        # As a Celery worker does with the run's jobs.run_batch tasks: claim each batch that
+        # is still free and run it (the broker only carries the batch ids).
+        from jobs.models import JobBatch
+        from jobs.services import job_batch_run
+
+        counts = {}
+        batches = JobBatch.objects.filter(run_id=run_id).order_by("number")
+        for batch_id in batches.values_list("pk", flat=True):
+            if job_batch_run(batch_id=batch_id) == "done":
+                for key, value in JobBatch.objects.get(pk=batch_id).counts.items():
+                    counts[key] = counts.get(key, 0) + value
     else:
         counts = billing_run(as_of=moment, by=by)
     finished, cpu = time.time(), time.process_time() - cpu_started
@@ -182,6 +192,14 @@ def measure(as_of: datetime, workers: int, naive: int = 0) -> dict:
     args = [sys.executable, __file__, "--worker", as_of.isoformat()]
     if naive:
         args += ["--naive-worker", str(naive)]
+    else:
+        # The product's path: the run is planned into batches (timed with the rest), and the
+        # workers share them.
+        from jobs.services import job_run_plan
+
+        planned = time.time()
+        run = job_run_plan(name="run_billing", as_of=as_of, dry_run=False, trigger="command")
+        args += ["--run", str(run.pk)]
     # Workers run as in production: DEBUG off (DEBUG keeps every query's text in memory).
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only")}
     procs = [
@@ -194,7 +212,8 @@ def measure(as_of: datetime, workers: int, naive: int = 0) -> dict:
             raise SystemExit(f"worker failed ({proc.returncode})")
         results.append(json.loads(out.decode().strip().splitlines()[-1]))
     billed = sum(sum(r["counts"].values()) for r in results)
-    seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
+    started = min(r["start"] for r in results) if naive else planned
+    seconds = max(r["end"] for r in results) - started
     return {
         "billed": billed,
         "seconds": seconds,
@@ -215,9 +234,10 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=3_000)
     parser.add_argument("--worker")
     parser.add_argument("--naive-worker", type=int, default=0)
+    parser.add_argument("--run", type=int, default=0)
     options = parser.parse_args()
     if options.worker:
-        return worker(options.worker, options.naive_worker)
+        return worker(options.worker, options.naive_worker, options.run)
 
     setup()
     from django.db import connection
@@ -284,7 +304,11 @@ def main() -> None:
         ["measurement", "due accounts", "workers", "accounts/s", "peak memory per worker"],
         notes=(
             f"One run (`python bench/billing_run.py`); load average before the runs "
-            f"{load_before:.2f}. Memory is each worker process's maximum resident set; it is "
+            f"{load_before:.2f}. The run_billing rows go the product's way: the run is planned "
+            "into batches of 2,000 (the planning is in the time), and each worker process claims "
+            "and runs the batches still free, as Celery workers do with the run's "
+            "`jobs.run_batch` tasks (tests/jobs/test_workers.py runs them on real workers). "
+            "Memory is each worker process's maximum resident set; it is "
             f"the same at {options.small:,} and {options.accounts:,} accounts because the run "
             "works in bounded batches. The naive loop bills one account per transaction with "
             "the same service and is extrapolated as a rate."

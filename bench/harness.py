@@ -2,8 +2,9 @@
 table in bench/README.md.
 
 Each measured step runs in its own process (`python -m bench.step MODULE FUNCTION JSON-ARGS`)
-so its peak memory (ru_maxrss) is its own. A benchmark prints each figure next to the anchor
-measured in the same run and their ratio, then rewrites its section of bench/README.md.
+so its peak memory (`peak_mb`, the process's own high-water mark) is its own. A benchmark
+prints each figure next to the anchor measured in the same run and their ratio, then rewrites
+its section of bench/README.md.
 """
 
 from __future__ import annotations
@@ -55,6 +56,22 @@ def median(measurements: list[Measurement]) -> Measurement:
         peak_mb=max(m.peak_mb for m in measurements),
         extra=middle.extra,
     )
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory. On Linux the high-water mark of its own memory
+    (VmHWM): ru_maxrss survives exec, so a process started by a big parent would report the
+    parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine() -> str:

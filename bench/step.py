@@ -4,7 +4,6 @@ print {"seconds", "peak_mb", ...} as the last line."""
 import importlib
 import json
 import os
-import resource
 import sys
 import time
 
@@ -19,8 +18,9 @@ def main() -> None:
     started = time.perf_counter()
     extra = target(**json.loads(raw)) or {}
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": round(peak_mb, 1), **extra}))
+    from bench.harness import peak_mb
+
+    print(json.dumps({"seconds": seconds, "peak_mb": round(peak_mb(), 1), **extra}))
 
 
 if __name__ == "__main__":
