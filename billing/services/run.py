@@ -307,7 +307,6 @@ def _bill(
     currency = plan.currency
     period = profile.next_billing_date
     today = local_date(run.as_of, account.zone)
-    monthly = monthly_total(plan=plan, addons=addons)
     paused = account.status == AccountStatus.PAUSED
 
     if paused:
@@ -327,69 +326,36 @@ def _bill(
             )
             _advance(profile, today)
             return "pause_fees"
-        reference = _card_pay(
+        return _pay_by_card(
             profile=profile,
             card=card,
+            run=run,
+            today=today,
             amount=fee,
             currency=currency,
             purpose="pause_fee",
-            today=today,
-            run=run,
-        )
-        if reference is None:
-            return _unpaid_outcome(profile)
-        run.entry(
-            account,
-            EntryKind.PAUSE_FEE,
-            fee,
-            currency,
-            period=period,
-            reference=reference,
+            outcome="pause_fees",
+            kind=EntryKind.PAUSE_FEE,
             description=f"Pause fee, month from {period}",
+            payment=f"Card payment of the pause fee, month from {period}",
         )
-        run.entry(
-            account,
-            EntryKind.CARD_PAYMENT,
-            fee,
-            currency,
-            reference=reference,
-            description=f"Card payment of the pause fee, month from {period}",
-        )
-        _advance(profile, today)
-        return "pause_fees"
 
+    monthly = monthly_total(plan=plan, addons=addons)
     if profile.mode == BillingMode.MONTHLY_CARD:
-        reference = _card_pay(
+        extras = f" and {len(addons)} add-on(s)" if addons else ""
+        return _pay_by_card(
             profile=profile,
             card=card,
+            run=run,
+            today=today,
             amount=monthly,
             currency=currency,
             purpose="charge",
-            today=today,
-            run=run,
-        )
-        if reference is None:
-            return _unpaid_outcome(profile)
-        extras = f" and {len(addons)} add-on(s)" if addons else ""
-        run.entry(
-            account,
-            EntryKind.CHARGE,
-            monthly,
-            currency,
-            period=period,
-            reference=reference,
+            outcome="charged",
+            kind=EntryKind.CHARGE,
             description=f"{plan.name}{extras}, month from {period}",
+            payment=f"Card payment of the month from {period}",
         )
-        run.entry(
-            account,
-            EntryKind.CARD_PAYMENT,
-            monthly,
-            currency,
-            reference=reference,
-            description=f"Card payment of the month from {period}",
-        )
-        _advance(profile, today)
-        return "charged"
 
     # Prepaid: the month that ended on the billing date is consumed (in arrears, so the term
     # bought covers exactly its months); once the balance is zero the term renews by card.
@@ -411,39 +377,76 @@ def _bill(
     if not profile.auto_renew:
         _mark_unpaid(profile, run, "prepaid balance at zero and automatic renewal is off")
         return "marked_unpaid"
-    term = monthly * profile.prepaid_months
+    return _pay_by_card(
+        profile=profile,
+        card=card,
+        run=run,
+        today=today,
+        amount=monthly * profile.prepaid_months,
+        currency=currency,
+        purpose="renewal",
+        outcome="prepaid_renewed",
+        kind=EntryKind.PREPAYMENT_PURCHASE,
+        credits_prepaid_balance=True,
+        description=f"Prepaid term renewed: {profile.prepaid_months} months of {monthly}",
+        payment=f"Card payment of the prepaid renewal of {period}",
+    )
+
+
+def _pay_by_card(
+    *,
+    profile: BillingProfile,
+    card: Card | None,
+    run: Run,
+    today: date,
+    amount: Decimal,
+    currency: str,
+    purpose: str,
+    outcome: str,
+    kind: str,
+    description: str,
+    payment: str,
+    credits_prepaid_balance: bool = False,
+) -> str:
+    """Charge `amount` for the period to the card on file; once paid, the ledger gets the
+    entry of `kind` and its card payment (and a prepaid term its balance), and billing moves
+    to the next date. Returns `outcome`, or what kept the period unpaid."""
     reference = _card_pay(
         profile=profile,
         card=card,
-        amount=term,
+        amount=amount,
         currency=currency,
-        purpose="renewal",
+        purpose=purpose,
         today=today,
         run=run,
     )
     if reference is None:
         return _unpaid_outcome(profile)
-    profile.prepaid_balance += term
+    extra = {}
+    if credits_prepaid_balance:
+        profile.prepaid_balance += amount
+        extra["prepaid_balance_after"] = profile.prepaid_balance
+    account, period = profile.account, profile.next_billing_date
     run.entry(
         account,
-        EntryKind.PREPAYMENT_PURCHASE,
-        term,
+        kind,
+        amount,
         currency,
         period=period,
         reference=reference,
-        prepaid_balance_after=profile.prepaid_balance,
-        description=f"Prepaid term renewed: {profile.prepaid_months} months of {monthly}",
+        description=description,
+        **extra,
     )
     run.entry(
         account,
         EntryKind.CARD_PAYMENT,
-        term,
+        amount,
         currency,
         reference=reference,
-        description=f"Card payment of the prepaid renewal of {period}",
+        description=payment,
     )
     _advance(profile, today)
-    return "prepaid_renewed"
+    return outcome
 
 
 def _unpaid_outcome(profile: BillingProfile) -> str:
