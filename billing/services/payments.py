@@ -295,11 +295,9 @@ def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
         plans={profile.plan_id: profile.plan},
         key_suffix=f"staff{earlier}",
     )
-    if account.status == AccountStatus.SUSPENDED:
-        # A suspended account is billed as it would be when active.
-        account.status = AccountStatus.ACTIVE
+    # A suspended account is billed as an active one: the run tells only paused accounts
+    # (the pause fee) apart.
     bill_account(profile=profile, card=card, addons=_active_addons(account), run=run)
-    account.refresh_from_db(fields=["status"])
     if run.counts.get("errors"):
         raise BillingError("the account cannot be billed; see the log for the reason")
     for attempt in run.attempts:
