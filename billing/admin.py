@@ -19,7 +19,6 @@ from accounts.selectors import cancellation_deadline
 from backoffice.actors import Actor
 from backoffice.localtime import days_between, local_day, local_moment
 from billing import selectors
-from billing.gateway import GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,
     AddOn,
@@ -32,8 +31,10 @@ from billing.models import (
 from billing.resources import AddOnResource, LedgerExport, PlanResource
 from billing.services import (
     BillingError,
+    billing_profile_check,
     billing_profile_open,
     card_attach,
+    card_check,
     card_retry_now,
     charge_refund,
     payment_record,
@@ -209,13 +210,41 @@ class CardAddForm(forms.ModelForm):
         label=gettext_lazy("Expiry year"), min_value=2000, max_value=2100, required=False
     )
 
-    def clean_token(self) -> str:
-        token = self.cleaned_data["token"].strip()
-        try:
-            get_gateway().card_details(token=token)
-        except GatewayError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return token
+    def clean(self):
+        data = super().clean()
+        if "token" in data:
+            data["token"] = data["token"].strip()
+            try:
+                card_check(
+                    token=data["token"],
+                    exp_month=data.get("exp_month"),
+                    exp_year=data.get("exp_year"),
+                )
+            except BillingError as exc:
+                self.add_error("token", str(exc))
+        return data
+
+
+class BillingProfileAddForm(forms.ModelForm):
+    """A new profile: the service's refusals show beside the form, before anything is saved."""
+
+    class Meta:
+        model = BillingProfile
+        fields = ("account", "plan", "mode", "prepaid_months")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("account") and data.get("plan") and data.get("mode"):
+            try:
+                billing_profile_check(
+                    account=data["account"],
+                    plan_code=data["plan"].code,
+                    mode=data["mode"],
+                    prepaid_months=data.get("prepaid_months") or 0,
+                )
+            except BillingError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
 
 
 @admin.register(Card)
@@ -297,6 +326,11 @@ class BillingProfileAdmin(admin.ModelAdmin):
     show_full_result_count = False
     # No COUNT over every profile on each page view.
     paginator = EstimatedCountPaginator
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = BillingProfileAddForm
+        return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()

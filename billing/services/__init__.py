@@ -16,9 +16,11 @@ from billing.services.payments import (
 from billing.services.profiles import (
     addon_subscribe,
     billing_close_for_cancellation,
+    billing_profile_check,
     billing_profile_open,
     billing_reopen,
     card_attach,
+    card_check,
     plan_get,
 )
 from billing.services.run import billing_account_run, billing_run
@@ -29,10 +31,12 @@ __all__ = [
     "addon_subscribe",
     "billing_account_run",
     "billing_close_for_cancellation",
+    "billing_profile_check",
     "billing_profile_open",
     "billing_reopen",
     "billing_run",
     "card_attach",
+    "card_check",
     "card_retry_now",
     "charge_refund",
     "money",

@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts.models import Account, AccountEvent, AccountStatus
 from backoffice.actors import Actor
 from backoffice.localtime import local_date, start_of_day
-from billing.gateway import GatewayError, get_gateway
+from billing.gateway import CardDetails, GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,
     AddOn,
@@ -31,6 +31,21 @@ def plan_get(*, code: str) -> Plan:
         raise BillingError(f"unknown plan {code!r}; plans: {known}") from None
 
 
+def billing_profile_check(
+    *, account: Account, plan_code: str, mode: str, prepaid_months: int
+) -> Plan:
+    """Whether billing_profile_open would accept this (BillingError naming what is wrong);
+    the plan. Forms call it to show the refusal beside the field, before anything is saved."""
+    plan = plan_get(code=plan_code)
+    if mode not in BillingMode.values:
+        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+    if mode == BillingMode.PREPAID and not 1 <= prepaid_months <= 36:
+        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+    if BillingProfile.objects.filter(account_id=account.pk).exists():
+        raise BillingError(f"{account} already has a billing profile; change its plan instead")
+    return plan
+
+
 @transaction.atomic
 def billing_profile_open(
     *,
@@ -44,13 +59,9 @@ def billing_profile_open(
     """Start billing an account on `plan_code`. Monthly accounts are first charged on today's
     local date (the next billing run); prepaid accounts then buy their term with
     `prepaid_term_buy` or a recorded payment, and consume it month by month from a month on."""
-    plan = plan_get(code=plan_code)
-    if mode not in BillingMode.values:
-        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
-    if mode == BillingMode.PREPAID and not 1 <= prepaid_months <= 36:
-        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
-    if BillingProfile.objects.filter(account_id=account.pk).exists():
-        raise BillingError(f"{account} already has a billing profile; change its plan instead")
+    plan = billing_profile_check(
+        account=account, plan_code=plan_code, mode=mode, prepaid_months=prepaid_months
+    )
     today = local_date(now, account.zone)
     first = today if mode == BillingMode.MONTHLY_CARD else None
     return BillingProfile.objects.create(
@@ -65,6 +76,25 @@ def billing_profile_open(
 
 
 @transaction.atomic
+def card_check(
+    *, token: str, exp_month: int | None = None, exp_year: int | None = None
+) -> tuple[CardDetails, int, int]:
+    """What card_attach would put on file for this token: the gateway's details and the
+    expiry (month, year); BillingError naming what is wrong. Forms call it before saving."""
+    token = (token or "").strip()
+    if not token:
+        raise BillingError("a card token is required")
+    try:
+        details = get_gateway().card_details(token=token)
+    except GatewayError as exc:
+        raise BillingError(str(exc)) from None
+    month = exp_month or details.exp_month
+    year = exp_year or details.exp_year
+    if not 1 <= month <= 12:
+        raise BillingError(f"expiry month {month} is not 1 to 12")
+    return details, month, year
+
+
 def card_attach(
     *,
     account: Account,
@@ -77,16 +107,7 @@ def card_attach(
     """Put a tokenised card on file (replacing any other). Brand, last four and expiry come
     from the gateway; an expiry given here (from the gateway's card form) takes precedence."""
     token = (token or "").strip()
-    if not token:
-        raise BillingError("a card token is required")
-    try:
-        details = get_gateway().card_details(token=token)
-    except GatewayError as exc:
-        raise BillingError(str(exc)) from None
-    month = exp_month or details.exp_month
-    year = exp_year or details.exp_year
-    if not 1 <= month <= 12:
-        raise BillingError(f"expiry month {month} is not 1 to 12")
+    details, month, year = card_check(token=token, exp_month=exp_month, exp_year=exp_year)
     Account.objects.select_for_update().get(pk=account.pk)
     card, _ = Card.objects.update_or_create(
         account=account,

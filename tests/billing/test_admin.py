@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountStatus
-from billing.models import BillingMode, Card, EntryKind, LedgerEntry
+from billing.models import BillingMode, BillingProfile, Card, EntryKind, LedgerEntry
 from billing.services import prepaid_term_buy
 from tests.billing.factories import BillingProfileFactory, CardFactory
 from tests.factories import AccountFactory
@@ -221,3 +221,17 @@ def test_adding_a_profile_in_the_admin_sets_its_first_billing_date(billing_clien
     profile = account.billing_profile
     assert profile.next_billing_date == timezone.now().astimezone(account.zone).date()
     assert profile.due_at is not None
+
+
+def test_a_profile_the_service_refuses_shows_the_reason_on_the_form_not_a_403(billing_client):
+    account = AccountFactory()
+    plan = BillingProfileFactory().plan
+
+    page = billing_client.post(
+        reverse("admin:billing_billingprofile_add"),
+        {"account": account.pk, "plan": plan.pk, "mode": "prepaid", "prepaid_months": 40},
+    )
+
+    assert page.status_code == 200
+    assert "a prepaid term is 1 to 36 months, not 40" in page.content.decode()
+    assert not BillingProfile.objects.filter(account=account).exists()
