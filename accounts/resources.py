@@ -14,6 +14,7 @@ from django.db.models import F
 from import_export import fields
 
 from accounts.models import Account, CancellationReason
+from accounts.services import LegalHoldError, legal_hold_check
 from backoffice.actors import Actor
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
@@ -107,14 +108,11 @@ class AccountResource(BulkUpdateResource):
         if "legal_hold" in row and not instance.legal_hold:
             instance.legal_hold_reason = ""
         if instance.legal_hold != hold_before:
-            if not self.user.has_perm("accounts.set_legal_hold"):
-                raise ValidationError(
-                    {"legal_hold": f"{self.user} may not set or release legal holds"}
-                )
-            if instance.legal_hold and not instance.legal_hold_reason.strip():
-                raise ValidationError(
-                    {"legal_hold_reason": "a legal hold needs a reason (the matter or request)"}
-                )
+            reason = instance.legal_hold_reason if instance.legal_hold else None
+            try:
+                legal_hold_check(by=Actor.staff(self.user), reason=reason)
+            except LegalHoldError as exc:
+                raise ValidationError({"legal_hold": str(exc)}) from None
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         # The username is the key and never changes: no uniqueness query per row.

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Account, AccountEvent
+from accounts.services import LegalHoldError, legal_hold_check
 from backoffice.actors import Actor
 from exchanges.models import ImportRecord, ImportStatus
 
@@ -36,12 +37,12 @@ def _shown(value: Any) -> str:
 
 
 def _check_legal_hold(by: Actor, account: Account, wanted: Mapping[str, Any]) -> None:
-    """The same rules as the compliance desk: a permission, and a reason to set a hold."""
-    if by.user is not None and not by.user.has_perm("accounts.set_legal_hold"):
-        raise ExchangeError(f"{by.label} may not set or release legal holds ({account})")
+    """The compliance desk's rule (a permission; a reason to set a hold, not to release)."""
     reason = wanted.get("legal_hold_reason", account.legal_hold_reason) or ""
-    if wanted["legal_hold"] and not reason.strip():
-        raise ExchangeError(f"{account}: a legal hold needs a reason (legal_hold_reason)")
+    try:
+        legal_hold_check(by=by, reason=reason if wanted["legal_hold"] else None)
+    except LegalHoldError as exc:
+        raise ExchangeError(f"{account}: {exc} (legal_hold_reason)") from None
 
 
 def accounts_update_details(

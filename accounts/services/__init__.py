@@ -5,6 +5,7 @@ Other apps import from here: ``from accounts.services import account_cancel``.
 
 from accounts.services.confirmations import confirmation_send
 from accounts.services.desk import DeskError, account_agent_action, cancellation_call_take
+from accounts.services.holds import LegalHoldError, legal_hold_check
 from accounts.services.lifecycle import (
     MOVES,
     LifecycleError,
@@ -25,6 +26,7 @@ from accounts.services.lifecycle import (
 __all__ = [
     "MOVES",
     "DeskError",
+    "LegalHoldError",
     "LifecycleError",
     "account_activate",
     "account_agent_action",
@@ -41,4 +43,5 @@ __all__ = [
     "apply_cancellation_effects",
     "cancellation_call_take",
     "confirmation_send",
+    "legal_hold_check",
 ]

@@ -7,25 +7,16 @@ from datetime import datetime
 from django.db import transaction
 
 from accounts.models import Account
-from accounts.services import account_event_record
+from accounts.services import LegalHoldError, account_event_record, legal_hold_check
 from backoffice.actors import Actor
 
-
-class LegalHoldError(ValueError):
-    """A legal hold change that cannot be made as asked; the message says why."""
-
-
-def _check(by: Actor, reason: str) -> None:
-    if by.user is not None and not by.user.has_perm("accounts.set_legal_hold"):
-        raise LegalHoldError(f"{by.label} may not set or release legal holds (Compliance only)")
-    if not reason or not reason.strip():
-        raise LegalHoldError("a legal hold needs a reason (the matter, case or request)")
+__all__ = ["LegalHoldError", "account_legal_hold_release", "account_legal_hold_set"]
 
 
 @transaction.atomic
 def account_legal_hold_set(*, account: Account, reason: str, by: Actor, now: datetime) -> bool:
     """Put the account under legal hold; returns False when it already was."""
-    _check(by, reason)
+    legal_hold_check(by=by, reason=reason or "")
     locked = Account.objects.select_for_update().get(pk=account.pk)
     if locked.legal_hold:
         return False
@@ -41,7 +32,7 @@ def account_legal_hold_set(*, account: Account, reason: str, by: Actor, now: dat
 @transaction.atomic
 def account_legal_hold_release(*, account: Account, reason: str, by: Actor, now: datetime) -> bool:
     """Release the account's legal hold; returns False when it had none."""
-    _check(by, reason)
+    legal_hold_check(by=by, reason=reason or "")
     locked = Account.objects.select_for_update().get(pk=account.pk)
     if not locked.legal_hold:
         return False
