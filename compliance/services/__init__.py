@@ -10,6 +10,7 @@ from compliance.selectors import is_suppressed
 from compliance.services.exports import ExportRefused, suppression_export
 from compliance.services.import_runs import (
     suppression_import_apply,
+    suppression_import_file,
     suppression_import_preview,
     suppression_import_start,
 )
@@ -28,6 +29,7 @@ from compliance.services.suppressions import (
 )
 
 __all__ = [
+    "suppression_import_file",
     "ExportRefused",
     "FileRefused",
     "ImportOutcome",

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -145,3 +146,42 @@ def suppression_import_summary(record: SuppressionImport) -> str:
         repeated=c.get("repeated", 0),
     )
     return outcome.summary()
+
+
+def suppression_import_file(
+    *,
+    account: Account,
+    path: Path,
+    by: Actor,
+    now: datetime,
+    dry_run: bool = False,
+    progress=None,
+) -> ImportOutcome:
+    """Import a file on this machine (the command line's way, any size) in one transaction:
+    the import is recorded and done, or, refused (FileRefused), leaves no trace. A dry run
+    records nothing. `progress(bytes_read, rows)` is called as the file is read."""
+    with transaction.atomic(), open(path, "rb") as stream:
+        record = None
+        if not dry_run:
+            record = SuppressionImport.objects.create(
+                account=account,
+                file_name=path.name[:300],
+                size_bytes=path.stat().st_size,
+                created_at=now,
+                status=S.IMPORTING,
+                **by.as_fields(),
+            )
+        outcome = suppressions_import(
+            account=account,
+            stream=stream,
+            file_name=path.name,
+            by=by,
+            now=now,
+            dry_run=dry_run,
+            record_id=record.pk if record else None,
+            progress=progress,
+        )
+        if record:
+            SuppressionImport.objects.filter(pk=record.pk).update(bytes_done=record.size_bytes)
+            _finish(record.pk, status=S.DONE, outcome=outcome)
+    return outcome

@@ -6,13 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 
 from backoffice.progress import Progress
 from compliance.management.commands._common import account_by_username, command_actor
-from compliance.models import SuppressionImport
-from compliance.services import FileRefused, suppressions_import
+from compliance.services import FileRefused, suppression_import_file
 
 
 class Command(BaseCommand):
@@ -41,37 +39,10 @@ class Command(BaseCommand):
 
         try:
             # One transaction: a refused file leaves no trace but the message.
-            with progress, transaction.atomic(), open(path, "rb") as stream:
-                record = None
-                if not dry_run:
-                    record = SuppressionImport.objects.create(
-                        account=target,
-                        file_name=path.name,
-                        size_bytes=path.stat().st_size,
-                        created_at=now,
-                        status=SuppressionImport.Status.IMPORTING,
-                        **by.as_fields(),
-                    )
-                outcome = suppressions_import(
-                    account=target,
-                    stream=stream,
-                    file_name=path.name,
-                    by=by,
-                    now=now,
-                    dry_run=dry_run,
-                    record_id=record.pk if record else None,
-                    progress=rows_read,
+            with progress:
+                outcome = suppression_import_file(
+                    account=target, path=path, by=by, now=now, dry_run=dry_run, progress=rows_read
                 )
-                if record:
-                    SuppressionImport.objects.filter(pk=record.pk).update(
-                        status=SuppressionImport.Status.DONE,
-                        layout=outcome.layout,
-                        counts=outcome.counts(),
-                        problems=[list(p) for p in outcome.problems],
-                        rows_done=outcome.rows,
-                        bytes_done=record.size_bytes,
-                        finished_at=timezone.now(),
-                    )
         except FileRefused as exc:
             raise CommandError(f"{path.name}: {exc}; nothing was written") from None
         for line, reason in outcome.problems:
