@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Account
 from backoffice.actors import Actor
 from compliance.addresses import normalise_address
 from compliance.models import OptIn, OptInMethod, Suppression, SuppressionSource
 from compliance.selectors import is_suppressed, suppression_current
+
+
+def _lock_address(account: Account, key: str) -> None:
+    """Serialise the writers of one address of one account until the transaction ends, so two
+    unsubscribes arriving together (a link clicked twice, a complaint and an import) are one
+    history event, not two. SQLite already runs one writing transaction at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"suppression:{account.pk}:{key}"],
+            )
 
 
 class OptInRefused(ValueError):
@@ -29,6 +41,7 @@ def suppression_record(
         raise ValueError(f"unknown suppression source {source!r}")
     key = normalise_address(address)
     with transaction.atomic():
+        _lock_address(account, key)
         current = suppression_current(account, key, at=at)
         if current is not None:
             return current

@@ -248,3 +248,58 @@ def test_signup_on_open_account_lifts_but_not_on_closed_account_R9_R6(now):
     assert kept is None
     assert not is_suppressed(open_account, "e@example.com", at=later)
     assert is_suppressed(closed, "e@example.com", at=later)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_unsubscribes_arriving_together_are_one_history_event_R9(now):
+    """The second writer waits for the first to commit, then finds the address suppressed."""
+    import threading
+
+    from django.db import connections
+
+    account = AccountFactory()
+    first_written, release = threading.Event(), threading.Event()
+    results = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                suppression_record(
+                    account=account,
+                    address="ann@example.com",
+                    source="unsubscribe_link",
+                    at=now,
+                    by=LINK,
+                )
+                first_written.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            first_written.wait(10)
+            results["second"] = suppression_record(
+                account=account,
+                address="ANN@example.com",
+                source="complaint",
+                at=now + timedelta(seconds=1),
+                by=LINK,
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_written.wait(10)
+    threads[1].join(1)  # the second writer is still waiting for the first one's lock
+    still_waiting = threads[1].is_alive()
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert still_waiting
+    assert Suppression.objects.filter(account=account).count() == 1
+    assert results["second"].source == "unsubscribe_link"
