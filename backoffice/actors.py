@@ -35,6 +35,11 @@ class Actor:
             return f"job {self.job}"
         return self.user.get_username()
 
+    def may(self, permission: str) -> bool:
+        """Whether this actor may do what `permission` guards: a staff user holding it, or a
+        scheduled job (jobs act by the policy itself, not by a role)."""
+        return self.is_job or self.user.has_perm(permission)
+
     def as_fields(self) -> dict[str, Any]:
         """Fields for a record with ``by_user`` and ``by_job`` columns."""
         return {"by_user": self.user, "by_job": self.job}

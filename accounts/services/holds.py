@@ -14,7 +14,7 @@ def legal_hold_check(*, by: Actor, reason: str | None) -> None:
     """Refuse a legal hold change `by` may not make: it needs the permission (Compliance), and
     a reason (the matter, case or request) unless `reason` is None, where none is asked (an
     import releasing a hold)."""
-    if by.user is not None and not by.user.has_perm("accounts.set_legal_hold"):
+    if not by.may("accounts.set_legal_hold"):
         raise LegalHoldError(f"{by.label} may not set or release legal holds (Compliance only)")
     if reason is not None and not reason.strip():
         raise LegalHoldError("a legal hold needs a reason (the matter, case or request)")

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from accounts.models import Account
+from backoffice.actors import Actor
 from backoffice.localtime import start_of_day
 from billing import conf
 from billing.models import BillingProfile
@@ -43,6 +44,13 @@ def positive_money(amount: object, currency: str, *, what: str) -> tuple[Decimal
     if value <= 0:
         raise BillingError(f"{what} must be more than zero, not {value}")
     return value, code
+
+
+def require_permission(by: Actor, permission: str, what: str) -> None:
+    """Refuse a staff member without `permission` (the admin hides the action from them; the
+    service refuses whatever calls it)."""
+    if not by.may(permission):
+        raise BillingError(f"{by.label} may not {what}; nothing was changed")
 
 
 def lock_profile(account: Account) -> BillingProfile:

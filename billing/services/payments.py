@@ -29,6 +29,7 @@ from billing.services.common import (
     clear_nonpayment,
     lock_profile,
     positive_money,
+    require_permission,
     schedule_from,
 )
 from billing.services.run import Run, bill_account, monthly_total
@@ -79,6 +80,7 @@ def payment_record(
     payment settles it: a monthly account's period is charged, a prepaid account's payment
     buys prepaid balance; billing restarts a month from today and a suspended account is
     reactivated. Otherwise a prepaid account's payment tops up its balance."""
+    require_permission(by, "billing.record_payment", "record payments")
     value, code = positive_money(amount, currency, what="payment")
     reference = (reference or "").strip()
     if not reference:
@@ -230,6 +232,7 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
 @transaction.atomic
 def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) -> LedgerEntry:
     """Refund a charge or pause fee in full. Prepayments never are (R5), whoever asks."""
+    require_permission(by, "billing.refund_charge", "refund charges")
     if entry.kind in PREPAYMENT_KINDS:
         raise BillingError(R5_REFUSAL)
     if entry.kind in (EntryKind.CARD_PAYMENT, EntryKind.PAYMENT):
@@ -277,6 +280,7 @@ def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
     """Try the card on file for the outstanding period at once, outside the retry schedule
     (e.g. the customer updated the card). A success clears the non-payment marks and
     reactivates a suspended account; a decline changes nothing but the attempt record."""
+    require_permission(by, "billing.retry_card", "retry cards")
     profile = lock_profile(account)
     account = profile.account
     if not _outstanding(profile):

@@ -169,7 +169,7 @@ def suppression_export(
             "state the purpose of the export: CAN-SPAM allows handing an unsubscribe list over "
             "for compliance only (R10)"
         )
-    if by.user is not None and not by.user.has_perm("compliance.export_suppressions"):
+    if not by.may("compliance.export_suppressions"):
         raise ExportRefused(f"{by.label} may not export unsubscribe lists (Compliance only)")
     return _export_stream(
         account=account, purpose=purpose.strip(), fmt=fmt, by=by, now=now, progress=progress

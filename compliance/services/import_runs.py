@@ -30,7 +30,7 @@ def suppression_import_start(
 ) -> SuppressionImport:
     """Keep an uploaded file (an iterable of byte chunks, written as it comes, never held
     whole) and record the import, before anything is read from it."""
-    if by.user is not None and not by.user.has_perm("compliance.import_suppressions"):
+    if not by.may("compliance.import_suppressions"):
         raise FileRefused(f"{by.label} may not import unsubscribe lists")
     folder = conf.import_dir()
     folder.mkdir(parents=True, exist_ok=True)

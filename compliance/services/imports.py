@@ -325,7 +325,7 @@ def suppressions_import(
     """Read an unsubscribe list (a seekable binary file) and add its addresses to the
     account's suppressions, or with `dry_run` only count what it would do. Raises FileRefused
     for a file that cannot be imported at all; then nothing is written."""
-    if by.user is not None and not by.user.has_perm("compliance.import_suppressions"):
+    if not by.may("compliance.import_suppressions"):
         raise FileRefused(f"{by.label} may not import unsubscribe lists")
     outcome = ImportOutcome(dry_run=dry_run)
     stage = _Stage()

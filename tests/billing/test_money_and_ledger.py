@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import AccountStatus
 from accounts.services import account_cancel
+from backoffice.actors import Actor
 from billing.gateway import TestGateway
 from billing.models import (
     AccountAddOn,
@@ -348,3 +349,21 @@ def test_retry_card_now_with_nothing_outstanding_is_refused(agent):
 
     with pytest.raises(BillingError, match="no declined or unpaid charge"):
         card_retry_now(account=account, by=agent, now=NOW)
+
+
+@pytest.mark.parametrize("role", ["Support", "Compliance", "Manager"])
+def test_money_services_refuse_staff_without_the_billing_role(role, make_role_user):
+    """The admin hides these actions from other roles; the services refuse them too."""
+    account = AccountFactory()
+    BillingProfileFactory(account=account)
+    other = Actor.staff(make_role_user(role))
+
+    for attempt in (
+        lambda: payment_record(
+            account=account, amount="45.00", currency="USD", by=other, now=NOW, reference="T1"
+        ),
+        lambda: card_retry_now(account=account, by=other, now=NOW),
+    ):
+        with pytest.raises(BillingError, match="may not"):
+            attempt()
+    assert not LedgerEntry.objects.filter(account=account).exists()
