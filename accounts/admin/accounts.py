@@ -28,7 +28,7 @@ from accounts.admin.paging import EstimatedCountPaginator
 from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
-from accounts.services import LifecycleError, account_agent_action, cancellation_call_take
+from accounts.services import MOVES, LifecycleError, account_agent_action, cancellation_call_take
 from accounts.services.desk import AGENT_ACTIONS
 from backoffice.actors import Actor
 from exchanges.admin import CsvImportMixin, StreamingExportMixin
@@ -215,12 +215,9 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
         ):
             url = reverse("admin:accounts_account_cancellation_call", args=[pk])
             buttons.append((_("Take cancellation call"), url))
-        for action, states, perm in (
-            ("pause", (S.ACTIVE,), "accounts.pause_account"),
-            ("resume", (S.PAUSED,), "accounts.pause_account"),
-            ("reactivate", (S.CANCELLED, S.EXPIRED), "accounts.reactivate_account"),
-        ):
-            if account.status in states and user.has_perm(perm):
+        # Which state allows which move, and who may, as the services decide it.
+        for action, perm in AGENT_ACTIONS.items():
+            if account.status in MOVES[action].sources and user.has_perm(perm):
                 url = reverse("admin:accounts_account_agent_action", args=[pk, action])
                 buttons.append((ACTION_COPY[action][0], url))
         # The page shows the latest events; the whole timeline is a list of its own.
