@@ -44,7 +44,7 @@ from compliance.models import (
     SuppressionExport,
     SuppressionImport,
 )
-from compliance.selectors import accounts_due_for_purge, purge_day
+from compliance.selectors import accounts_due_for_purge, accounts_past_retention, purge_day
 from compliance.services import (
     ExportRefused,
     LegalHoldError,
@@ -399,11 +399,8 @@ class PurgeDueFilter(admin.SimpleListFilter):
                 pk__in=accounts_due_for_purge(as_of=now + timedelta(days=7)).values("pk")
             )
         if self.value() == "held":
-            return queryset.filter(
-                legal_hold=True,
-                status__in=INACTIVE_STATUSES,
-                inactive_since__lt=now - timedelta(days=conf.retention_days()),
-            )
+            held = accounts_past_retention(as_of=now, legal_hold=True)
+            return queryset.filter(pk__in=held.values("pk"))
         return queryset
 
 

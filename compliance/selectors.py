@@ -76,10 +76,16 @@ def accounts_due_for_purge(*, as_of: datetime) -> QuerySet[Account]:
     """Cancelled or expired accounts in (or past) their purge day as of `as_of`, on each
     account's own calendar, without a legal hold (R7). A reactivated account is active, so it
     is never among them; cancelled again later, its clock starts again."""
+    return accounts_past_retention(as_of=as_of, legal_hold=False)
+
+
+def accounts_past_retention(*, as_of: datetime, legal_hold: bool) -> QuerySet[Account]:
+    """Cancelled or expired accounts in (or past) their purge day as of `as_of`, on each
+    account's own calendar, with or without a legal hold (held: what the hold keeps, R7)."""
     days = conf.retention_days()
     base = Account.objects.filter(
         status__in=INACTIVE_STATUSES,
-        legal_hold=False,
+        legal_hold=legal_hold,
         inactive_since__isnull=False,
         # Broad cut first (local days differ from UTC days by less than one day), then the
         # exact per-zone cut below.

@@ -282,3 +282,34 @@ def test_retention_filter_and_legal_hold_action_R7(client, make_role_user):
     soon.refresh_from_db()
     assert soon.legal_hold and soon.legal_hold_reason == "Case 7"
     assert b"soon" not in c.get(url, {"purge": "7d"}).content
+
+
+def test_held_filter_counts_retention_on_the_accounts_own_calendar_R7(client, make_role_user):
+    """'Past retention, under legal hold': the same local purge day as the purge job, so a
+    hold that is all that keeps an account is listed, and one not yet past its day is not."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from compliance import conf
+
+    auckland = ZoneInfo("Pacific/Auckland")
+    today = timezone.now().astimezone(auckland).date()
+    days = conf.retention_days()
+    # inactive since the start of the local day `days` days ago: its purge day begins tomorrow;
+    # an hour earlier (the local day before): its purge day is today
+    start = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=auckland)
+    for name, since in (("held-past", start - timedelta(hours=1)), ("held-today", start)):
+        AccountFactory(
+            username=name,
+            time_zone="Pacific/Auckland",
+            status=AccountStatus.CANCELLED,
+            inactive_since=since,
+            legal_hold=True,
+            legal_hold_reason="Case 9",
+        )
+    c = logged_in(client, make_role_user("Compliance"))
+    url = reverse("admin:compliance_retentionaccount_changelist")
+
+    listed = c.get(url, {"purge": "held"}).content
+
+    assert b"held-past" in listed and b"held-today" not in listed
