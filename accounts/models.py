@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.models import AppendOnlyModel, ByFields
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -105,34 +107,7 @@ class Account(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    """Refuses bulk edits and deletes: these rows are the record of what happened (R12)."""
-
-    def update(self, **kwargs):
-        raise PermissionError(f"{self.model._meta.verbose_name} records cannot be edited (R12)")
-
-    def delete(self):
-        raise PermissionError(f"{self.model._meta.verbose_name} records cannot be deleted (R12)")
-
-
-class AppendOnlyModel(models.Model):
-    """A record that is written once and never edited or deleted (R12)."""
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError(f"{self._meta.verbose_name} records cannot be edited (R12)")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError(f"{self._meta.verbose_name} records cannot be deleted (R12)")
-
-
-class AccountEvent(AppendOnlyModel):
+class AccountEvent(AppendOnlyModel, ByFields):
     """One entry on an account's timeline: a state change or a staff/job action (R12)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
@@ -140,10 +115,6 @@ class AccountEvent(AppendOnlyModel):
     kind = models.CharField(max_length=40, default="status_change")
     from_status = models.CharField(max_length=16, choices=AccountStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=AccountStatus.choices, blank=True)
-    by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:
@@ -152,10 +123,6 @@ class AccountEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.account} {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d %H:%M}"
-
-    @property
-    def by(self) -> str:
-        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
 
 
 # --- The content a customer keeps in the account (deleted for good only by purge, R7) ---------

@@ -1,7 +1,7 @@
 """CSV exchanges of accounts, cancellation reasons and cancellation requests (managers).
 
 Importing accounts changes only the details a manager may change, through
-``exchanges.services.accounts_update_details`` (an account event per changed account); a file
+``workflows.details.accounts_details_update`` (an account event per changed account); a file
 that would change a status or a balance is refused, naming the column and what to use instead.
 """
 
@@ -14,13 +14,13 @@ from django.db.models import F
 from import_export import fields
 
 from accounts.models import Account, CancellationReason
-from accounts.services import LegalHoldError, legal_hold_check
-from backoffice.actors import Actor
+from accounts.services import ACCOUNT_DETAILS, LegalHoldError, legal_hold_check
+from core.actors import Actor
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
 from exchanges.resources import KEY_CHUNK, BulkUpdateResource, ExchangeResource, YesNoWidget
-from exchanges.services import ACCOUNT_DETAILS, accounts_update_details
 from exchanges.uploads import UploadRefused
+from workflows.details import accounts_details_update
 
 STATUS_INSTEAD = (
     "an account's status changes only through the actions on its page (Take cancellation "
@@ -123,7 +123,7 @@ class AccountResource(BulkUpdateResource):
             return
         try:
             if not dry_run:
-                accounts_update_details(
+                accounts_details_update(
                     changes={
                         a.username: {c: getattr(a, c) for c in self._columns}
                         for a in self.update_instances

@@ -1,77 +1,38 @@
-"""Reads about accounts: local calendars, billing cut-offs, trials due, confirmations due."""
+"""Reads about accounts: trials due, confirmations due, and retention (R7).
+
+R7's purge day has one definition, ``accounts_past_retention``: the purge job, the purge's
+re-check under lock, the reactivation's refusal, the retention list and the dashboard all ask
+it; ``purge_day`` only names, for one account, the first local day on which it answers yes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from accounts.models import Account, AccountStatus, CancellationRequest
-from backoffice import localtime
+from accounts.models import (
+    INACTIVE_STATUSES,
+    Account,
+    AccountStatus,
+    CancellationRequest,
+    HostedFile,
+)
+from core import localtime
 
 
-def local_date(*, account: Account, at: dt.datetime) -> dt.date:
-    """The day `at` falls on in the account's time zone."""
-    return localtime.local_date(at, account.zone)
-
-
-def local_midnight(*, day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The instant a local day begins (00:00 there), as an aware datetime."""
-    return localtime.local_midnight(day, zone)
-
-
-def local_days_between(*, account: Account, start: dt.datetime, end: dt.datetime) -> int:
-    """Whole days from `start` to `end` counted on the account's local calendar: a day count
-    changes at local midnight, so the day after `start` is day 1."""
-    return localtime.days_between(start, end, account.zone)
+def retention_days() -> int:
+    """Days an inactive account is kept (R7, setting RETENTION_DAYS): purged on the day after."""
+    return int(settings.RETENTION_DAYS)
 
 
 def trial_end_for(*, account: Account, started_at: dt.datetime) -> dt.datetime:
     """When a trial that started at `started_at` ends (R1): at local midnight after its last
     day, the first day being the local day it started on."""
-    first_day = local_date(account=account, at=started_at)
-    return local_midnight(day=first_day + settings.TRIAL_LENGTH, zone=account.zone)
-
-
-def next_billing_date(*, account: Account) -> dt.date | None:
-    """The account's next billing date on its local calendar, from billing; None when nothing
-    is due (a trial, a closed account)."""
-    # Imported here: billing's models import this app's models.
-    from billing.selectors import next_billing_date as billing_next_billing_date
-
-    return billing_next_billing_date(account=account)
-
-
-def cutoff_for_billing_date(*, billing_date: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The last moment to cancel without being charged for `billing_date` (R3): the start of
-    that day in the account's time zone. A cancellation recorded before it is in time."""
-    return local_midnight(day=billing_date, zone=zone)
-
-
-def cancellation_deadline(*, account: Account) -> dt.datetime | None:
-    """The last moment to cancel without the next charge (R3), in the account's time zone;
-    None when no billing date is due."""
-    billing_date = next_billing_date(account=account)
-    if billing_date is None:
-        return None
-    return cutoff_for_billing_date(billing_date=billing_date, zone=account.zone)
-
-
-def call_is_in_time(*, account: Account, at: dt.datetime) -> bool:
-    """Whether a cancellation recorded at `at` is before the next billing date (R3). With no
-    billing date due, nothing would be charged, so it is in time."""
-    deadline = cancellation_deadline(account=account)
-    return deadline is None or at < deadline
-
-
-def in_time_for(*, billing_date: dt.date | None, account: Account, at: dt.datetime) -> bool | None:
-    """Whether a cancellation at `at` comes before `billing_date` begins locally (R3); None
-    when no billing date was due (nothing to be in time for)."""
-    if billing_date is None:
-        return None
-    return at < cutoff_for_billing_date(billing_date=billing_date, zone=account.zone)
+    first_day = localtime.local_date(started_at, account.zone)
+    return localtime.start_of_day(first_day + settings.TRIAL_LENGTH, account.zone)
 
 
 def trials_due_to_expire(*, as_of: dt.datetime) -> QuerySet[Account]:
@@ -85,6 +46,64 @@ def trials_ending_within(*, as_of: dt.datetime, days: int) -> QuerySet[Account]:
         trial_ends_at__gt=as_of,
         trial_ends_at__lte=as_of + dt.timedelta(days=days),
     )
+
+
+# --- Retention (R7) ------------------------------------------------------------------------
+
+
+def retention_cutoff(*, today: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """On local day `today` in `zone`, an account inactive since before this instant is past
+    its retention: inactive RETENTION_DAYS whole local days before today at the latest, so
+    today is day RETENTION_DAYS + 1 or later ("more than 120 days" is day 121, SPEC "Time")."""
+    return localtime.start_of_day(today - dt.timedelta(days=retention_days()), zone)
+
+
+def accounts_past_retention(
+    *, as_of: dt.datetime, legal_hold: bool | None = None
+) -> QuerySet[Account]:
+    """R7: cancelled or expired accounts in (or past) their purge day as of `as_of`, on each
+    account's own calendar; with `legal_hold` True or False only those with or without a hold
+    (None: both). The one definition of the purge day (module docstring)."""
+    base = Account.objects.filter(status__in=INACTIVE_STATUSES, inactive_since__isnull=False)
+    if legal_hold is not None:
+        base = base.filter(legal_hold=legal_hold)
+    # Broad cut first (local days differ from UTC days by less than one day), so the zones are
+    # read from the retention index for a narrow range; then the exact cut per zone.
+    base = base.filter(inactive_since__lt=as_of - dt.timedelta(days=retention_days() - 1))
+    # order_by(): the model's ordering would make DISTINCT run over (zone, username).
+    zones = sorted(base.order_by().values_list("time_zone", flat=True).distinct())
+    if not zones:
+        return base.none()
+    due = Q()
+    for name in zones:
+        zone = ZoneInfo(name)
+        cutoff = retention_cutoff(today=localtime.local_date(as_of, zone), zone=zone)
+        due |= Q(time_zone=name, inactive_since__lt=cutoff)
+    return base.filter(due)
+
+
+def accounts_due_for_purge(*, as_of: dt.datetime) -> QuerySet[Account]:
+    """Past retention and not under a legal hold (R7): what the purge job deletes. A
+    reactivated account is active, so never among them; cancelled again, its clock restarts."""
+    return accounts_past_retention(as_of=as_of, legal_hold=False)
+
+
+def account_is_past_retention(*, account: Account, as_of: dt.datetime) -> bool:
+    """Whether `account` is past its retention window as of `as_of` (R7): it can no longer be
+    reactivated, and is purged unless held."""
+    return accounts_past_retention(as_of=as_of).filter(pk=account.pk).exists()
+
+
+def purge_day(account: Account) -> dt.date | None:
+    """The first local day on which ``accounts_past_retention`` includes `account`: day
+    RETENTION_DAYS + 1 of its inactivity (R7); None while it is not inactive."""
+    if account.inactive_since is None or account.status not in INACTIVE_STATUSES:
+        return None
+    start = localtime.local_date(account.inactive_since, account.zone)
+    return start + dt.timedelta(days=retention_days() + 1)
+
+
+# --- Confirmations (R4) --------------------------------------------------------------------
 
 
 def confirmations_due(*, as_of: dt.datetime, sender: str = "") -> QuerySet[CancellationRequest]:
@@ -115,4 +134,14 @@ def confirmations_pending(*, as_of: dt.datetime) -> QuerySet[CancellationRequest
 def confirmation_is_overdue(*, request: CancellationRequest, as_of: dt.datetime) -> bool:
     return request.confirmation_sent_at is None and (
         request.at <= as_of - settings.CONFIRMATION_SLA
+    )
+
+
+def hosted_file_for_public(*, public_key: str) -> HostedFile | None:
+    """The hosted file behind a public URL, or None if there never was one."""
+    return (
+        HostedFile.objects.select_related("account")
+        .only("content", "content_type", "name", "online", "account__status")
+        .filter(public_key=public_key)
+        .first()
     )

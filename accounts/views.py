@@ -15,10 +15,12 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import content
 from accounts.links import InvalidLink, unsubscribe_token_read
 from accounts.models import Account, SignupForm
-from backoffice.actors import Actor
+from accounts.selectors import hosted_file_for_public
+from compliance.services import suppression_record
+from core.actors import Actor
+from workflows.signup import signup_receive
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -34,7 +36,7 @@ def signup(request: HttpRequest, public_key: str) -> HttpResponse:
         validate_email(email)
     except ValidationError:
         return render(request, "accounts/public/signup_invalid.html", {"email": email}, status=400)
-    content.signup_receive(
+    signup_receive(
         form=form,
         email=email,
         name=request.POST.get("name", "").strip()[:200],
@@ -46,7 +48,7 @@ def signup(request: HttpRequest, public_key: str) -> HttpResponse:
 
 @require_safe
 def hosted_file(request: HttpRequest, public_key: str) -> HttpResponse:
-    file = content.hosted_file_for_public(public_key=public_key)
+    file = hosted_file_for_public(public_key=public_key)
     if file is None:
         raise Http404("no such file")
     if not file.online or not file.account.is_open:
@@ -67,8 +69,6 @@ def hosted_file(request: HttpRequest, public_key: str) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """Records the unsubscribe at once, on GET too: a link in a mail must work with one click,
     whatever state the account is in (R9)."""
-    from compliance.services import suppression_record
-
     try:
         claim = unsubscribe_token_read(token)
         account = Account.objects.get(pk=claim.account_id)

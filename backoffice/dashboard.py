@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.conf import settings
+from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import dateformat
 from django.utils.translation import gettext as _
+from django_celery_beat.models import PeriodicTask
 
-from accounts.models import Account, AccountStatus
+from accounts.models import Account, AccountStatus, CancellationOutcome, CancellationRequest
+from accounts.selectors import accounts_due_for_purge, confirmations_overdue, confirmations_pending
 from backoffice.charts import PALETTE, Bar, Figure, Series, bar_chart, stacked_columns
 from backoffice.models import StateSnapshot
+from billing.selectors import profiles_cancelling_within
+from jobs.models import JobRun
+from jobs.registry import JOBS
+from jobs.selectors import jobs_late, next_due
 
 
 def _changelist(model: str, **filters: object) -> str:
@@ -78,7 +85,6 @@ def accounts_by_state_by_month(*, now: datetime) -> Figure:
 
 def cancellations_by_reason(*, now: datetime) -> Figure:
     """Last 12 months of cancellations, by reason, customer's choice vs non-payment."""
-    from accounts.models import CancellationOutcome, CancellationRequest
 
     since = now - timedelta(days=365)
     rows = (
@@ -125,7 +131,6 @@ def cancellations_by_reason(*, now: datetime) -> Figure:
 
 def pause_offer_save_rate(*, now: datetime) -> Figure:
     """R8: of the calls where pausing was offered, how many kept the customer."""
-    from accounts.models import CancellationRequest
 
     figures = CancellationRequest.objects.filter(
         at__gte=now - timedelta(days=365), pause_offered=True
@@ -157,10 +162,6 @@ def pause_offer_save_rate(*, now: datetime) -> Figure:
 
 def confirmations_on_time(*, now: datetime) -> Figure:
     """R4: confirmations sent within 24 hours, sent late, and still unsent past 24 hours."""
-    from django.conf import settings
-
-    from accounts.models import CancellationRequest
-    from accounts.selectors import confirmations_overdue, confirmations_pending
 
     sla = settings.CONFIRMATION_SLA
     figures = CancellationRequest.objects.filter(at__gte=now - timedelta(days=90)).aggregate(
@@ -202,8 +203,6 @@ def confirmations_on_time(*, now: datetime) -> Figure:
 
 def coming_up(*, now: datetime) -> Figure:
     """Accounts the jobs will cancel for non-payment (R11) or purge (R7) soon."""
-    from billing.selectors import profiles_cancelling_within
-    from compliance.selectors import accounts_due_for_purge
 
     bars = []
     for days in (7, 30):
@@ -230,12 +229,6 @@ def coming_up(*, now: datetime) -> Figure:
 def jobs_overview(*, now: datetime) -> Figure:
     """Each job's last run, its outcome and its next run by beat's schedule; a job whose
     schedule passed with no run (workers down, messages lost) shows as late since then."""
-    from django.db.models import Max
-    from django_celery_beat.models import PeriodicTask
-
-    from jobs.models import JobRun
-    from jobs.registry import JOBS
-    from jobs.selectors import jobs_late, next_due
 
     late = {entry.job: entry.due_at for entry in jobs_late(now=now)}
     last_ids = JobRun.objects.filter(job__in=list(JOBS)).values("job").annotate(last=Max("id"))

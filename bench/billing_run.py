@@ -143,9 +143,10 @@ def worker(as_of: str, naive: int, run_id: int = 0) -> None:
     from django.db import connection
     from django.utils.dateparse import parse_datetime
 
-    from backoffice.actors import Actor
     from billing.models import BillingProfile
+    from billing.selectors import profiles_due_for_billing
     from billing.services import billing_account_run, billing_run
+    from core.actors import Actor
 
     moment = parse_datetime(as_of)
     by = Actor.system("bench")
@@ -179,7 +180,7 @@ def worker(as_of: str, naive: int, run_id: int = 0) -> None:
                 for key, value in JobBatch.objects.get(pk=batch_id).counts.items():
                     counts[key] = counts.get(key, 0) + value
     else:
-        counts = billing_run(as_of=moment, by=by)
+        counts = billing_run(profiles=profiles_due_for_billing(as_of=moment), as_of=moment, by=by)
     finished, cpu = time.time(), time.process_time() - cpu_started
     print(
         json.dumps(

@@ -93,8 +93,8 @@ def raw_copy(path: str) -> dict:
 
 def our_import(path: str, account_id: int) -> dict:
     from accounts.models import Account
-    from backoffice.actors import Actor
     from compliance.services import suppressions_import
+    from core.actors import Actor
 
     with open(path, "rb") as stream:
         outcome = suppressions_import(
@@ -111,12 +111,12 @@ def our_import(path: str, account_id: int) -> dict:
 def admin_ours(path: str, account_id: int) -> dict:
     """What the admin does with an upload: keep it, preview, then import on confirm."""
     from accounts.models import Account
-    from backoffice.actors import Actor
     from compliance.services import (
         suppression_import_apply,
         suppression_import_preview,
         suppression_import_start,
     )
+    from core.actors import Actor
 
     now = datetime.now(UTC)
     with open(path, "rb") as upload:
@@ -181,8 +181,8 @@ def export_raw(account_id: int) -> dict:
 
 def export_ours(account_id: int, fmt: str = "csv") -> dict:
     from accounts.models import Account
-    from backoffice.actors import Actor
     from compliance.services import suppression_export
+    from core.actors import Actor
 
     size = 0
     with open(os.devnull, "wb") as sink:
@@ -245,8 +245,8 @@ def purge_raw(ids: list[int]) -> dict:
 
 def purge_ours(ids: list[int]) -> dict:
     """The purge job's loop over the due accounts, timing every transaction."""
-    from backoffice.actors import Actor
-    from compliance.services.purge import PURGE_GROUP_ACCOUNTS, accounts_purge_step
+    from core.actors import Actor
+    from workflows.purge import PURGE_GROUP_ACCOUNTS, accounts_purge_step
 
     by, now, longest, steps = Actor.system("purge_inactive"), datetime.now(UTC), 0.0, 0
     for start in range(0, len(ids), PURGE_GROUP_ACCOUNTS):

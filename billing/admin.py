@@ -13,11 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import Account
-from accounts.selectors import cancellation_deadline
-from backoffice.actors import Actor
-from backoffice.localtime import days_between, local_day, local_moment
 from billing import selectors
 from billing.models import (
     AccountAddOn,
@@ -35,16 +31,18 @@ from billing.services import (
     billing_profile_open,
     card_attach,
     card_check,
-    card_retry_now,
     charge_refund,
-    payment_record,
 )
+from core.actors import Actor
+from core.localtime import days_between, local_day, local_moment
+from core.paging import EstimatedCountPaginator
 from exchanges.admin import CsvExportMixin, CsvImportMixin, StreamingExportMixin
+from workflows.payments import card_retry_now, payment_record
 
 
 def _cancellation_deadline(account: Account):
-    """The lifecycle's cut-off for the next charge (R3)."""
-    return cancellation_deadline(account=account)
+    """The cut-off for the next charge (R3)."""
+    return selectors.cancellation_deadline(account=account)
 
 
 def _local(moment, account: Account) -> str:
@@ -217,6 +215,7 @@ class CardAddForm(forms.ModelForm):
             try:
                 card_check(
                     token=data["token"],
+                    today=timezone.localdate(),
                     exp_month=data.get("exp_month"),
                     exp_year=data.get("exp_year"),
                 )

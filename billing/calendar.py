@@ -1,5 +1,5 @@
 """Billing dates: monthly steps on the anchor day. The local calendar itself (which day a
-moment falls on, when a day begins) is backoffice.localtime."""
+moment falls on, when a day begins) is core.localtime."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from accounts.models import Account, AccountStatus
-from backoffice.localtime import local_date, start_of_day
 from billing.calendar import add_months
 from billing.models import (
     AccountAddOn,
@@ -22,6 +21,7 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
+from core.localtime import local_date, start_of_day
 
 S = AccountStatus
 JOB = {"by_job": "seed_demo"}

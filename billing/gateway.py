@@ -90,7 +90,7 @@ _TEST_CARDS = {
 }
 # Test cards expire far enough ahead for any test; an expiring card is a Card row whose
 # expiry staff entered (or the demo set) in the past.
-_TEST_EXPIRY = (12, 2099)
+_TEST_EXPIRY = (12, 2045)
 
 
 class TestGateway(PaymentGateway):
@@ -113,7 +113,9 @@ class TestGateway(PaymentGateway):
 
     def card_details(self, *, token: str) -> CardDetails:
         brand, last4, _ = self._card(token)
-        return CardDetails(brand=brand, last4=last4, exp_month=_TEST_EXPIRY[0], exp_year=2099)
+        return CardDetails(
+            brand=brand, last4=last4, exp_month=_TEST_EXPIRY[0], exp_year=_TEST_EXPIRY[1]
+        )
 
     def charge(
         self, *, token: str, amount: Decimal, currency: str, idempotency_key: str

@@ -8,13 +8,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-from backoffice.actors import Actor
+from django.db.models import QuerySet
+
 from billing import selectors
-from billing.services import billing_run, unpaid_cancel_due, unpaid_suspend_due
+from billing.models import BillingProfile
+from billing.services import billing_run, billing_run_preview
+from core.actors import Actor
 from jobs.registry import register
+from workflows.nonpayment import (
+    accounts_cancel_unpaid,
+    accounts_cancel_unpaid_preview,
+    accounts_suspend_unpaid,
+)
 
 
 @register(
@@ -23,21 +30,14 @@ from jobs.registry import register
     due=selectors.profiles_due_for_billing,
     # Four of the run's 500-account transactions: a few seconds with the gateway.
     batch_size=2000,
+    step=500,
 )
 def run_billing(
-    *,
-    as_of: datetime,
-    dry_run: bool,
-    within: tuple[int, int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    *, items: QuerySet[BillingProfile], as_of: datetime, dry_run: bool
 ) -> dict[str, int]:
-    return billing_run(
-        as_of=as_of,
-        by=Actor.system("run_billing"),
-        dry_run=dry_run,
-        within=within,
-        progress=progress,
-    )
+    if dry_run:
+        return billing_run_preview(profiles=items)
+    return billing_run(profiles=items, as_of=as_of, by=Actor.system("run_billing"))
 
 
 @register(
@@ -45,21 +45,14 @@ def run_billing(
     description="Suspends accounts marked unpaid, one notice each (R11)",
     due=selectors.profiles_due_for_suspension,
     batch_size=500,
+    step=100,
 )
 def suspend_unpaid(
-    *,
-    as_of: datetime,
-    dry_run: bool,
-    within: tuple[int, int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    *, items: QuerySet[BillingProfile], as_of: datetime, dry_run: bool
 ) -> dict[str, int]:
-    return unpaid_suspend_due(
-        as_of=as_of,
-        by=Actor.system("suspend_unpaid"),
-        dry_run=dry_run,
-        within=within,
-        progress=progress,
-    )
+    if dry_run:
+        return {"would_suspend": items.count()}
+    return accounts_suspend_unpaid(profiles=items, by=Actor.system("suspend_unpaid"), now=as_of)
 
 
 @register(
@@ -67,18 +60,11 @@ def suspend_unpaid(
     description="Cancels accounts suspended for non-payment for more than 90 days (R11)",
     due=selectors.profiles_candidates_for_unpaid_cancel,
     batch_size=500,
+    step=100,
 )
 def cancel_unpaid(
-    *,
-    as_of: datetime,
-    dry_run: bool,
-    within: tuple[int, int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    *, items: QuerySet[BillingProfile], as_of: datetime, dry_run: bool
 ) -> dict[str, int]:
-    return unpaid_cancel_due(
-        as_of=as_of,
-        by=Actor.system("cancel_unpaid"),
-        dry_run=dry_run,
-        within=within,
-        progress=progress,
-    )
+    if dry_run:
+        return {"would_cancel": accounts_cancel_unpaid_preview(profiles=items, now=as_of)}
+    return accounts_cancel_unpaid(profiles=items, by=Actor.system("cancel_unpaid"), now=as_of)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from accounts.models import Account, AppendOnlyModel
+from accounts.models import Account
+from core.models import AppendOnlyModel, ByFields
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -130,6 +130,11 @@ class BillingProfile(models.Model):
     notice_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the suspension notice was sent (once)."
     )
+    # Billing's own record of the account's closing (cancellation), cleared by a reactivation:
+    # a billing date that had begun unbilled by then is still owed (R3).
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When billing closed with the account's cancellation."
+    )
 
     class Meta:
         permissions = [
@@ -188,7 +193,7 @@ class Card(models.Model):
         return (day.year, day.month) <= (self.exp_year, self.exp_month)
 
 
-class CardChargeAttempt(AppendOnlyModel):
+class CardChargeAttempt(AppendOnlyModel, ByFields):
     """One call to the payment gateway to charge a card, whatever came of it (R12)."""
 
     class Outcome(models.TextChoices):
@@ -206,10 +211,6 @@ class CardChargeAttempt(AppendOnlyModel):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     gateway_reference = models.CharField(max_length=100, blank=True)
     message = models.CharField(max_length=200, blank=True)
-    by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -250,7 +251,7 @@ PREPAYMENT_KINDS = (
 REFUNDABLE_KINDS = (EntryKind.CHARGE, EntryKind.PAUSE_FEE)
 
 
-class LedgerEntry(AppendOnlyModel):
+class LedgerEntry(AppendOnlyModel, ByFields):
     """One money movement of an account; never edited or deleted, not even by raw SQL (R12)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
@@ -269,10 +270,6 @@ class LedgerEntry(AppendOnlyModel):
     refund_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunded_by"
     )
-    by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -306,7 +303,3 @@ class LedgerEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.account})"
-
-    @property
-    def by(self) -> str:
-        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"

@@ -1,15 +1,29 @@
-"""Reads about billing: next billing dates, and the questions staff ask in the admin."""
+"""Reads about billing: next billing dates and R3's cut-off, R11's cancellation day, and the
+questions staff ask in the admin.
+
+R3 has one definition here, ``billing_date_cutoff``: a billing date is due (the run charges it,
+a cancellation no longer avoids it) from the first moment of that day in the account's time
+zone. The run's ``due_at``, the desk's "in time", the account page and the confirmation email
+all come from it.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q, QuerySet
 
 from accounts.models import Account, AccountStatus
-from backoffice.localtime import local_date
 from billing import conf
 from billing.models import BillingMode, BillingProfile, LedgerEntry
+from core.localtime import days_between, local_date, start_of_day
+
+
+def billing_date_cutoff(*, billing_date: date, zone: ZoneInfo) -> datetime:
+    """R3: the first moment of `billing_date` in the account's time zone. A cancellation
+    recorded before it is in time (that date is never charged); from it on, the date is due."""
+    return start_of_day(billing_date, zone)
 
 
 def next_billing_date(*, account: Account) -> date | None:
@@ -27,12 +41,60 @@ def next_billing_date(*, account: Account) -> date | None:
     return local_date(due_at, account.zone)
 
 
+def cancellation_deadline(*, account: Account) -> datetime | None:
+    """The last moment to cancel without the next charge (R3); None when no billing date is
+    due."""
+    billing_date = next_billing_date(account=account)
+    if billing_date is None:
+        return None
+    return billing_date_cutoff(billing_date=billing_date, zone=account.zone)
+
+
+def in_time_for(*, billing_date: date | None, account: Account, at: datetime) -> bool | None:
+    """Whether a cancellation at `at` comes before `billing_date` begins locally (R3); None
+    when no billing date was due (nothing to be in time for)."""
+    if billing_date is None:
+        return None
+    return at < billing_date_cutoff(billing_date=billing_date, zone=account.zone)
+
+
+def call_is_in_time(*, account: Account, at: datetime) -> bool:
+    """Whether a cancellation recorded at `at` is before the next billing date (R3). With no
+    billing date due, nothing would be charged, so it is in time."""
+    return in_time_for(billing_date=next_billing_date(account=account), account=account, at=at) in (
+        True,
+        None,
+    )
+
+
+def unpaid_cancel_day(*, suspended_at: datetime, zone: ZoneInfo) -> date:
+    """R11: the local day an account suspended for non-payment at `suspended_at` is cancelled
+    on: day UNPAID_CANCEL_AFTER_DAYS + 1 of the suspension ("after 90 days" is day 91)."""
+    return local_date(suspended_at, zone) + timedelta(days=conf.unpaid_cancel_after_days() + 1)
+
+
+def unpaid_cancel_is_due(*, profile: BillingProfile, as_of: datetime) -> bool:
+    """Whether `profile`'s account, suspended for non-payment, is cancelled as of `as_of` (R11)."""
+    if profile.suspended_at is None:
+        return False
+    zone = profile.account.zone
+    return local_date(as_of, zone) >= unpaid_cancel_day(
+        suspended_at=profile.suspended_at, zone=zone
+    )
+
+
+def days_unpaid(*, profile: BillingProfile, as_of: datetime) -> int | None:
+    """Whole local days since the suspension for non-payment (day 0 is its day)."""
+    if profile.suspended_at is None:
+        return None
+    return days_between(profile.suspended_at, as_of, profile.account.zone)
+
+
 def unpaid_cancel_date(*, profile: BillingProfile) -> date | None:
     """The local date a suspended-for-non-payment account is cancelled on (R11: day 91)."""
     if profile.suspended_at is None:
         return None
-    start = local_date(profile.suspended_at, profile.account.zone)
-    return start + timedelta(days=conf.unpaid_cancel_after_days() + 1)
+    return unpaid_cancel_day(suspended_at=profile.suspended_at, zone=profile.account.zone)
 
 
 def profiles_suspended_unpaid() -> QuerySet[BillingProfile]:
@@ -80,17 +142,14 @@ def profiles_due_for_billing(*, as_of: datetime) -> QuerySet[BillingProfile]:
     """Profiles whose billing date has come as of `as_of` and that the run bills (R3, R11).
 
     Besides open accounts: a monthly account cancelled on its billing date before the run came
-    still owes that date (R3: only a cancellation *before* the date avoids it); its profile
-    kept the date due (billing_close_for_cancellation), and once billed the next date lies
-    after the cancellation, so it is never selected again."""
-    cancelled_on_billing_date = Q(
-        account__status=AccountStatus.CANCELLED,
-        mode=BillingMode.MONTHLY_CARD,
-        due_at__lte=F("account__inactive_since"),
+    still owes that date (R3: only a cancellation *before* the date avoids it); closing kept
+    the date due (billing_close_for_cancellation), and once billed the next date lies after
+    the closing, so it is never selected again."""
+    owed_after_closing = Q(
+        closed_at__isnull=False, mode=BillingMode.MONTHLY_CARD, due_at__lte=F("closed_at")
     )
     return BillingProfile.objects.filter(
-        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED))
-        | cancelled_on_billing_date,
+        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED)) | owed_after_closing,
         due_at__lte=as_of,
         unpaid_since__isnull=True,
         plan__isnull=False,
@@ -109,8 +168,8 @@ def profiles_due_for_suspension(*, as_of: datetime) -> QuerySet[BillingProfile]:
 
 def profiles_candidates_for_unpaid_cancel(*, as_of: datetime) -> QuerySet[BillingProfile]:
     """Accounts suspended for non-payment long enough that they may be past day 90 (R11): a
-    coarse UTC bound (local days can be a day ahead of UTC); the local-calendar count in
-    billing.services.nonpayment decides."""
+    coarse UTC bound (local days can be a day ahead of UTC); ``unpaid_cancel_is_due``, on the
+    local calendar, decides."""
     return BillingProfile.objects.filter(
         suspended_at__isnull=False,
         suspended_at__lte=as_of - timedelta(days=conf.unpaid_cancel_after_days() - 1),

@@ -22,10 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ImportMixin
 
-from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import INACTIVE_STATUSES
-from backoffice.actors import Actor
-from backoffice.localtime import local_day
+from accounts.selectors import accounts_due_for_purge, accounts_past_retention, purge_day
+from accounts.services import LegalHoldError, account_legal_hold_release, account_legal_hold_set
 from compliance import conf
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.forms import (
@@ -44,12 +43,8 @@ from compliance.models import (
     SuppressionExport,
     SuppressionImport,
 )
-from compliance.selectors import accounts_due_for_purge, accounts_past_retention, purge_day
 from compliance.services import (
     ExportRefused,
-    LegalHoldError,
-    account_legal_hold_release,
-    account_legal_hold_set,
     optin_record,
     suppression_export,
     suppression_import_apply,
@@ -57,6 +52,10 @@ from compliance.services import (
     suppression_import_start,
 )
 from compliance.services.import_runs import suppression_import_summary
+from compliance.tasks import import_apply, import_preview
+from core.actors import Actor
+from core.localtime import local_day
+from core.paging import EstimatedCountPaginator
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -300,8 +299,6 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
         except FileRefused as exc:
             return self._render_upload(request, form, str(exc))
         if record.size_bytes > conf.import_inline_max_bytes():
-            from compliance.tasks import import_preview
-
             SuppressionImport.objects.filter(pk=record.pk).update(in_background=True)
             transaction.on_commit(lambda: import_preview.delay(record.pk))
         else:
@@ -324,8 +321,6 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
                 _("This import is %(status)s.") % {"status": record.get_status_display().lower()},
             )
         elif record.in_background:
-            from compliance.tasks import import_apply
-
             transaction.on_commit(lambda: import_apply.delay(record.pk))
             messages.info(request, _("The import runs in the background; this page follows it."))
         else:

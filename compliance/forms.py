@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
+from compliance.addresses import InvalidAddress, normalise_address
 from compliance.models import ExportFormat, OptIn
 
 
@@ -46,8 +47,6 @@ class OptInForm(forms.ModelForm):
         return at
 
     def clean_address(self):
-        from compliance.addresses import InvalidAddress, normalise_address
-
         address = self.cleaned_data["address"]
         try:
             normalise_address(address)

@@ -23,10 +23,10 @@ get around the ORM's refusal either.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
-from accounts.models import Account, AppendOnlyModel
+from accounts.models import Account
+from core.models import AppendOnlyModel, ByFields
 
 
 class SuppressionSource(models.TextChoices):
@@ -37,7 +37,7 @@ class SuppressionSource(models.TextChoices):
     BOUNCE = "bounce", "Bounce"
 
 
-class Suppression(AppendOnlyModel):
+class Suppression(AppendOnlyModel, ByFields):
     """An address the account may no longer send to; never edited or deleted (R9, R12)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="suppressions")
@@ -46,10 +46,6 @@ class Suppression(AppendOnlyModel):
     source = models.CharField(max_length=20, choices=SuppressionSource.choices)
     at = models.DateTimeField()
     evidence = models.TextField(blank=True)
-    by_user = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
     # Imported rows point at their import (file, who, when); evidence then holds the line.
     # No index: nothing looks rows up by import, and a million-row import should not pay one.
     imported_in = models.ForeignKey(
@@ -81,10 +77,6 @@ class Suppression(AppendOnlyModel):
     def __str__(self) -> str:
         return f"{self.normalised} ({self.account})"
 
-    @property
-    def by(self) -> str:
-        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
-
 
 class OptInMethod(models.TextChoices):
     SIGNUP_FORM = "signup_form", "Sign-up form"
@@ -92,7 +84,7 @@ class OptInMethod(models.TextChoices):
     WRITTEN_CONSENT = "written_consent", "Written consent"
 
 
-class OptIn(AppendOnlyModel):
+class OptIn(AppendOnlyModel, ByFields):
     """An explicit new opt-in of an address, with its evidence: lifts earlier suppressions (R9)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="optins")
@@ -105,10 +97,6 @@ class OptIn(AppendOnlyModel):
     )
     evidence = models.TextField(help_text="What proves the opt-in (reference, message, document)")
     recorded_at = models.DateTimeField()
-    by_user = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
 
     class Meta:
         verbose_name = "opt-in"
@@ -117,10 +105,6 @@ class OptIn(AppendOnlyModel):
     def __str__(self) -> str:
         return f"opt-in of {self.normalised} ({self.account})"
 
-    @property
-    def by(self) -> str:
-        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
-
 
 class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV of addresses"
@@ -128,7 +112,7 @@ class ExportFormat(models.TextChoices):
     SHA256 = "sha256", "SHA-256 of normalised addresses"
 
 
-class SuppressionExport(AppendOnlyModel):
+class SuppressionExport(AppendOnlyModel, ByFields):
     """One hand-over export of an account's unsubscribe list: who, for what, how many (R10)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
@@ -139,10 +123,6 @@ class SuppressionExport(AppendOnlyModel):
     complete = models.BooleanField(
         default=True, help_text="False when the download was interrupted before the last row"
     )
-    by_user = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
 
     class Meta:
         verbose_name = "suppression export"
@@ -151,12 +131,8 @@ class SuppressionExport(AppendOnlyModel):
     def __str__(self) -> str:
         return f"export of {self.account} at {self.at:%Y-%m-%d %H:%M}"
 
-    @property
-    def by(self) -> str:
-        return self.by_job and f"job {self.by_job}" or (self.by_user and str(self.by_user)) or "?"
 
-
-class SuppressionImport(models.Model):
+class SuppressionImport(ByFields):
     """An unsubscribe list brought from another provider, with its preview, progress and result.
 
     Operational record (progress is updated while the file is read); what it added lives in
@@ -176,10 +152,6 @@ class SuppressionImport(models.Model):
     stored_path = models.CharField(max_length=500, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField()
-    by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
     in_background = models.BooleanField(default=False)
     bytes_done = models.PositiveBigIntegerField(default=0)
@@ -216,7 +188,7 @@ class PurgeProgress(models.Model):
         return f"purge of {self.account} in progress"
 
 
-class PurgeReceipt(AppendOnlyModel):
+class PurgeReceipt(AppendOnlyModel, ByFields):
     """What the purge of an account deleted, when, by which run (R7)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
@@ -224,10 +196,6 @@ class PurgeReceipt(AppendOnlyModel):
     started_at = models.DateTimeField()
     inactive_since = models.DateTimeField()
     counts = models.JSONField()
-    by_user = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    by_job = models.CharField(max_length=60, blank=True)
     run = models.CharField(max_length=120, blank=True, help_text="The job run that purged")
 
     class Meta:

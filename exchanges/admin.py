@@ -27,7 +27,7 @@ from import_export.admin import ExportMixin, ImportExportMixinBase, ImportMixin
 from import_export.formats import base_formats
 from import_export.results import Result
 
-from backoffice.actors import Actor
+from core.actors import Actor
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport, stream_csv
 from exchanges.models import ImportRecord, ImportStatus

@@ -1,7 +1,7 @@
 """Streaming CSV exports of large tables (accounts, cancellation requests, ledger, job runs).
 
 The rows go out as they are read, a chunk of the queryset at a time, so a million accounts
-never sit in memory; every cell is neutralised for spreadsheets (backoffice.csvsafe)."""
+never sit in memory; every cell is neutralised for spreadsheets (core.csvsafe)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from backoffice.csvsafe import neutralise
+from core.csvsafe import neutralise
 from exchanges import conf
 
 # Rows joined into one piece of the response: fewer, larger writes to the socket.

@@ -12,7 +12,7 @@ from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 from import_export.results import Result
 
-from backoffice.csvsafe import neutralise
+from core.csvsafe import neutralise
 from exchanges.uploads import ParsedFile, UploadRefused
 
 # Keys per query when fingerprinting or comparing: a parameter list PostgreSQL plans well.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import tablib
 
-from backoffice.csvsafe import restore
+from core.csvsafe import restore
 
 # Excel saves .xlsx as a zip archive; a manager who picked the workbook gets told so.
 ZIP_MAGIC = b"PK\x03\x04"

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 
@@ -11,3 +13,5 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # Each app declares its jobs in its own `jobs.py`; importing them fills the registry.
         autodiscover_modules("jobs")
+        # The Celery tasks that run them, so jobs.services can send a batch by the task's name.
+        import_module("jobs.tasks")

@@ -1,40 +1,44 @@
-"""The registry of scheduled jobs. Apps add theirs in their own `jobs.py`:
+"""The registry of scheduled jobs, and how a job's due items reach it.
 
-    @register("expire_trials", description="Trials past their end expire (R1)")
-    def expire_trials(*, as_of, dry_run) -> dict[str, int]:
-        ...
+A job with much to do names its due items once, a selector, and takes them as a queryset:
 
-A job function takes the moment it runs "as of" and whether it is a dry run, calls services,
-and returns counts (what it did, or with dry_run what it would do). A job working through big
-batches may also take a `progress` keyword: a callable it calls with the number of items just
-done (`runjob` shows it as a bar; on a worker it is the batch's heartbeat).
+    @register("expire_trials", description="Trials past their end expire (R1)",
+              due=selectors.trials_due_to_expire, batch_size=2000, step=500)
+    def expire_trials(*, items, as_of, dry_run) -> dict[str, int]:
+        return trials_expire(accounts=items, by=..., now=as_of)
 
-A job with much to do names its due items, so a run can be split over the workers:
+`due(as_of=...)` is the queryset of the job's items; the framework (not the job) plans a run
+into batches of `batch_size` ids (jobs.services), and runs a batch in steps of `step` items:
+each step calls the job with `items`, the due items of that step's id range *still due* when it
+runs, then reports progress (on a worker, the batch's heartbeat). That re-check, and the claim
+each service makes on an item, are what make running a batch twice harmless. With `dry_run`
+the job gets every due item of its batch at once and only counts.
 
-    @register("expire_trials", description=..., due=selectors.trials_due_to_expire,
-              batch_size=500)
-    def expire_trials(*, as_of, dry_run, within=None) -> dict[str, int]:
-        due = in_range(selectors.trials_due_to_expire(as_of=as_of), within)
-        ...
+A due selector that takes `sender` gets the batch's stable name: the same for every attempt
+of that batch, so a batch run again after its worker died can take over its own dead claims
+(send_confirmations). A job wrapper that must name its run on a record (purge receipts) asks
+`current_run_label`.
 
-`due(as_of=...)` is a queryset of the items; a run walks their ids and makes one batch of each
-`batch_size` of them, and each batch calls the function with `within=(low, high)`: only items
-with low < id <= high that are *still* due when the batch runs. That re-check, and the claim
-each job makes on an item, are what make running a batch twice harmless.
+A job with nothing to walk (a snapshot, the sweep) names no `due` and is called once with
+`as_of` and `dry_run` (and `progress` if it takes it).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
 JobFunction = Callable[..., dict[str, int]]
 ProgressCallback = Callable[[int], None]
+
+# Ids read per query while the framework walks a batch into steps.
+WALK_PAGE = 2000
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Job:
     # Due items per batch: one batch is one Celery task, so it bounds a task's run time,
     # which must stay well under the broker's visibility timeout (see README, Operations).
     batch_size: int = 500
+    # Due items per call of the job within a batch: the unit of progress and heartbeat.
+    step: int = 500
 
     @property
     def size(self) -> int:
@@ -58,9 +64,19 @@ class Job:
 
 JOBS: dict[str, Job] = {}
 
-# The id of the JobBatch this process is running, for a job that must tell its own earlier,
-# dead attempt apart from another run (send_confirmations' claims); None outside a batch.
-current_batch: ContextVar[int | None] = ContextVar("current_batch", default=None)
+
+@dataclass(frozen=True)
+class BatchContext:
+    """The batch this process is running: its id, and its run's for records."""
+
+    batch_id: int
+    run_id: int
+    job: str
+    as_of: datetime
+
+
+# The batch this process is running, set by jobs.services around a batch; None outside one.
+current_batch: ContextVar[BatchContext | None] = ContextVar("current_batch", default=None)
 
 
 class UnknownJob(LookupError):
@@ -76,10 +92,16 @@ def register(
     description: str,
     due: Callable[..., QuerySet] | None = None,
     batch_size: int = 500,
+    step: int | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
     def decorator(function: JobFunction) -> JobFunction:
         JOBS[name] = Job(
-            name=name, description=description, function=function, due=due, batch_size=batch_size
+            name=name,
+            description=description,
+            function=function,
+            due=due,
+            batch_size=batch_size,
+            step=step or batch_size,
         )
         return function
 
@@ -93,6 +115,21 @@ def get_job(name: str) -> Job:
         raise UnknownJob(name) from None
 
 
+def current_run_label() -> str:
+    """The job run this process is working for, as a record names it ("job run #12
+    (purge_inactive, as of 2026-11-25 06:00 UTC)"); empty outside a batch."""
+    batch = current_batch.get()
+    if batch is None:
+        return ""
+    return f"job run #{batch.run_id} ({batch.job}, as of {batch.as_of:%Y-%m-%d %H:%M} UTC)"
+
+
+def batch_sender() -> str:
+    """The stable name of the batch this process runs ("b12"); empty outside a batch."""
+    batch = current_batch.get()
+    return f"b{batch.batch_id}" if batch else ""
+
+
 def in_range(queryset: QuerySet, within: tuple[int, int] | None) -> QuerySet:
     """The part of `queryset` a batch covers: ids in (low, high], or all of it for None."""
     if within is None:
@@ -101,16 +138,46 @@ def in_range(queryset: QuerySet, within: tuple[int, int] | None) -> QuerySet:
     return queryset.filter(pk__gt=low, pk__lte=high)
 
 
-def _takes(job: Job, keyword: str) -> bool:
-    parameters = inspect.signature(job.function).parameters
+def _takes(function: Callable[..., Any], keyword: str) -> bool:
+    parameters = inspect.signature(function).parameters
     return keyword in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
 
 
 def reports_progress(job: Job) -> bool:
-    """Whether the job's function takes a `progress` keyword."""
-    return _takes(job, "progress")
+    """Whether a run of the job reports progress: every job that walks due items does (the
+    framework counts its steps), and a whole-piece job that takes a `progress` keyword."""
+    return job.due is not None or _takes(job.function, "progress")
+
+
+def due_items(job: Job, *, as_of: datetime) -> QuerySet:
+    """The job's due items as of `as_of`, for this batch (a `sender` due selector gets the
+    batch's stable name)."""
+    assert job.due is not None
+    kwargs: dict[str, Any] = {"as_of": as_of}
+    if _takes(job.due, "sender"):
+        kwargs["sender"] = batch_sender()
+    return job.due(**kwargs)
+
+
+def _steps(
+    job: Job, *, as_of: datetime, within: tuple[int, int] | None
+) -> Iterator[tuple[QuerySet, int]]:
+    """The batch's due items in id ranges of `job.step`, each re-selected when its turn comes
+    (an item done or claimed meanwhile by someone else is no longer due)."""
+    low, high = within if within is not None else (0, None)
+    while True:
+        page = due_items(job, as_of=as_of).filter(pk__gt=low)
+        if high is not None:
+            page = page.filter(pk__lte=high)
+        ids = list(page.order_by("pk").values_list("pk", flat=True)[:WALK_PAGE])
+        if not ids:
+            return
+        for start in range(0, len(ids), job.step):
+            chunk = ids[start : start + job.step]
+            yield due_items(job, as_of=as_of).filter(pk__gt=low, pk__lte=chunk[-1]), len(chunk)
+            low = chunk[-1]
 
 
 def run_function(
@@ -121,9 +188,29 @@ def run_function(
     progress: ProgressCallback | None = None,
     within: tuple[int, int] | None = None,
 ) -> dict[str, int]:
-    kwargs = {}
-    if progress is not None and reports_progress(job):
-        kwargs["progress"] = progress
-    if within is not None:
-        kwargs["within"] = within
-    return dict(job.function(as_of=as_of, dry_run=dry_run, **kwargs) or {})
+    """Call the job for one batch (`within`: its id range, None for everything due) and
+    return its counts, summed over the steps."""
+    if job.due is None:
+        kwargs: dict[str, Any] = {}
+        if progress is not None and _takes(job.function, "progress"):
+            kwargs["progress"] = progress
+        return dict(job.function(as_of=as_of, dry_run=dry_run, **kwargs) or {})
+    if dry_run:
+        items = in_range(due_items(job, as_of=as_of), within)
+        counts = dict(job.function(items=items, as_of=as_of, dry_run=True) or {})
+        if progress is not None:
+            progress(items.count())
+        return counts
+    totals: dict[str, int] = {}
+    ran = False
+    for items, count in _steps(job, as_of=as_of, within=within):
+        ran = True
+        counts = job.function(items=items, as_of=as_of, dry_run=False) or {}
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        if progress is not None:
+            progress(count)
+    if not ran:
+        # Nothing due: the job still says so in its own counts ("sent": 0).
+        totals = dict(job.function(items=job.due(as_of=as_of).none(), as_of=as_of, dry_run=False))
+    return totals

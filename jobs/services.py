@@ -30,6 +30,7 @@ import traceback
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import F, Q
@@ -37,7 +38,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from jobs.models import JobBatch, JobRun
-from jobs.registry import Job, ProgressCallback, current_batch, get_job, run_function
+from jobs.registry import (
+    BatchContext,
+    Job,
+    ProgressCallback,
+    current_batch,
+    get_job,
+    run_function,
+)
+from jobs.selectors import jobs_late
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +218,9 @@ def job_batch_run(*, batch_id: int, progress: ProgressCallback | None = None) ->
         )
         job_run_finish(run_id=run.pk)
         return "failed"
-    marker = current_batch.set(batch_id)
+    marker = current_batch.set(
+        BatchContext(batch_id=batch_id, run_id=run.pk, job=run.job, as_of=run.as_of)
+    )
     try:
         counts = run_function(
             get_job(run.job),
@@ -316,8 +327,8 @@ def job_run(
 def job_run_dispatch(*, run: JobRun, batch_ids: list[int] | None = None) -> int:
     """Send the run's unfinished batches (or these) to the workers as `jobs.run_batch` tasks,
     on the run's queue; returns how many were sent."""
-    from jobs.tasks import run_batch
-
+    # Looked up by name: jobs.tasks wraps these services (jobs.apps registers it at start).
+    run_batch = current_app.tasks["jobs.run_batch"]
     if batch_ids is None:
         batch_ids = list(
             run.batch_set.filter(state=JobBatch.State.PENDING).values_list("pk", flat=True)
@@ -350,8 +361,6 @@ def job_run_start(
 def jobs_sweep(*, now: datetime) -> dict[str, int]:
     """Beat's housekeeping, every minute: send again the batches nobody is working on, and
     start the runs whose schedule passed with no run (both are no-ops when repeated)."""
-    from jobs.selectors import jobs_late
-
     # Sent long enough ago that the broker should have handed it out (or never sent), and
     # either never started or abandoned by its worker.
     quiet = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - redispatch_after())

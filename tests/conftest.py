@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from backoffice.actors import Actor
+from core.actors import Actor
 
 
 @pytest.hookimpl(tryfirst=True)

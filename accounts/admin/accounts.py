@@ -24,14 +24,14 @@ from accounts.admin.inlines import (
     IntegrationInline,
     SignupFormInline,
 )
-from accounts.admin.paging import EstimatedCountPaginator
 from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
-from accounts.services import MOVES, LifecycleError, account_agent_action, cancellation_call_take
-from accounts.services.desk import AGENT_ACTIONS
-from backoffice.actors import Actor
+from accounts.services import AGENT_ACTIONS, MOVES, LifecycleError
+from core.actors import Actor
+from core.paging import EstimatedCountPaginator
 from exchanges.admin import CsvImportMixin, StreamingExportMixin
+from workflows.desk import account_agent_action, cancellation_call_take
 
 S = AccountStatus
 

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.models import Account, AccountStatus, CancellationRequest
-from backoffice.localtime import local_moment
+from billing import selectors as billing_selectors
+from core.localtime import local_moment
 
 S = AccountStatus
 
@@ -41,12 +42,12 @@ def billing_summary(account: Account, now) -> str:
         return _("none: on trial until %(when)s (R1)") % {
             "when": local_time(account.trial_ends_at, account)
         }
-    billing_date = selectors.next_billing_date(account=account)
+    billing_date = billing_selectors.next_billing_date(account=account)
     if billing_date is None:
         return _("none due")
-    deadline = selectors.cutoff_for_billing_date(billing_date=billing_date, zone=account.zone)
-    in_time = selectors.in_time_for(billing_date=billing_date, account=account, at=now)
-    last = deadline - timedelta(minutes=1)
+    deadline = billing_selectors.billing_date_cutoff(billing_date=billing_date, zone=account.zone)
+    in_time = billing_selectors.in_time_for(billing_date=billing_date, account=account, at=now)
+    last = deadline.astimezone(account.zone) - timedelta(minutes=1)
     verdict = (
         _("a cancellation now is in time: that date is not charged")
         if in_time

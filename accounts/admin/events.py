@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import AccountEvent
+from core.paging import EstimatedCountPaginator
 
 
 @admin.register(AccountEvent)

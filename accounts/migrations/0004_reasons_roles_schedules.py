@@ -3,7 +3,7 @@ the default schedules of expire_trials and send_confirmations."""
 
 from django.db import migrations
 
-from backoffice.roles import grant, revoke
+from core.roles import grant, revoke
 from jobs.schedules import install_default_schedule, remove_default_schedule
 
 REASONS = [

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import CancellationOutcome, CancellationRequest
 from accounts.services.lifecycle import account_event_record
-from backoffice.actors import Actor
+from core.actors import Actor
 
 logger = logging.getLogger(__name__)
 

@@ -1,39 +1,40 @@
-"""The cancellation desk: an agent takes a customer's call to cancel (R1, R2, R3, R8)."""
+"""The cancellation desk's checks (R1, R2, R8): what an agent must have entered before a call
+or an agent action changes anything. The call itself crosses into billing (R3: the next
+billing date, R5/R6: billing closes) and is ``workflows.desk.cancellation_call_take``."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from django.db import transaction
-
-from accounts import selectors
-from accounts.models import (
-    Account,
-    AccountStatus,
-    CancellationOutcome,
-    CancellationReason,
-    CancellationRequest,
-)
-from accounts.services.lifecycle import (
-    LifecycleError,
-    account_event_record,
-    account_expire_trial,
-    account_pause,
-    account_reactivate,
-    account_resume,
-    cancel_locked,
-)
-from backoffice.actors import Actor
+from accounts.models import Account, AccountStatus, CancellationReason
+from accounts.services.lifecycle import LifecycleError
+from core.actors import Actor
 
 S = AccountStatus
 TAKE_CALL_PERMISSION = "accounts.take_cancellation_call"
+
+# Agent actions besides the call itself, with the same confirmation discipline: the agent
+# types the username (the caller's identity) and a reason before anything happens.
+AGENT_ACTIONS = {
+    "pause": "accounts.pause_account",
+    "resume": "accounts.pause_account",
+    "reactivate": "accounts.reactivate_account",
+}
 
 
 class DeskError(LifecycleError):
     """The call cannot be recorded as entered; nothing was changed. Shown to the agent as is."""
 
 
-def _check(
+def _identity_check(*, account: Account, username_typed: str, rule: str = "") -> None:
+    typed = username_typed.strip()
+    if typed != account.username:
+        suffix = f" ({rule})" if rule else ""
+        raise DeskError(
+            f"the username typed ({typed or 'nothing'!s}) does not match this account; the "
+            f"caller's identity is not confirmed, nothing was changed{suffix}"
+        )
+
+
+def cancellation_call_check(
     *,
     account: Account,
     by: Actor,
@@ -41,14 +42,14 @@ def _check(
     reason: CancellationReason | None,
     pause_accepted: bool | None,
     close_trial: bool,
-) -> None:
-    if by.user is None or not by.user.has_perm(TAKE_CALL_PERMISSION):
+) -> CancellationReason:
+    """Refuse a call that cannot be recorded as entered (DeskError saying what is missing):
+    the agent's permission, the identity check by typed username and a current reason (R2),
+    a trial closed only on purpose (R1), the pause offered to an active account (R2, R8).
+    Returns the reason. `account` is the locked row."""
+    if by.user is None or not by.may(TAKE_CALL_PERMISSION):
         raise DeskError(f"{by.label} may not take cancellation calls; nothing was changed")
-    if username_typed.strip() != account.username:
-        raise DeskError(
-            f"the username typed ({username_typed.strip() or 'nothing'!s}) does not match this "
-            "account; the caller's identity is not confirmed, nothing was changed (R2)"
-        )
+    _identity_check(account=account, username_typed=username_typed, rule="R2")
     if reason is None:
         raise DeskError("choose a reason for the cancellation: no reason, no cancellation (R2)")
     if not reason.active or reason.system:
@@ -67,104 +68,29 @@ def _check(
                 f"{account.username} is on a free trial, which ends by itself{when} (R1); "
                 "close the trial now only if the customer insists"
             )
-        return
+        return reason
     if close_trial:
         raise DeskError(f"{account.username} is not on a trial; there is no trial to close (R1)")
     if account.status == S.ACTIVE and pause_accepted is None:
         raise DeskError("offer pausing first and record the customer's answer (R2, R8)")
+    return reason
 
 
-@transaction.atomic
-def cancellation_call_take(
-    *,
-    account: Account,
-    by: Actor,
-    now: datetime,
-    username_typed: str,
-    reason: CancellationReason | None,
-    callers_words: str,
-    pause_accepted: bool | None,
-    close_trial: bool = False,
-) -> CancellationRequest:
-    """Record a customer's call to cancel and act on it, all or nothing.
-
-    The username typed must match (the identity check) and a current reason is required (R2).
-    An active account is offered pausing first (R8): `pause_accepted` True pauses it instead
-    ("saved by pause"), False cancels; None means the offer was not made, which is refused. A
-    paused account that accepts stays paused (also saved by pause); a suspended account cannot
-    be paused, and accepting is refused by the lifecycle (R8). A trial ends by itself (R1): only
-    `close_trial=True` closes it now. The request records whether the call came before the
-    next billing date began in the account's time zone (R3)."""
-    locked = Account.objects.select_for_update().get(pk=account.pk)
-    _check(
-        account=locked,
-        by=by,
-        username_typed=username_typed,
-        reason=reason,
-        pause_accepted=pause_accepted,
-        close_trial=close_trial,
-    )
-    words = callers_words.strip()
-    why = f"{reason.name}: {words}" if words else reason.name
-    billing_date = None if locked.status == S.TRIAL else selectors.next_billing_date(account=locked)
-    in_time = selectors.in_time_for(billing_date=billing_date, account=locked, at=now)
-    if locked.status == S.TRIAL:
-        account_expire_trial(account=locked, by=by, now=now, reason=f"Closed early on call: {why}")
-        outcome = CancellationOutcome.TRIAL_CLOSED
-    elif pause_accepted:
-        was_paused = locked.status == S.PAUSED
-        account_pause(account=locked, by=by, now=now, reason=f"Saved by pause on call: {why}")
-        if was_paused:
-            # No move, but the call belongs on the timeline all the same (R12).
-            account_event_record(
-                account=locked, kind="saved_by_pause", by=by, now=now, reason=f"Stays paused: {why}"
-            )
-        outcome = CancellationOutcome.SAVED_BY_PAUSE
-    else:
-        cancel_locked(account=locked, by=by, now=now, reason=why, voluntary=True)
-        outcome = CancellationOutcome.CANCELLED
-    request = CancellationRequest.objects.create(
-        account=locked,
-        at=now,
-        reason=reason,
-        callers_words=words,
-        taken_by=by.user,
-        voluntary=True,
-        outcome=outcome,
-        pause_offered=pause_accepted is not None,
-        pause_accepted=bool(pause_accepted),
-        next_billing_date=billing_date,
-        in_time=in_time,
-    )
-    account.status, account.inactive_since = locked.status, locked.inactive_since
-    return request
-
-
-# Agent actions besides the call itself, with the same confirmation discipline: the agent
-# types the username (the caller's identity) and a reason before anything happens.
-AGENT_ACTIONS = {
-    "pause": "accounts.pause_account",
-    "resume": "accounts.pause_account",
-    "reactivate": "accounts.reactivate_account",
-}
-
-
-@transaction.atomic
-def account_agent_action(
-    *, account: Account, action: str, by: Actor, now: datetime, username_typed: str, reason: str
-) -> Account:
-    """Pause or resume (R8), or reactivate within the retention window (R7), as an agent, once
-    the username typed matches and a reason is given. Refusals change nothing."""
-    services = {"pause": account_pause, "resume": account_resume, "reactivate": account_reactivate}
-    if action not in services:
+def agent_action_check(
+    *, account: Account, action: str, by: Actor, username_typed: str, reason: str
+) -> str:
+    """Refuse an agent action (pause, resume, reactivate) entered without the permission, the
+    matching username or a reason (DeskError); returns the reason, trimmed."""
+    if action not in AGENT_ACTIONS:
         raise DeskError(f"unknown action {action!r}")
-    if by.user is None or not by.user.has_perm(AGENT_ACTIONS[action]):
+    if by.user is None or not by.may(AGENT_ACTIONS[action]):
         raise DeskError(f"{by.label} may not {action} accounts; nothing was changed")
-    if username_typed.strip() != account.username:
+    typed = username_typed.strip()
+    if typed != account.username:
         raise DeskError(
-            f"the username typed ({username_typed.strip() or 'nothing'}) does not match this "
-            "account; nothing was changed"
+            f"the username typed ({typed or 'nothing'}) does not match this account; nothing "
+            "was changed"
         )
     if not reason.strip():
         raise DeskError(f"say why the account is to {action}; nothing was changed (R12)")
-    return services[action](account=account, by=by, now=now, reason=reason.strip())
+    return reason.strip()

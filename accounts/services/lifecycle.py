@@ -5,33 +5,31 @@ leads, refuses a move the table does not allow with an error naming the state an
 (and changes nothing), and appends an account event saying who, when and why, all in one
 transaction.
 
-Cancellation requests: every cancellation creates exactly one ``CancellationRequest`` (R4
-confirms each one). ``account_cancel`` creates it itself, so the system's cancellations
-(billing's ``cancel_unpaid`` job calls ``account_cancel(voluntary=False, ...)``) need nothing
-else: the request is marked involuntary with the system reason "Non-payment", and the
-``send_confirmations`` job confirms it. An agent's call goes through
-``accounts.services.desk.cancellation_call_take``, which records the reason, the caller's
-words and the pause offer on the request instead.
+Moves that reach beyond this app (cancelling closes billing too, reactivating reopens it)
+are workflows (``workflows.cancellation``, ``workflows.reactivation``): they lock the account
+and call the account's part here (``account_cancel_move``, ``account_reactivate_move``) and
+billing's part in one transaction. Every cancellation creates exactly one
+``CancellationRequest`` (``cancellation_request_record``), which R4 confirms.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.conf import settings
 from django.db import transaction
 
-from accounts import content, selectors
+from accounts import selectors
 from accounts.models import (
     Account,
     AccountEvent,
     AccountStatus,
-    CancellationOutcome,
     CancellationReason,
     CancellationRequest,
 )
-from backoffice.actors import Actor
+from accounts.services import content
+from core import localtime
+from core.actors import Actor
 
 S = AccountStatus
 
@@ -119,7 +117,9 @@ def _refusal(account: Account, move: Move) -> LifecycleError:
     )
 
 
-def _lock(account: Account) -> Account:
+def account_lock(account: Account) -> Account:
+    """The account's row, locked until the transaction ends: every state change and every
+    workflow takes this lock first (then billing's), so two of them never deadlock."""
     return Account.objects.select_for_update().get(pk=account.pk)
 
 
@@ -129,7 +129,7 @@ def _move(
     """Apply one move to the locked account. Returns (account, moved); moved is False when the
     account already was where the move leads. Must run inside a transaction."""
     spec = MOVES[move]
-    locked = _lock(account)
+    locked = account_lock(account)
     if locked.status == spec.target:
         return locked, False
     if locked.status not in spec.sources:
@@ -216,11 +216,13 @@ def system_reason(*, name: str) -> CancellationReason:
     return reason
 
 
-def cancel_locked(
+def account_cancel_move(
     *, account: Account, by: Actor, now: datetime, reason: str, voluntary: bool
 ) -> tuple[Account, bool]:
-    """The cancel move plus everything R6 says cancelling does; no request is recorded. Must
-    run inside a transaction. Returns (account, moved)."""
+    """The cancel move (R2, R11) and what R6 says it does to the account's own content: access
+    ends (the status), integrations disconnect, hosted files go offline; sign-up forms keep
+    answering but stop recording (the public endpoint checks the status). Billing's part is
+    the workflow's. Must run inside a transaction. Returns (account, moved)."""
     locked, moved = _move(
         account=account,
         move="cancel",
@@ -230,75 +232,66 @@ def cancel_locked(
         kind="cancelled_voluntary" if voluntary else "cancelled_involuntary",
     )
     if moved:
-        apply_cancellation_effects(account=locked, by=by, now=now)
+        content.take_offline(account=locked, now=now)
     return locked, moved
 
 
-@transaction.atomic
-def account_cancel(
-    *, account: Account, by: Actor, now: datetime, reason: str, voluntary: bool
-) -> Account:
-    """Active, paused or suspended → cancelled (R2, R11), with everything R6 says cancelling
-    does, in the same transaction. `voluntary` is True when an agent took the customer's call,
-    False when the system cancelled for non-payment. Records the cancellation request that R4
-    confirms (see the module docstring)."""
-    locked = _lock(account)
-    billing_date = selectors.next_billing_date(account=locked)
-    locked, moved = cancel_locked(
-        account=locked, by=by, now=now, reason=reason, voluntary=voluntary
+def cancellation_request_record(
+    *,
+    account: Account,
+    by: Actor,
+    now: datetime,
+    reason: CancellationReason,
+    callers_words: str,
+    voluntary: bool,
+    outcome: str,
+    next_billing_date: date | None,
+    in_time: bool | None,
+    pause_offered: bool = False,
+    pause_accepted: bool = False,
+) -> CancellationRequest:
+    """The request R4 confirms, once per cancellation call or cancellation by the system."""
+    return CancellationRequest.objects.create(
+        account=account,
+        at=now,
+        reason=reason,
+        callers_words=callers_words,
+        taken_by=by.user,
+        by_job=by.job,
+        voluntary=voluntary,
+        outcome=outcome,
+        pause_offered=pause_offered,
+        pause_accepted=pause_accepted,
+        next_billing_date=next_billing_date,
+        in_time=in_time,
     )
-    if moved:
-        CancellationRequest.objects.create(
-            account=locked,
-            at=now,
-            reason=system_reason(name=OUTSIDE_DESK_REASON if voluntary else NON_PAYMENT_REASON),
-            callers_words=reason,
-            taken_by=by.user,
-            by_job=by.job,
-            voluntary=voluntary,
-            outcome=CancellationOutcome.CANCELLED,
-            next_billing_date=billing_date,
-            in_time=selectors.in_time_for(billing_date=billing_date, account=locked, at=now),
-        )
-    account.status, account.inactive_since = locked.status, locked.inactive_since
-    return locked
 
 
-def apply_cancellation_effects(*, account: Account, by: Actor, now: datetime) -> None:
-    """R6: access ends (status), add-ons cancelled and prepaid balance forfeited (billing, R5),
-    integrations disconnected, hosted files offline; sign-up forms keep answering but stop
-    recording (the public endpoint checks the status)."""
-    from billing.services import billing_close_for_cancellation
-
-    content.take_offline(account=account, now=now)
-    billing_close_for_cancellation(account=account, by=by, now=now)
-
-
-@transaction.atomic
-def account_reactivate(*, account: Account, by: Actor, now: datetime, reason: str) -> Account:
-    """Cancelled or expired → active, only within the retention window (R7), restoring the
-    content that closing took offline. Days count on the account's local calendar: inactive
-    since a Monday evening, the following Tuesday is day 1; day RETENTION_DAYS is the last
-    day it can come back ("more than 120 days" is day 121)."""
-    locked = _lock(account)
+def account_reactivate_move(
+    *, account: Account, by: Actor, now: datetime, reason: str
+) -> tuple[Account, bool]:
+    """Cancelled or expired → active, only within the retention window (R7: refused once the
+    account is past retention, by ``selectors.accounts_past_retention``), restoring the content
+    that closing took offline. Billing's part is the workflow's. Must run inside a
+    transaction. Returns (account, moved)."""
+    locked = account_lock(account)
     inactive_since = locked.inactive_since
-    if locked.status in (S.CANCELLED, S.EXPIRED) and inactive_since:
-        days = selectors.local_days_between(account=locked, start=inactive_since, end=now)
-        if days > settings.RETENTION_DAYS:
-            raise LifecycleError(
-                f"cannot reactivate {locked.username}: inactive since "
-                f"{inactive_since.astimezone(locked.zone):%Y-%m-%d}, {days} days ago, more than "
-                f"{settings.RETENTION_DAYS} days, past the retention window (R7)"
-            )
+    if (
+        inactive_since is not None
+        and locked.status in (S.CANCELLED, S.EXPIRED)
+        and selectors.account_is_past_retention(account=locked, as_of=now)
+    ):
+        days = localtime.days_between(inactive_since, now, locked.zone)
+        raise LifecycleError(
+            f"cannot reactivate {locked.username}: inactive since "
+            f"{localtime.local_date(inactive_since, locked.zone):%Y-%m-%d}, {days} days ago, "
+            f"more than {selectors.retention_days()} days, past the retention window (R7)"
+        )
     locked, moved = _move(account=locked, move="reactivate", by=by, now=now, reason=reason)
     if moved:
-        from billing.services import billing_reopen
-
         content.bring_online(account=locked, now=now, inactive_since=inactive_since)
-        # Billing starts again from today; without this a reactivated account is never billed.
-        billing_reopen(account=locked, by=by, now=now)
     account.status, account.inactive_since = locked.status, locked.inactive_since
-    return locked
+    return locked, moved
 
 
 @transaction.atomic
@@ -340,6 +333,6 @@ def accounts_mark_purged(
 
 @transaction.atomic
 def account_mark_purged(*, account: Account, by: Actor, now: datetime, reason: str) -> Account:
-    """Cancelled or expired → purged (R7). Deleting the content is the purge job's work
-    (compliance); this records the move once the content is gone."""
+    """Cancelled or expired → purged (R7). Deleting the content is the purge workflow's work;
+    this records the move once the content is gone."""
     return _move(account=account, move="purge", by=by, now=now, reason=reason)[0]

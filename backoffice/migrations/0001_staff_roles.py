@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from backoffice.roles import ROLES, grant, revoke
+from core.roles import ROLES, grant, revoke
 
 GRANTS = {
     "Support": [

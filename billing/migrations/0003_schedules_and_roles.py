@@ -3,7 +3,7 @@ billing permissions of the staff roles."""
 
 from django.db import migrations
 
-from backoffice.roles import grant, revoke
+from core.roles import grant, revoke
 from jobs.schedules import install_default_schedule, remove_default_schedule
 
 SCHEDULES = {

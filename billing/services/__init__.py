@@ -1,11 +1,11 @@
-"""Writes about billing: profiles and cards, the billing run, payments and refunds,
-non-payment (R3, R5, R8, R11, R12).
-
-Other apps import from here: ``from billing.services import billing_close_for_cancellation``.
+"""Writes about billing: profiles and cards, the billing run, payments and refunds, billing's
+part of non-payment (R3, R5, R8, R11, R12). Billing writes only its own tables; flows that
+also move the account (a payment lifting a suspension, a cancellation closing billing) are
+in ``workflows``.
 """
 
 from billing.services.common import BillingError, money
-from billing.services.nonpayment import unpaid_cancel_due, unpaid_suspend_due
+from billing.services.nonpayment import profile_suspension_record, suspension_notice
 from billing.services.payments import (
     R5_REFUSAL,
     card_retry_now,
@@ -19,11 +19,12 @@ from billing.services.profiles import (
     billing_profile_check,
     billing_profile_open,
     billing_reopen,
+    billing_rezone,
     card_attach,
     card_check,
     plan_get,
 )
-from billing.services.run import billing_account_run, billing_run
+from billing.services.run import billing_account_run, billing_run, billing_run_preview
 
 __all__ = [
     "R5_REFUSAL",
@@ -34,7 +35,9 @@ __all__ = [
     "billing_profile_check",
     "billing_profile_open",
     "billing_reopen",
+    "billing_rezone",
     "billing_run",
+    "billing_run_preview",
     "card_attach",
     "card_check",
     "card_retry_now",
@@ -43,6 +46,6 @@ __all__ = [
     "payment_record",
     "plan_get",
     "prepaid_term_buy",
-    "unpaid_cancel_due",
-    "unpaid_suspend_due",
+    "profile_suspension_record",
+    "suspension_notice",
 ]

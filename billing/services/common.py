@@ -6,10 +6,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from accounts.models import Account
-from backoffice.actors import Actor
-from backoffice.localtime import start_of_day
 from billing import conf
 from billing.models import BillingProfile
+from core.actors import Actor
+from core.localtime import start_of_day
 
 CENT = Decimal("0.01")
 
@@ -29,7 +29,8 @@ def money(amount: object, currency: str, *, what: str = "amount") -> tuple[Decim
         raise BillingError(f"{what} {amount!r} is not a number") from None
     if not value.is_finite():
         raise BillingError(f"{what} {amount!r} is not a number")
-    if value.as_tuple().exponent < -2 and value != value.quantize(CENT):
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
         raise BillingError(f"{what} {value} has more than two decimals")
     code = (currency or "").strip().upper()
     if code not in conf.currencies():

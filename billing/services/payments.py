@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
 
 from accounts.models import Account, AccountStatus
-from accounts.services import account_unsuspend
-from backoffice.actors import Actor
-from backoffice.localtime import local_date
 from billing.calendar import add_months
 from billing.gateway import GatewayError, GatewayUnavailable, get_gateway
 from billing.models import (
@@ -33,6 +31,8 @@ from billing.services.common import (
     schedule_from,
 )
 from billing.services.run import Run, bill_account, monthly_total
+from core.actors import Actor
+from core.localtime import local_date
 
 R5_REFUSAL = (
     "Prepayments are not refundable (R5): a prepaid term is neither refunded nor paid back "
@@ -78,8 +78,9 @@ def payment_record(
 
     If the account owes a period (declined, unpaid or suspended for non-payment, R11) the
     payment settles it: a monthly account's period is charged, a prepaid account's payment
-    buys prepaid balance; billing restarts a month from today and a suspended account is
-    reactivated. Otherwise a prepaid account's payment tops up its balance."""
+    buys prepaid balance; billing restarts a month from today (a suspended account is then
+    reactivated by ``workflows.payments``). Otherwise a prepaid account's payment tops up its
+    balance."""
     require_permission(by, "billing.record_payment", "record payments")
     value, code = positive_money(amount, currency, what="payment")
     reference = (reference or "").strip()
@@ -87,11 +88,12 @@ def payment_record(
         raise BillingError("a payment needs a reference (bank transfer id, cheque number)")
     profile = lock_profile(account)
     account = profile.account
-    if profile.plan_id is None:
+    plan = profile.plan
+    if plan is None:
         raise BillingError(f"{account} has no plan; choose one before recording a payment")
-    if code != profile.plan.currency:
+    if code != plan.currency:
         raise BillingError(
-            f"{account} is billed in {profile.plan.currency}; a payment in {code} cannot be "
+            f"{account} is billed in {plan.currency}; a payment in {code} cannot be "
             "recorded against it"
         )
     if account.status not in (AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED):
@@ -100,7 +102,7 @@ def payment_record(
             "recording a payment"
         )
     outstanding = _outstanding(profile)
-    monthly = monthly_total(plan=profile.plan, addons=_active_addons(account))
+    monthly = monthly_total(plan=plan, addons=_active_addons(account))
     if outstanding and value < monthly:
         raise BillingError(
             f"{account} owes {monthly} {code} for the month from "
@@ -146,19 +148,12 @@ def payment_record(
                 currency=code,
                 period=period,
                 reference=reference,
-                description=f"{profile.plan.name}, month from {period}, paid by {reference}",
+                description=f"{plan.name}, month from {period}, paid by {reference}",
                 **fields,
             )
     if outstanding:
         _restart_billing(profile, now=now)
     profile.save()
-    if account.status == AccountStatus.SUSPENDED:
-        account_unsuspend(
-            account=account,
-            by=by,
-            now=now,
-            reason=f"Payment of {value} {code} recorded ({reference}) (R11)",
-        )
     return payment
 
 
@@ -167,13 +162,14 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
     """Buy the account's prepaid term with the card on file (prepaid_months × the month)."""
     profile = lock_profile(account)
     account = profile.account
-    if profile.mode != BillingMode.PREPAID or profile.plan_id is None:
+    plan = profile.plan
+    if profile.mode != BillingMode.PREPAID or plan is None:
         raise BillingError(f"{account} is not billed by prepaid term")
     card = Card.objects.filter(account_id=account.pk).first()
     today = local_date(now, account.zone)
     if card is None or not card.is_valid_on(today):
         raise BillingError(f"{account} has no valid card on file to buy the prepaid term with")
-    amount = monthly_total(plan=profile.plan, addons=_active_addons(account))
+    amount = monthly_total(plan=plan, addons=_active_addons(account))
     amount *= profile.prepaid_months
     # Stable across a retry of this same purchase (the transaction rolled back, so the count
     # is unchanged): the gateway then answers with the first charge instead of charging again.
@@ -275,11 +271,23 @@ def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) 
     )
 
 
+@dataclass(frozen=True)
+class CardRetry:
+    """What a card retry by staff came to: charged or not, in a sentence for the staff."""
+
+    charged: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @transaction.atomic
-def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
+def card_retry_now(*, account: Account, by: Actor, now: datetime) -> CardRetry:
     """Try the card on file for the outstanding period at once, outside the retry schedule
     (e.g. the customer updated the card). A success clears the non-payment marks and
-    reactivates a suspended account; a decline changes nothing but the attempt record."""
+    lets a suspended account be reactivated (``workflows.payments``); a decline changes nothing
+    but the attempt record."""
     require_permission(by, "billing.retry_card", "retry cards")
     profile = lock_profile(account)
     account = profile.account
@@ -296,7 +304,7 @@ def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
         as_of=now,
         by=by,
         gateway=get_gateway(),
-        plans={profile.plan_id: profile.plan},
+        plans={profile.plan.pk: profile.plan} if profile.plan else {},
         key_suffix=f"staff{earlier}",
     )
     # A suspended account is billed as an active one: the run tells only paused accounts
@@ -310,16 +318,12 @@ def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
         # A decline outside the schedule neither advances nor shortens the retries: only the
         # attempt is recorded.
         outcome = run.attempts[-1].message if run.attempts else "not charged"
-        return f"the card was not charged ({outcome})"
+        return CardRetry(charged=False, message=f"the card was not charged ({outcome})")
     for item in run.entries:
         item.save()
     if was_unpaid:
         # As after a recorded payment: the months without service are not billed.
         _restart_billing(profile, now=now)
     profile.save()
-    if account.status == AccountStatus.SUSPENDED:
-        account_unsuspend(
-            account=account, by=by, now=now, reason="Card charged after a retry (R11)"
-        )
     total = sum((e.amount for e in run.entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
-    return f"the card was charged {total} {profile.currency}"
+    return CardRetry(charged=True, message=f"the card was charged {total} {profile.currency}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 
-from accounts.models import Account, AccountEvent, AccountStatus
-from backoffice.actors import Actor
-from backoffice.localtime import local_date, start_of_day
+from accounts.models import Account, AccountStatus
+from billing import conf
 from billing.gateway import CardDetails, GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,
@@ -21,6 +20,8 @@ from billing.models import (
     Plan,
 )
 from billing.services.common import BillingError, clear_nonpayment, lock_profile, schedule_from
+from core.actors import Actor
+from core.localtime import local_date, start_of_day
 
 
 def plan_get(*, code: str) -> Plan:
@@ -75,12 +76,17 @@ def billing_profile_open(
     )
 
 
-@transaction.atomic
+# A card's expiry lies at most this many years ahead (issuers print 3 to 10): anything further
+# is a typing error, not a card.
+CARD_YEARS_AHEAD = 20
+
+
 def card_check(
-    *, token: str, exp_month: int | None = None, exp_year: int | None = None
+    *, token: str, today: date, exp_month: int | None = None, exp_year: int | None = None
 ) -> tuple[CardDetails, int, int]:
     """What card_attach would put on file for this token: the gateway's details and the
-    expiry (month, year); BillingError naming what is wrong. Forms call it before saving."""
+    expiry (month, year); BillingError naming what is wrong (an unknown token, an expiry that
+    is no month, already past on `today`, or absurdly far ahead). Forms call it before saving."""
     token = (token or "").strip()
     if not token:
         raise BillingError("a card token is required")
@@ -92,9 +98,16 @@ def card_check(
     year = exp_year or details.exp_year
     if not 1 <= month <= 12:
         raise BillingError(f"expiry month {month} is not 1 to 12")
+    if (year, month) < (today.year, today.month):
+        raise BillingError(f"the card expired in {month:02d}/{year}; attach a current card")
+    if year > today.year + CARD_YEARS_AHEAD:
+        raise BillingError(
+            f"expiry year {year} is more than {CARD_YEARS_AHEAD} years ahead; check the card"
+        )
     return details, month, year
 
 
+@transaction.atomic
 def card_attach(
     *,
     account: Account,
@@ -107,7 +120,9 @@ def card_attach(
     """Put a tokenised card on file (replacing any other). Brand, last four and expiry come
     from the gateway; an expiry given here (from the gateway's card form) takes precedence."""
     token = (token or "").strip()
-    details, month, year = card_check(token=token, exp_month=exp_month, exp_year=exp_year)
+    details, month, year = card_check(
+        token=token, today=local_date(now, account.zone), exp_month=exp_month, exp_year=exp_year
+    )
     Account.objects.select_for_update().get(pk=account.pk)
     card, _ = Card.objects.update_or_create(
         account=account,
@@ -131,10 +146,11 @@ def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: dateti
         addon = AddOn.objects.get(code=addon_code, active=True)
     except AddOn.DoesNotExist:
         raise BillingError(f"unknown add-on {addon_code!r}") from None
-    if profile.plan_id and addon.currency != profile.plan.currency:
+    plan = profile.plan
+    if plan is not None and addon.currency != plan.currency:
         raise BillingError(
             f"add-on {addon.name} is priced in {addon.currency}, the account is billed in "
-            f"{profile.plan.currency}"
+            f"{plan.currency}"
         )
     existing = AccountAddOn.objects.filter(
         account_id=account.pk, addon=addon, cancelled_at__isnull=True
@@ -142,10 +158,14 @@ def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: dateti
     return existing or AccountAddOn.objects.create(account=account, addon=addon, started_at=now)
 
 
-def billing_close_for_cancellation(*, account: Account, by: Actor, now: datetime) -> None:
+def billing_close_for_cancellation(
+    *, account: Account, by: Actor, now: datetime, status_before: str
+) -> None:
     """R5, R6: on cancellation every add-on is cancelled and the remaining prepaid balance is
     forfeited as a ledger entry; nothing already charged is refunded (R3) and nothing more is
-    billed. Called inside the cancellation's transaction."""
+    billed, except a billing date that had begun unbilled while the account was active (R3
+    spares only cancellations before the date). `status_before` is the account's state before
+    the cancellation. Called inside the cancellation's transaction."""
     AccountAddOn.objects.filter(account_id=account.pk, cancelled_at__isnull=True).update(
         cancelled_at=now
     )
@@ -170,26 +190,21 @@ def billing_close_for_cancellation(*, account: Account, by: Actor, now: datetime
             **by.as_fields(),
         )
         profile.prepaid_balance = 0
-    if not _billing_date_begun_unbilled(profile, account=account, now=now):
+    if not _billing_date_begun_unbilled(profile, now=now, status_before=status_before):
         profile.due_at = None
-    profile.save(update_fields=["prepaid_balance", "due_at"])
+    profile.closed_at = now
+    profile.save(update_fields=["prepaid_balance", "due_at", "closed_at"])
 
 
-def _billing_date_begun_unbilled(profile: BillingProfile, *, account: Account, now: datetime):
+def _billing_date_begun_unbilled(profile: BillingProfile, *, now: datetime, status_before: str):
     """An active monthly account cancelled on its billing date, before the run charged it:
-    that date is still owed (R3 spares only cancellations before the date), so the profile
-    stays due for the run. Paused and suspended accounts are not charged on the way out."""
+    that date is still owed (R3), so the profile stays due for the run. Paused and suspended
+    accounts are not charged on the way out."""
     if profile.mode != BillingMode.MONTHLY_CARD or profile.due_at is None or profile.due_at > now:
         return False
     if profile.card_declines or profile.unpaid_since is not None:
         return False
-    move = (
-        AccountEvent.objects.filter(account_id=account.pk, to_status=AccountStatus.CANCELLED)
-        .order_by("-at", "-id")
-        .values_list("from_status", flat=True)
-        .first()
-    )
-    return move == AccountStatus.ACTIVE
+    return status_before == AccountStatus.ACTIVE
 
 
 @transaction.atomic
@@ -207,4 +222,34 @@ def billing_reopen(*, account: Account, by: Actor, now: datetime) -> None:
     today = local_date(now, account.zone)
     schedule_from(profile, first=today, anchor_day=today.day)
     clear_nonpayment(profile)
+    profile.closed_at = None
     profile.save()
+
+
+@transaction.atomic
+def billing_rezone(*, account: Account) -> datetime | None:
+    """The account's time zone changed (`account` carries the new one): its billing date stays
+    the same local day, so the moment it is due, and the R3 cut-off with it, moves to the start
+    of that day in the new zone (a card retry's day likewise). Returns the new due moment when
+    it moved, else None."""
+    profile = (
+        BillingProfile.objects.select_for_update(of=("self",))
+        .filter(account_id=account.pk, due_at__isnull=False)
+        .first()
+    )
+    if profile is None:
+        return None
+    day = profile.next_billing_date
+    if profile.card_declines and profile.first_declined_on is not None:
+        retry_days = conf.card_retry_days()
+        day = profile.first_declined_on + timedelta(
+            days=retry_days[min(profile.card_declines, len(retry_days)) - 1]
+        )
+    if day is None:
+        return None
+    due_at = start_of_day(day, account.zone)
+    if due_at == profile.due_at:
+        return None
+    profile.due_at = due_at
+    profile.save(update_fields=["due_at"])
+    return due_at

@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import QuerySet
 
 from accounts.models import Account, AccountStatus
-from backoffice.actors import Actor
-from backoffice.localtime import local_date, start_of_day
 from billing import conf
 from billing.calendar import next_billing_after
 from billing.gateway import GatewayError, GatewayUnavailable, PaymentGateway, get_gateway
@@ -45,7 +42,8 @@ from billing.models import (
 )
 from billing.selectors import profiles_due_for_billing
 from billing.services.common import BillingError
-from jobs.registry import in_range
+from core.actors import Actor
+from core.localtime import local_date, start_of_day
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +51,6 @@ logger = logging.getLogger(__name__)
 # whole transaction: 500 keeps it around a second with a fast gateway, and small enough that
 # a second worker finds the next batch free instead of waiting.
 BATCH_SIZE = 500
-# Ids per window of the walk through the table: ten batches' worth.
-WINDOW_BATCHES = 10
 BILLABLE_STATUSES = (AccountStatus.ACTIVE, AccountStatus.PAUSED)
 PROFILE_FIELDS = [
     "next_billing_date",
@@ -127,50 +123,37 @@ def monthly_total(*, plan: Plan, addons: list[AccountAddOn]) -> Decimal:
 
 def billing_run(
     *,
+    profiles: QuerySet[BillingProfile],
     as_of: datetime,
     by: Actor,
-    dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
     gateway: PaymentGateway | None = None,
-    progress: Callable[[int], None] | None = None,
-    within: tuple[int, int] | None = None,
 ) -> dict[str, int]:
-    """Bill every account due as of `as_of` (with profile ids in `within`, (low, high], when
-    given: one batch of the job), in transactions of `batch_size`; returns counts of what was
-    done. `progress`, if given, is called with the number of profiles after each transaction."""
-    if dry_run:
-        return _dry_run(as_of=as_of, within=within)
+    """Bill the due `profiles` (the run_billing job's items, or any due selection) as of
+    `as_of`, in transactions of `batch_size`; returns counts of what was done. Each transaction
+    claims its profiles with skip_locked, so a second worker billing an overlapping selection
+    takes the others."""
     run = Run(as_of=as_of, by=by, gateway=gateway or get_gateway(), plans=plans_by_id())
-    if within is None:
-        low, highest = 0, BillingProfile.objects.aggregate(highest=Max("id"))["highest"] or 0
-    else:
-        low, highest = within
-    # Walk the profiles by id in windows: each query looks at a bounded id range whatever
-    # share of the table is due, and the next batch starts after the last one claimed.
-    while low < highest:
-        window_end = min(low + batch_size * WINDOW_BATCHES, highest)
+    last = 0
+    while True:
         with transaction.atomic():
-            profiles = list(
-                profiles_due_for_billing(as_of=as_of)
-                .filter(id__gt=low, id__lte=window_end)
+            batch = list(
+                profiles.filter(id__gt=last)
                 .select_for_update(skip_locked=True, of=("self", "account"))
                 .select_related("account")
                 .order_by("id")[:batch_size]
             )
-            if profiles:
-                _bill_batch(profiles, run)
-        if profiles and progress:
-            progress(len(profiles))
-        # A full batch may leave more in the window; otherwise the window is done (rows
-        # another worker holds are its to bill).
-        low = profiles[-1].id if len(profiles) == batch_size else window_end
-    return dict(run.counts)
+            if batch:
+                _bill_batch(batch, run)
+        if len(batch) < batch_size:
+            return dict(run.counts)
+        last = batch[-1].id
 
 
-def _dry_run(*, as_of: datetime, within: tuple[int, int] | None) -> dict[str, int]:
+def billing_run_preview(*, profiles: QuerySet[BillingProfile]) -> dict[str, int]:
+    """What billing_run would do with `profiles`, by kind of account; nothing changes."""
     counts: Counter = Counter()
-    due = in_range(profiles_due_for_billing(as_of=as_of), within)
-    for status, mode in due.values_list("account__status", "mode"):
+    for status, mode in profiles.values_list("account__status", "mode"):
         counts["would_bill_paused" if status == AccountStatus.PAUSED else f"would_bill_{mode}"] += 1
     return dict(counts)
 
@@ -255,9 +238,9 @@ def billing_account_run(
             .filter(account_id=account.pk)
             .first()
         )
-        if profile is None:
+        if profile is None or profile.plan is None:
             return {}
-        run.plans[profile.plan_id] = profile.plan
+        run.plans[profile.plan.pk] = profile.plan
         card = Card.objects.filter(account_id=account.pk).first()
         addons = list(
             AccountAddOn.objects.filter(
@@ -301,7 +284,7 @@ def _bill(
     *, profile: BillingProfile, card: Card | None, addons: list[AccountAddOn], run: Run
 ) -> str:
     account = profile.account
-    plan = run.plans.get(profile.plan_id)
+    plan = run.plans.get(profile.plan_id) if profile.plan_id is not None else None
     if plan is None:
         raise BillingError(f"{account} has no plan to bill")
     currency = plan.currency
@@ -532,6 +515,8 @@ def _mark_unpaid(profile: BillingProfile, run: Run, reason: str) -> None:
 
 def _advance(profile: BillingProfile, today: date) -> None:
     """The period is paid: move to the next billing date and clear the retries."""
+    if profile.next_billing_date is None:
+        raise BillingError(f"{profile.account} has no billing date to move on from")
     nxt = next_billing_after(profile.next_billing_date, today, profile.anchor_day)
     profile.next_billing_date = nxt
     profile.due_at = start_of_day(nxt, profile.account.zone)

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from backoffice.roles import grant, revoke
+from core.roles import grant, revoke
 from jobs.schedules import install_default_schedule, remove_default_schedule
 
 GRANTS = {

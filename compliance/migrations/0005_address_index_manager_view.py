@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from backoffice.roles import grant, revoke
+from core.roles import grant, revoke
 
 # Managers import unsubscribe lists; they see what their import added.
 GRANTS = {"Manager": ["compliance.view_suppression"]}

@@ -1,12 +1,10 @@
 """Compliance writes: suppressions and opt-ins (R9), hand-over exports (R10), imports of other
-providers' lists, purge (R7) and legal holds.
-
-Other apps import from here: ``from compliance.services import suppression_record``.
+providers' lists, purge records (R7). Compliance writes only its own tables; the purge itself
+and a sign-up's opt-in cross apps and are in ``workflows``.
 """
 
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.layouts import FileRefused
-from compliance.selectors import is_suppressed
 from compliance.services.exports import ExportRefused, suppression_export
 from compliance.services.import_runs import (
     suppression_import_apply,
@@ -15,12 +13,11 @@ from compliance.services.import_runs import (
     suppression_import_start,
 )
 from compliance.services.imports import ImportOutcome, suppressions_import
-from compliance.services.legal_hold import (
-    LegalHoldError,
-    account_legal_hold_release,
-    account_legal_hold_set,
+from compliance.services.purge import (
+    purge_progress_of,
+    purge_progress_save,
+    purge_receipts_record,
 )
-from compliance.services.purge import account_purge, accounts_purge_due, purge_preview
 from compliance.services.suppressions import (
     OptInRefused,
     optin_record,
@@ -29,24 +26,20 @@ from compliance.services.suppressions import (
 )
 
 __all__ = [
-    "suppression_import_file",
     "ExportRefused",
     "FileRefused",
     "ImportOutcome",
     "InvalidAddress",
-    "LegalHoldError",
     "OptInRefused",
-    "account_legal_hold_release",
-    "account_legal_hold_set",
-    "account_purge",
-    "accounts_purge_due",
-    "is_suppressed",
     "normalise_address",
     "optin_record",
     "optin_record_from_signup",
-    "purge_preview",
+    "purge_progress_of",
+    "purge_progress_save",
+    "purge_receipts_record",
     "suppression_export",
     "suppression_import_apply",
+    "suppression_import_file",
     "suppression_import_preview",
     "suppression_import_start",
     "suppression_record",

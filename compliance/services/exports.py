@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from django.db import connection
 
 from accounts.models import Account
-from backoffice.actors import Actor
-from backoffice.csvsafe import FORMULA_STARTS, neutralise
-from compliance.models import ExportFormat, OptIn, Suppression, SuppressionExport
+from compliance.models import ExportFormat, SuppressionExport
+from compliance.selectors import SUPPRESSIONS, in_force_sql
+from core.actors import Actor
+from core.csvsafe import FORMULA_STARTS, neutralise
 
 # Rows fetched per round trip on the generic path; memory stays at one chunk.
 EXPORT_CHUNK_ROWS = 5_000
@@ -39,22 +40,17 @@ class ExportRefused(ValueError):
 FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
 
 
-def _tables() -> tuple[str, str]:
-    return Suppression._meta.db_table, OptIn._meta.db_table
-
-
 def _postgres_copy_sql(fmt: str) -> str:
-    suppressions, optins = _tables()
     email = {
         ExportFormat.CSV: (
-            # backoffice.csvsafe.neutralise's rule, run inside COPY.
+            # core.csvsafe.neutralise's rule, run inside COPY.
             f"CASE WHEN ascii(normalised) IN ({FORMULA_CODES}) "
             "THEN '''' || normalised ELSE normalised END"
         ),
         ExportFormat.MD5: "md5(normalised)",
         ExportFormat.SHA256: "encode(sha256(convert_to(normalised, 'UTF8')), 'hex')",
-    }[fmt]
-    # Per address, the earliest suppression after its last opt-in (see compliance.models).
+    }[ExportFormat(fmt)]
+    # Per address, the earliest suppression event in force (R9, compliance.selectors).
     return f"""
         COPY (
             SELECT {email},
@@ -62,13 +58,8 @@ def _postgres_copy_sql(fmt: str) -> str:
                    source
             FROM (
                 SELECT DISTINCT ON (s.normalised) s.normalised, s.at, s.source
-                FROM {suppressions} s
-                LEFT JOIN (
-                    SELECT normalised, max(at) AS at FROM {optins}
-                    WHERE account_id = %(account)s AND at <= %(now)s GROUP BY normalised
-                ) o ON o.normalised = s.normalised
-                WHERE s.account_id = %(account)s AND s.at <= %(now)s
-                  AND (o.at IS NULL OR s.at > o.at)
+                FROM {SUPPRESSIONS} s
+                WHERE s.account_id = %(account)s AND {in_force_sql(event="s", at="%(now)s")}
                 ORDER BY s.normalised, s.at, s.id
             ) current_list
         ) TO STDOUT WITH (FORMAT csv)
@@ -76,17 +67,12 @@ def _postgres_copy_sql(fmt: str) -> str:
 
 
 def _generic_sql() -> str:
-    suppressions, optins = _tables()
     return f"""
         SELECT normalised, at, source FROM (
             SELECT s.normalised, s.at, s.source,
                    ROW_NUMBER() OVER (PARTITION BY s.normalised ORDER BY s.at, s.id) AS rn
-            FROM {suppressions} s
-            LEFT JOIN (
-                SELECT normalised, max(at) AS at FROM {optins}
-                WHERE account_id = %s AND at <= %s GROUP BY normalised
-            ) o ON o.normalised = s.normalised
-            WHERE s.account_id = %s AND s.at <= %s AND (o.at IS NULL OR s.at > o.at)
+            FROM {SUPPRESSIONS} s
+            WHERE s.account_id = %s AND {in_force_sql(event="s", at="%s")}
         ) ranked WHERE rn = 1 ORDER BY normalised
     """
 
@@ -126,7 +112,7 @@ def _stream_postgres(account: Account, fmt: str, now: datetime, counter: list[in
 def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int]):
     at_param = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_generic_sql(), [account.pk, at_param, account.pk, at_param])
+        cursor.execute(_generic_sql(), [account.pk, at_param, at_param])
         while rows := cursor.fetchmany(EXPORT_CHUNK_ROWS):
             buffer = io.StringIO()
             # CRLF (RFC 4180): Python's csv quotes only the line terminator's characters, so
@@ -188,7 +174,7 @@ def _export_stream(
     counter = [0]
     complete = False
     try:
-        yield HEADERS[fmt].encode("ascii")
+        yield HEADERS[ExportFormat(fmt)].encode("ascii")
         if connection.vendor == "postgresql":
             chunks = _stream_postgres(account, fmt, now, counter)
         else:

@@ -12,11 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from backoffice.actors import Actor
 from compliance import conf
 from compliance.layouts import FileRefused
 from compliance.models import SuppressionImport
 from compliance.services.imports import ImportOutcome, suppressions_import
+from core.actors import Actor
 
 S = SuppressionImport.Status
 

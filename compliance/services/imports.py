@@ -24,10 +24,11 @@ from typing import BinaryIO
 from django.db import connection, transaction
 
 from accounts.models import Account
-from backoffice.actors import Actor
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.layouts import FileRefused, Layout, parse_date, recognise
-from compliance.models import OptIn, Suppression, SuppressionSource
+from compliance.models import OptIn, SuppressionSource
+from compliance.selectors import SUPPRESSIONS, in_force_sql
+from core.actors import Actor
 
 # Rows staged per COPY round: big enough that round trips do not count, small enough that a
 # batch of rows stays a few MB in memory whatever the file size.
@@ -198,7 +199,7 @@ def _read(
 
         for line, row in rows():
             outcome.rows += 1
-            if wanted is not None:
+            if wanted is not None and status_i is not None:
                 status = row[status_i] if status_i < len(row) else ""
                 if not wanted(status):
                     outcome.skipped += 1
@@ -247,7 +248,7 @@ def _merge(
     dry_run: bool,
     record_id: int | None,
 ) -> None:
-    suppressions, optins = Suppression._meta.db_table, OptIn._meta.db_table
+    optins = OptIn._meta.db_table
     keys = f"{stage.name}_keys"
     adapt = connection.ops.adapt_datetimefield_value
     a, now_p = account.pk, adapt(now)
@@ -268,13 +269,11 @@ def _merge(
         cursor.execute(f"SELECT (SELECT COUNT(*) FROM {stage.name}), COUNT(*) FROM {keys}")
         staged, distinct = cursor.fetchone()
         outcome.repeated = staged - distinct
-        # Suppressed now: a suppression at or before now not lifted by an opt-in since.
+        # Suppressed now (R9): one of the address's events is in force now.
         suppressed_now = f"""EXISTS (
-            SELECT 1 FROM {suppressions} s
-            WHERE s.account_id = %s AND s.normalised = k.normalised AND s.at <= %s
-              AND NOT EXISTS (
-                SELECT 1 FROM {optins} o WHERE o.account_id = %s
-                  AND o.normalised = k.normalised AND o.at >= s.at AND o.at <= %s))"""
+            SELECT 1 FROM {SUPPRESSIONS} s
+            WHERE s.account_id = %s AND s.normalised = k.normalised
+              AND {in_force_sql(event="s", at="%s")})"""
         lifted_since_row = f"""EXISTS (
             SELECT 1 FROM {optins} o WHERE o.account_id = %s AND o.normalised = k.normalised
               AND o.at >= k.at AND o.at <= %s)"""
@@ -285,7 +284,7 @@ def _merge(
                   (SELECT COUNT(*) FROM {keys} k WHERE {suppressed_now}),
                   (SELECT COUNT(*) FROM {keys} k WHERE {lifted_since_row}
                      AND NOT {suppressed_now})""",
-            [a, now_p, a, now_p, a, now_p, a, now_p, a, now_p],
+            [a, now_p, now_p, a, now_p, a, now_p, now_p],
         )
         already, superseded = cursor.fetchone()
         outcome.already, outcome.superseded = int(already), int(superseded)
@@ -296,18 +295,16 @@ def _merge(
         user_id = by_fields["by_user"].pk if by_fields["by_user"] is not None else None
         # Written only where it adds to the history (not suppressed at the row's date).
         cursor.execute(
-            f"""INSERT INTO {suppressions}
+            f"""INSERT INTO {SUPPRESSIONS}
                   (account_id, address, normalised, source, at, evidence, by_user_id, by_job,
                    imported_in_id)
                 SELECT %s, k.address, k.normalised, %s, k.at, 'line ' || k.line, %s, %s, %s
                 FROM {keys} k
                 WHERE NOT EXISTS (
-                  SELECT 1 FROM {suppressions} s
-                  WHERE s.account_id = %s AND s.normalised = k.normalised AND s.at <= k.at
-                    AND NOT EXISTS (
-                      SELECT 1 FROM {optins} o WHERE o.account_id = %s
-                        AND o.normalised = k.normalised AND o.at >= s.at AND o.at <= k.at))""",
-            [a, SuppressionSource.IMPORT, user_id, by_fields["by_job"], record_id, a, a],
+                  SELECT 1 FROM {SUPPRESSIONS} s
+                  WHERE s.account_id = %s AND s.normalised = k.normalised
+                    AND {in_force_sql(event="s", at="k.at")})""",
+            [a, SuppressionSource.IMPORT, user_id, by_fields["by_job"], record_id, a],
         )
 
 

@@ -7,10 +7,10 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from accounts.models import Account
-from backoffice.actors import Actor
 from compliance.addresses import normalise_address
 from compliance.models import OptIn, OptInMethod, Suppression, SuppressionSource
 from compliance.selectors import is_suppressed, suppression_current
+from core.actors import Actor
 
 
 def _lock_address(account: Account, key: str) -> None:

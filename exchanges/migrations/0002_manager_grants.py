@@ -4,7 +4,7 @@ Support, Billing and Compliance get none of them, so they see no import or expor
 
 from django.db import migrations
 
-from backoffice.roles import grant, revoke
+from core.roles import grant, revoke
 
 GRANTS = {
     "Manager": [

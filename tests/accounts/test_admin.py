@@ -10,10 +10,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import selectors
 from accounts.models import AccountEvent, AccountStatus, CancellationRequest
 from accounts.services import account_pause
-from backoffice.actors import Actor
+from billing import selectors
+from core.actors import Actor
 from tests.accounts.factories import CancellationReasonFactory, CancellationRequestFactory
 from tests.factories import AccountFactory
 

@@ -8,18 +8,18 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from accounts import selectors
-from accounts.services import cancellation_call_take
-from backoffice.actors import Actor
+from billing import selectors
+from core.actors import Actor
 from tests.accounts.factories import CancellationReasonFactory
 from tests.factories import AccountFactory
+from workflows.desk import cancellation_call_take
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
 BILLING_DATE = date(2026, 12, 1)
 
 
 def test_cut_off_is_local_midnight_starting_the_billing_date_R3():
-    cutoff = selectors.cutoff_for_billing_date(billing_date=BILLING_DATE, zone=LA)
+    cutoff = selectors.billing_date_cutoff(billing_date=BILLING_DATE, zone=LA)
 
     assert cutoff == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # PST is UTC-8
 

@@ -10,11 +10,13 @@ import pytest
 from django.db import connection
 
 from accounts import selectors
-from accounts.jobs import send_confirmations
 from accounts.models import AccountEvent, CancellationOutcome, CancellationRequest
 from tests.accounts.factories import CancellationRequestFactory
 from tests.accounts.smtp import Recorder, SMTPServer
 from tests.factories import AccountFactory
+from tests.jobrun import job
+
+send_confirmations = job("send_confirmations")
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from accounts.models import (
     HostedFile,
     Integration,
 )
-from accounts.services import DeskError, LifecycleError, account_cancel, cancellation_call_take
-from backoffice.actors import Actor
+from accounts.services import DeskError, LifecycleError
+from core.actors import Actor
 from tests.accounts.factories import (
     CancellationReasonFactory,
     HostedFileFactory,
@@ -23,6 +23,8 @@ from tests.accounts.factories import (
     SignupFormFactory,
 )
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
+from workflows.desk import cancellation_call_take
 
 pytestmark = pytest.mark.django_db
 S = AccountStatus

@@ -5,10 +5,10 @@ import pytest
 from accounts.models import AccountEvent, AccountStatus
 from accounts.services import (
     LifecycleError,
-    account_cancel,
     account_pause,
 )
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
 
 pytestmark = pytest.mark.django_db
 

@@ -9,16 +9,16 @@ from accounts.models import AccountEvent, AccountStatus, CancellationRequest
 from accounts.services import (
     LifecycleError,
     account_activate,
-    account_cancel,
     account_expire_trial,
     account_mark_purged,
     account_pause,
-    account_reactivate,
     account_resume,
     account_suspend,
     account_unsuspend,
 )
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
+from workflows.reactivation import account_reactivate
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from accounts import jobs
-from backoffice import progress as progress_module
+from core import progress as progress_module
 from tests.accounts.factories import CancellationRequestFactory
+from tests.jobrun import job
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +16,10 @@ pytestmark = pytest.mark.django_db
 def test_send_confirmations_reports_each_email_R4(mailoutbox, now, monkeypatch):
     """Per email, not per query batch: one SMTP conversation can take up to EMAIL_TIMEOUT,
     and the progress call is also the job batch's heartbeat."""
-    monkeypatch.setattr(jobs, "CONFIRMATION_BATCH", 2)
     CancellationRequestFactory.create_batch(5, at=now - timedelta(minutes=5))
     steps: list[int] = []
 
-    counts = jobs.send_confirmations(as_of=now, dry_run=False, progress=steps.append)
+    counts = job("send_confirmations")(as_of=now, progress=steps.append)
 
     assert steps == [1, 1, 1, 1, 1]
     assert counts["sent"] == 5 and len(mailoutbox) == 5

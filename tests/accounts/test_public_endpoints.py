@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from accounts.links import unsubscribe_token, unsubscribe_url
 from accounts.models import AccountStatus, Contact, SignupForm, SignupSubmission
-from accounts.services import account_cancel, account_mark_purged
-from backoffice.actors import Actor
+from accounts.services import account_mark_purged
 from compliance.models import Suppression
+from core.actors import Actor
 from tests.accounts.factories import PNG, ContactFactory, HostedFileFactory, SignupFormFactory
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 S = AccountStatus

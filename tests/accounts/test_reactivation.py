@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from accounts.models import AccountStatus, HostedFile, Integration
-from accounts.services import LifecycleError, account_reactivate
+from accounts.services import LifecycleError
 from tests.accounts.factories import HostedFileFactory, IntegrationFactory
 from tests.factories import AccountFactory
+from workflows.reactivation import account_reactivate
 
 pytestmark = pytest.mark.django_db
 S = AccountStatus

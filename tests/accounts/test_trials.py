@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts import selectors
-from accounts.jobs import expire_trials
 from accounts.models import AccountEvent, AccountStatus, HostedFile
 from tests.accounts.factories import HostedFileFactory
 from tests.factories import AccountFactory
+from tests.jobrun import job
 
+expire_trials = job("expire_trials")
 pytestmark = pytest.mark.django_db
 S = AccountStatus
 AUCKLAND = zoneinfo.ZoneInfo("Pacific/Auckland")

@@ -1,6 +1,6 @@
 import pytest
 
-from backoffice.actors import Actor
+from core.actors import Actor
 
 
 @pytest.fixture

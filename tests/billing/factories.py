@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import factory
 
-from backoffice.localtime import start_of_day
 from billing.models import AccountAddOn, AddOn, BillingMode, BillingProfile, Card, Plan
+from core.localtime import start_of_day
 from tests.factories import AccountFactory
 
 

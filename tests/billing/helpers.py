@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from billing import jobs
 from billing.models import EntryKind, LedgerEntry
+from tests.jobrun import job
 
 
 def local(zone: str, *args: int) -> datetime:
@@ -16,15 +16,15 @@ def local(zone: str, *args: int) -> datetime:
 
 
 def run_billing(as_of: datetime) -> dict[str, int]:
-    return jobs.run_billing(as_of=as_of, dry_run=False)
+    return job("run_billing")(as_of=as_of)
 
 
 def suspend_unpaid(as_of: datetime) -> dict[str, int]:
-    return jobs.suspend_unpaid(as_of=as_of, dry_run=False)
+    return job("suspend_unpaid")(as_of=as_of)
 
 
 def cancel_unpaid(as_of: datetime) -> dict[str, int]:
-    return jobs.cancel_unpaid(as_of=as_of, dry_run=False)
+    return job("cancel_unpaid")(as_of=as_of)
 
 
 def entries(account, kind: str | None = None):

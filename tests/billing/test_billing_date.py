@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import AccountStatus
-from accounts.services import account_cancel, account_pause, account_resume
+from accounts.services import account_pause, account_resume
 from billing.models import BillingMode, EntryKind
 from billing.selectors import next_billing_date
 from tests.billing.factories import (
@@ -22,6 +22,7 @@ from tests.billing.factories import (
 )
 from tests.billing.helpers import charges, entries, local, run_billing
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +211,7 @@ def test_an_account_reactivated_within_retention_is_billed_again_from_that_day_R
     assert not charges(account).exists()
 
     # when it comes back ten days later
-    from accounts.services import account_reactivate
+    from workflows.reactivation import account_reactivate
 
     back = local(LA, 2026, 12, 10, 9, 0)
     account_reactivate(account=account, by=agent, now=back, reason="Customer returned")

@@ -8,8 +8,6 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import AccountStatus
-from accounts.services import account_cancel
-from backoffice.actors import Actor
 from billing.gateway import TestGateway
 from billing.models import (
     AccountAddOn,
@@ -26,11 +24,10 @@ from billing.services import (
     addon_subscribe,
     billing_profile_open,
     card_attach,
-    card_retry_now,
     charge_refund,
-    payment_record,
     prepaid_term_buy,
 )
+from core.actors import Actor
 from tests.billing.factories import (
     AccountAddOnFactory,
     AddOnFactory,
@@ -40,6 +37,8 @@ from tests.billing.factories import (
 )
 from tests.billing.helpers import entries, run_billing
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
+from workflows.payments import card_retry_now, payment_record
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +126,7 @@ def test_card_on_file_keeps_token_brand_last_four_and_expiry_only(agent):
 
     card = card_attach(account=account, token="tok_mastercard", by=agent, now=NOW)
 
-    assert (card.brand, card.last4, card.exp_year) == ("Mastercard", "4444", 2099)
+    assert (card.brand, card.last4, card.exp_year) == ("Mastercard", "4444", 2045)
     field_names = {f.name for f in Card._meta.get_fields()}
     assert not field_names & {"number", "card_number", "pan", "cvc"}
 
@@ -174,7 +173,7 @@ def test_refund_of_a_prepayment_is_refused_for_everyone_R5(agent, django_user_mo
     purchase = prepaid_term_buy(account=account, by=agent, now=NOW)
     card_payment = entries(account, EntryKind.CARD_PAYMENT).get()
     superuser = django_user_model.objects.create_superuser("root", password="x")
-    from backoffice.actors import Actor
+    from core.actors import Actor
 
     for by in (agent, Actor.staff(superuser), Actor.system("any_job")):
         for entry in (purchase, card_payment):

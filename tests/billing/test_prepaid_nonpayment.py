@@ -13,10 +13,8 @@ import pytest
 from django.core import mail
 
 from accounts.models import AccountEvent, AccountStatus
-from billing import jobs
 from billing.calendar import add_months
 from billing.models import BillingMode, CardChargeAttempt, EntryKind
-from billing.services import payment_record
 from tests.billing.factories import BillingProfileFactory, CardFactory
 from tests.billing.helpers import (
     cancel_unpaid,
@@ -26,6 +24,8 @@ from tests.billing.helpers import (
     suspend_unpaid,
 )
 from tests.factories import AccountFactory
+from tests.jobrun import job
+from workflows.payments import payment_record
 
 pytestmark = pytest.mark.django_db
 
@@ -253,9 +253,9 @@ def test_dry_runs_change_nothing_R11():
     account = prepaid_account()
     consume_eleven_months(account)
 
-    assert jobs.run_billing(as_of=at(ZERO_DAY), dry_run=True) == {"would_bill_prepaid": 1}
+    assert job("run_billing")(as_of=at(ZERO_DAY), dry_run=True) == {"would_bill_prepaid": 1}
     assert entries(account, EntryKind.PREPAID_CONSUMPTION).count() == 11
     run_billing(at(ZERO_DAY))
-    assert jobs.suspend_unpaid(as_of=at(ZERO_DAY, 1), dry_run=True) == {"would_suspend": 1}
+    assert job("suspend_unpaid")(as_of=at(ZERO_DAY, 1), dry_run=True) == {"would_suspend": 1}
     account.refresh_from_db()
     assert account.status == AccountStatus.ACTIVE

@@ -1,15 +1,16 @@
 """The billing run reports progress per batch (runjob shows it)."""
 
 import io
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 from django.core.management import call_command
 
-from backoffice import progress as progress_module
-from backoffice.actors import Actor
-from billing.services import billing_run
+from core import progress as progress_module
+from jobs.registry import JOBS, get_job
 from tests.billing.factories import BillingProfileFactory, CardFactory
+from tests.jobrun import job
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +22,13 @@ def due_profiles(n: int) -> None:
         CardFactory(account=profile.account)
 
 
-def test_billing_run_calls_progress_per_batch_R3():
+def test_billing_run_calls_progress_per_batch_R3(monkeypatch):
     due_profiles(5)
     steps: list[int] = []
 
-    counts = billing_run(
-        as_of=AS_OF, by=Actor.system("run_billing"), batch_size=2, progress=steps.append
-    )
+    monkeypatch.setitem(JOBS, "run_billing", replace(get_job("run_billing"), step=2))
+
+    counts = job("run_billing")(as_of=AS_OF, progress=steps.append)
 
     assert steps == [2, 2, 1]
     assert sum(counts.values()) >= 5

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountStatus
-from backoffice.actors import Actor
 from compliance import tasks
 from compliance.models import OptIn, Suppression, SuppressionExport, SuppressionImport
-from compliance.services import is_suppressed, suppression_record
+from compliance.selectors import is_suppressed
+from compliance.services import suppression_record
+from core.actors import Actor
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

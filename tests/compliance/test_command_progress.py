@@ -8,10 +8,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import AccountStatus
-from backoffice import progress as progress_module
-from backoffice.actors import Actor
 from compliance.models import SuppressionSource
 from compliance.services import suppression_export, suppression_record
+from core import progress as progress_module
+from core.actors import Actor
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

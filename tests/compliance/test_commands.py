@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import AccountStatus
-from backoffice.actors import Actor
 from compliance.models import Suppression, SuppressionExport, SuppressionImport
 from compliance.services import suppression_record
+from core.actors import Actor
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

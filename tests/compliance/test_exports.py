@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from accounts.models import AccountStatus
-from backoffice.actors import Actor
 from compliance.models import OptInMethod, SuppressionExport
 from compliance.services import (
     ExportRefused,
@@ -16,6 +15,7 @@ from compliance.services import (
     suppression_export,
     suppression_record,
 )
+from core.actors import Actor
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,15 +5,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backoffice.actors import Actor
 from compliance.models import OptInMethod, Suppression
+from compliance.selectors import is_suppressed
 from compliance.services import (
     FileRefused,
-    is_suppressed,
     optin_record,
     suppression_record,
     suppressions_import,
 )
+from core.actors import Actor
 from tests.compliance.factories import SuppressionFactory
 from tests.factories import AccountFactory
 

@@ -14,22 +14,21 @@ from accounts.models import (
     SignupForm,
     SignupSubmission,
 )
-from backoffice.actors import Actor
-from compliance.jobs import purge_inactive
+from accounts.selectors import accounts_due_for_purge, purge_day
+from accounts.services import LegalHoldError, account_legal_hold_release, account_legal_hold_set
 from compliance.models import PurgeProgress, PurgeReceipt
-from compliance.selectors import accounts_due_for_purge, purge_day
+from compliance.selectors import is_suppressed
 from compliance.services import (
-    LegalHoldError,
-    account_legal_hold_release,
-    account_legal_hold_set,
-    is_suppressed,
     suppression_export,
     suppression_record,
 )
-from compliance.services.purge import account_purge_step
+from core.actors import Actor
 from tests.compliance.factories import ContactFactory
 from tests.factories import AccountFactory
+from tests.jobrun import job
+from workflows.purge import account_purge_step, accounts_purge_step
 
+purge_inactive = job("purge_inactive")
 pytestmark = pytest.mark.django_db
 
 JOB = Actor.system("purge_inactive")
@@ -208,20 +207,7 @@ def test_purge_runs_twice_safely():
     assert PurgeReceipt.objects.filter(account=account).count() == 1
 
 
-@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
-def test_the_one_account_check_agrees_with_the_selector_around_day_121_R7(zone):
-    from compliance.selectors import account_is_due_for_purge
-
-    account = inactive_account(time_zone=zone)
-    for hours in range(120 * 24 - 30, 122 * 24 + 30, 3):
-        as_of = CANCELLED_AT + timedelta(hours=hours)
-        selected = accounts_due_for_purge(as_of=as_of).filter(pk=account.pk).exists()
-        assert account_is_due_for_purge(account, as_of=as_of) == selected, as_of
-
-
 def test_a_group_purged_in_several_steps_counts_each_account_exactly_R7():
-    from compliance.services.purge import accounts_purge_step
-
     small = with_content(inactive_account(), contacts=1)
     large = with_content(inactive_account(), contacts=5)
     held = with_content(inactive_account(legal_hold=True, legal_hold_reason="case"))

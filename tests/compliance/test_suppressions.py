@@ -6,18 +6,19 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from accounts.models import AccountStatus
-from backoffice.actors import Actor
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.models import OptIn, OptInMethod, Suppression
+from compliance.selectors import is_suppressed
 from compliance.services import (
     OptInRefused,
-    is_suppressed,
     optin_record,
     optin_record_from_signup,
     suppression_record,
 )
+from core.actors import Actor
 from tests.compliance.factories import ContactFactory
 from tests.factories import AccountFactory
+from workflows.cancellation import account_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +83,6 @@ def test_unsubscribe_after_the_account_was_purged_is_recorded_R9(now):
 
 
 def test_suppression_survives_contact_delete_and_account_cancel_R9(agent, now):
-    from accounts.services import account_cancel
 
     account = AccountFactory(status=AccountStatus.ACTIVE)
     contact = ContactFactory(account=account, email="gone@example.com")

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from backoffice.actors import Actor
 from compliance.models import Suppression, SuppressionExport, SuppressionSource
 from compliance.services import suppression_record
+from core.actors import Actor
 from tests.factories import AccountFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -10,9 +10,9 @@ import pytest
 from django.test import override_settings
 
 from accounts.models import Account, AccountEvent, AccountStatus
-from backoffice.actors import Actor
+from accounts.services import AccountDetailsError, accounts_update_details
+from core.actors import Actor
 from exchanges.models import ImportRecord, ImportStatus
-from exchanges.services import ExchangeError, accounts_update_details
 from tests.exchanges.conftest import confirm, streamed, upload
 from tests.factories import AccountFactory
 
@@ -147,7 +147,7 @@ def test_reimported_export_with_unchanged_status_column_is_accepted(manager_clie
 
 
 def test_service_refuses_status_even_if_asked_directly(acme, agent, now):
-    with pytest.raises(ExchangeError, match="may not change status"):
+    with pytest.raises(AccountDetailsError, match="may not change status"):
         accounts_update_details(
             changes={"acme": {"status": "cancelled"}}, by=agent, now=now, source="x.csv"
         )

@@ -12,8 +12,8 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from accounts.models import AccountStatus, CancellationReason, CancellationRequest
-from backoffice.csvsafe import neutralise, restore
 from billing.models import EntryKind, LedgerEntry, Plan
+from core.csvsafe import neutralise, restore
 from exchanges.models import ImportRecord, ImportStatus
 from jobs.models import JobRun
 from tests.exchanges.conftest import confirm, streamed, upload

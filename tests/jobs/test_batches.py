@@ -159,7 +159,7 @@ def test_a_batch_whose_worker_died_is_taken_up_again_and_finishes_once(settings)
     services.job_batch_claim(batch_id=batch.pk, now=timezone.now() - timedelta(minutes=2))
     first = Account.objects.filter(status=S.TRIAL).order_by("pk").first()
     from accounts.services import account_expire_trial
-    from backoffice.actors import Actor
+    from core.actors import Actor
 
     account_expire_trial(
         account=first, by=Actor.system("expire_trials"), now=timezone.now(), reason="Trial ended"
@@ -200,7 +200,7 @@ def test_a_failing_batch_fails_the_run_and_the_next_run_finishes_the_work(settin
     calls = []
 
     def flaky(**kwargs):
-        calls.append(kwargs["within"])
+        calls.append(kwargs["items"])
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
         return real(**kwargs)

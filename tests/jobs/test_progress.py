@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 
-from backoffice import progress as progress_module
-from backoffice.progress import Progress
+from core import progress as progress_module
+from core.progress import Progress
 from jobs.models import JobRun
 from jobs.registry import JOBS, get_job, register, reports_progress, run_function
 

@@ -1,6 +1,6 @@
 """Every CSV the back office writes is safe to open in a spreadsheet (SPEC "Compliance
 details"): a cell starting with = + - @ tab or carriage return is neutralised with a leading
-quote (backoffice.csvsafe), whatever free text a customer, a caller or an uploaded file put
+quote (core.csvsafe), whatever free text a customer, a caller or an uploaded file put
 into the field it comes from.
 
 Each export below is run end to end (the admin download, the management command, the
@@ -22,10 +22,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import AccountStatus
-from backoffice.csvsafe import FORMULA_STARTS, neutralise
 from billing.models import EntryKind, LedgerEntry
 from compliance.models import ExportFormat
 from compliance.services.exports import _stream_generic
+from core.csvsafe import FORMULA_STARTS, neutralise
 from exchanges.models import ImportRecord, ImportStatus
 from jobs.models import JobRun
 from tests.accounts.factories import CancellationReasonFactory, CancellationRequestFactory

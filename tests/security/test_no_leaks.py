@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backoffice.actors import Actor
 from billing.models import BillingMode, CardChargeAttempt
+from billing.selectors import profiles_due_for_billing
 from billing.services import BillingError, prepaid_term_buy
 from billing.services.run import billing_run
+from core.actors import Actor
 from tests.billing.factories import BillingProfileFactory, CardFactory
 from tests.factories import AccountFactory
 from tests.security.conftest import CARD_TOKEN, CONTACT_EMAILS, SUPPRESSED_EMAILS
@@ -91,7 +92,11 @@ def test_billing_and_card_charges_never_log_or_show_a_card_token(
     tokens = (CARD_TOKEN, GONE_TOKEN, "tok_ok_zq7SECRETprepaidTOKEN", GONE_TOKEN + "2")
     caplog.set_level(logging.DEBUG)
 
-    counts = billing_run(as_of=BILLING_DAY, by=Actor.system("run_billing"))
+    counts = billing_run(
+        profiles=profiles_due_for_billing(as_of=BILLING_DAY),
+        as_of=BILLING_DAY,
+        by=Actor.system("run_billing"),
+    )
     prepaid_term_buy(account=prepaid, by=Actor.system("test"), now=BILLING_DAY)
     with pytest.raises(BillingError) as refused:
         prepaid_term_buy(account=gone_prepaid, by=Actor.system("test"), now=BILLING_DAY)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Account
-from backoffice.roles import ROLES
+from core.roles import ROLES
 
 # Each app adds its own demo data; later modules build on what earlier ones made.
 DEMO_MODULES = [

@@ -7,7 +7,7 @@ import getpass
 from django.core.management.base import CommandError
 
 from accounts.models import Account
-from backoffice.actors import Actor
+from core.actors import Actor
 
 
 def account_by_username(username: str) -> Account:

@@ -9,10 +9,10 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from backoffice.progress import Progress
 from compliance.management.commands._common import account_by_username, command_actor
 from compliance.models import ExportFormat
 from compliance.services import ExportRefused, suppression_export
+from core.progress import Progress
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from backoffice.progress import Progress
 from compliance.management.commands._common import account_by_username, command_actor
 from compliance.services import FileRefused, suppression_import_file
+from core.progress import Progress
 
 
 class Command(BaseCommand):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from backoffice.progress import Progress
-from compliance.selectors import purge_day
-from compliance.services.purge import purge_preview
+from accounts.selectors import accounts_due_for_purge, purge_day
+from core.progress import Progress
 from jobs.management.commands.runjob import parse_as_of
 from jobs.models import JobRun
 from jobs.services import job_run
+from workflows.purge import purge_preview
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         moment = parse_as_of(as_of) if as_of else timezone.now()
         if dry_run:
             total = 0
-            for account, counts in purge_preview(as_of=moment):
+            for account, counts in purge_preview(accounts=accounts_due_for_purge(as_of=moment)):
                 total += 1
                 what = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
                 self.stdout.write(

@@ -1,14 +1,14 @@
 """`manage.py runjob NAME [--as-of ISO-DATETIME] [--dry-run]`: run a scheduled job by hand.
 
 A job that reports progress shows a bar on a terminal and plain lines on standard error
-otherwise (see backoffice.progress)."""
+otherwise (see core.progress)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from backoffice.progress import Progress
+from core.progress import Progress
 from jobs.models import JobRun
 from jobs.registry import JOBS, UnknownJob, get_job, reports_progress
 from jobs.services import InvalidAsOf, job_run, parse_as_of

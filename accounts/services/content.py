@@ -33,41 +33,19 @@ def bring_online(*, account: Account, now: datetime, inactive_since: datetime | 
     return {"integrations_reconnected": reconnected, "files_online": online}
 
 
-def signup_receive(
+def signup_record(
     *, form: SignupForm, email: str, name: str, at: datetime, source_ip: str | None
-) -> bool:
+) -> Account | None:
     """A sign-up posted to a public form. Recorded (contact and submission) while the account
     is open; after it closed the form still answers, but the sign-up is only counted (R6).
-    Returns whether it was recorded."""
+    Returns the account when it was recorded, None when discarded."""
     account = Account.objects.only("status").get(pk=form.account_id)
     if not account.is_open:
         SignupForm.objects.filter(pk=form.pk).update(discarded_signups=F("discarded_signups") + 1)
-        return False
-    from compliance.services import optin_record_from_signup
-
+        return None
     with transaction.atomic():
         Contact.objects.create(account_id=form.account_id, email=email, name=name, signup_form=form)
         SignupSubmission.objects.create(
             form=form, account_id=form.account_id, email=email, at=at, source_ip=source_ip
         )
-        # The person acted at their own initiative: for an address that had unsubscribed,
-        # this sign-up is the explicit opt-in, recorded with its evidence (R9).
-        optin_record_from_signup(
-            account=account,
-            address=email,
-            form_name=form.name,
-            form_key=form.public_key,
-            source_ip=source_ip,
-            at=at,
-        )
-    return True
-
-
-def hosted_file_for_public(*, public_key: str) -> HostedFile | None:
-    """The hosted file behind a public URL, or None if there never was one."""
-    return (
-        HostedFile.objects.select_related("account")
-        .only("content", "content_type", "name", "online", "account__status")
-        .filter(public_key=public_key)
-        .first()
-    )
+    return account

@@ -1,0 +1,178 @@
+"""Changing an account's details (company, primary email, language, time zone; a legal hold
+by Compliance): each change an account event saying field, old → new and why (R12). Status,
+balances and the ledger never change here: they move only through their own services.
+
+A time zone change moves the account's local calendar, and with it billing's cut-off (R3):
+``workflows.details`` calls billing after these services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Account, AccountEvent
+from accounts.services.holds import LegalHoldError, legal_hold_check
+from core.actors import Actor
+
+# What a manager's import may change on an account, in the words of the timeline. Status,
+# balances and the ledger are not here: they move only through their own services.
+ACCOUNT_DETAILS = {
+    "company": "company",
+    "primary_email": "primary email",
+    "language": "language",
+    "time_zone": "time zone",
+    "legal_hold": "legal hold",
+    "legal_hold_reason": "legal hold reason",
+}
+
+
+class AccountDetailsError(ValueError):
+    """Account details that cannot be changed as asked; nothing was changed. The message says
+    why."""
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value) if value not in (None, "") else "(empty)"
+
+
+def _check_legal_hold(by: Actor, account: Account, wanted: Mapping[str, Any]) -> None:
+    """The compliance desk's rule (a permission; a reason to set a hold, not to release)."""
+    reason = wanted.get("legal_hold_reason", account.legal_hold_reason) or ""
+    try:
+        legal_hold_check(by=by, reason=reason if wanted["legal_hold"] else None)
+    except LegalHoldError as exc:
+        raise AccountDetailsError(f"{account}: {exc} (legal_hold_reason)") from None
+
+
+def _validate(account: Account, wanted: Mapping[str, Any]) -> None:
+    """The fields' own rules (a known time zone, a valid address, a known language), so a bad
+    value is refused with its field named instead of failing in the database."""
+    probe = Account(**{**{f: getattr(account, f) for f in ACCOUNT_DETAILS}, **wanted})
+    try:
+        probe.clean_fields(exclude=[f.name for f in Account._meta.fields if f.name not in wanted])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{field}: {' '.join(str(m) for m in messages)}"
+            for field, messages in exc.message_dict.items()
+        )
+        raise AccountDetailsError(f"{account}: {problems}") from None
+
+
+@transaction.atomic
+def account_details_change(
+    *, account: Account, changes: Mapping[str, Any], by: Actor, now: datetime, reason: str
+) -> list[str]:
+    """Change one account's details as staff entered them (the account page), with the reason
+    for the change; one ``details_changed`` event lists each "field: old → new". Returns the
+    changed fields (none: nothing written)."""
+    forbidden = sorted(set(changes) - set(ACCOUNT_DETAILS) - {"legal_hold", "legal_hold_reason"})
+    if forbidden or "legal_hold" in changes or "legal_hold_reason" in changes:
+        what = ", ".join(forbidden) or "the legal hold"
+        raise AccountDetailsError(
+            f"{what} cannot be changed here: the status through the actions on the account "
+            "page, a legal hold by Compliance under Retention (R7, R12)"
+        )
+    if not (reason or "").strip():
+        raise AccountDetailsError("say why the details change (R12); nothing was changed")
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    _validate(locked, changes)
+    diffs, fields = [], []
+    for field, label in ACCOUNT_DETAILS.items():
+        if field in changes and getattr(locked, field) != changes[field]:
+            diffs.append(f"{label}: {_shown(getattr(locked, field))} → {_shown(changes[field])}")
+            setattr(locked, field, changes[field])
+            fields.append(field)
+    if not fields:
+        return []
+    locked.save(update_fields=fields)
+    AccountEvent.objects.create(
+        account=locked,
+        at=now,
+        kind="details_changed",
+        reason=f"{'; '.join(diffs)} ({reason.strip()})",
+        **by.as_fields(),
+    )
+    for field in fields:
+        setattr(account, field, getattr(locked, field))
+    return fields
+
+
+def accounts_update_details(
+    *,
+    changes: Mapping[str, Mapping[str, Any]],
+    by: Actor,
+    now: datetime,
+    source: str,
+    batch_size: int = 1000,
+) -> dict[str, int]:
+    """Apply the wanted details (username → {field: value}) to existing accounts, all or
+    nothing. Each changed account gets one ``details_changed`` event listing "field: old → new";
+    a legal hold set or released gets its own event as well. Never touches status, balances or
+    the ledger: a field outside ACCOUNT_DETAILS is refused."""
+    for username, wanted in changes.items():
+        forbidden = sorted(set(wanted) - set(ACCOUNT_DETAILS))
+        if forbidden:
+            raise AccountDetailsError(
+                f"{username}: an import may not change {', '.join(forbidden)}; it changes only "
+                f"{', '.join(ACCOUNT_DETAILS)}"
+            )
+    counts = {"updated": 0, "unchanged": 0, "events": 0}
+    with transaction.atomic():
+        accounts = list(
+            Account.objects.select_for_update().filter(username__in=list(changes)).order_by("pk")
+        )
+        missing = set(changes) - {a.username for a in accounts}
+        if missing:
+            raise AccountDetailsError(f"no account named {', '.join(sorted(missing))}")
+        updated: list[Account] = []
+        events: list[AccountEvent] = []
+        for account in accounts:
+            wanted = dict(changes[account.username])
+            if wanted.get("legal_hold", account.legal_hold) is False:
+                wanted["legal_hold_reason"] = ""
+            if wanted.get("legal_hold", account.legal_hold) != account.legal_hold:
+                _check_legal_hold(by, account, wanted)
+            _validate(account, wanted)
+            diffs = []
+            hold_before = account.legal_hold
+            for field, label in ACCOUNT_DETAILS.items():
+                if field in wanted and getattr(account, field) != wanted[field]:
+                    diffs.append(
+                        f"{label}: {_shown(getattr(account, field))} → {_shown(wanted[field])}"
+                    )
+                    setattr(account, field, wanted[field])
+            if not diffs:
+                counts["unchanged"] += 1
+                continue
+            updated.append(account)
+            events.append(
+                AccountEvent(
+                    account=account,
+                    at=now,
+                    kind="details_changed",
+                    reason=f"{'; '.join(diffs)} (CSV import {source})",
+                    **by.as_fields(),
+                )
+            )
+            if account.legal_hold != hold_before:
+                events.append(
+                    AccountEvent(
+                        account=account,
+                        at=now,
+                        kind="legal_hold_set" if account.legal_hold else "legal_hold_released",
+                        reason=(account.legal_hold_reason or "released")
+                        + f" (CSV import {source})",
+                        **by.as_fields(),
+                    )
+                )
+        Account.objects.bulk_update(updated, list(ACCOUNT_DETAILS), batch_size=batch_size)
+        AccountEvent.objects.bulk_create(events, batch_size=batch_size)
+        counts["updated"] = len(updated)
+        counts["events"] = len(events)
+    return counts

@@ -1,0 +1,205 @@
+"""Deleting an account's content for good (R7): contacts, campaigns and their reports, sign-up
+forms and their submissions, integrations, hosted files. Only the purge workflow calls this,
+with the accounts' rows locked and their retention re-checked; the account itself stays as a
+tombstone with its events (and billing's ledger, compliance's suppressions stay too, R9).
+
+Each call deletes a bounded batch per kind, so a transaction stays short whatever the
+account's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection, models
+
+from accounts.models import (
+    Account,
+    Campaign,
+    CampaignReport,
+    Contact,
+    HostedFile,
+    Integration,
+    SignupForm,
+    SignupSubmission,
+)
+
+# Rows of each kind deleted per transaction, whatever the number of accounts in it: bounds
+# the work under the account locks (well under a second) and lets a group of small accounts
+# go in one transaction.
+PURGE_BATCH_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    model: type[models.Model]
+    # SQL selecting a column ({col}: id, or ctid on PostgreSQL) of this kind's rows for a set
+    # of accounts ({accounts}: a list of placeholders).
+    rows_sql: str
+    # The deleted row's account id, in a RETURNING clause.
+    returning: str = "account_id"
+    # Kinds whose rows point at this one: it is deleted only in a batch that deletes the last
+    # of them, so every foreign key holds when the transaction commits.
+    children: tuple[str, ...] = ()
+
+
+def _kinds() -> list[Kind]:
+    def own(model) -> str:
+        return f"SELECT {{col}} FROM {model._meta.db_table} WHERE account_id IN ({{accounts}})"
+
+    campaigns = Campaign._meta.db_table
+    reports = (
+        f"SELECT r.{{col}} FROM {CampaignReport._meta.db_table} r "
+        f"JOIN {campaigns} c ON c.id = r.campaign_id WHERE c.account_id IN ({{accounts}})"
+    )
+    # Children before parents, so every delete is a plain DELETE by id, no cascade.
+    return [
+        Kind(
+            "campaign_reports",
+            CampaignReport,
+            reports,
+            returning=f"(SELECT c.account_id FROM {campaigns} c WHERE c.id = campaign_id)",
+        ),
+        Kind("campaigns", Campaign, own(Campaign), children=("campaign_reports",)),
+        Kind("signup_submissions", SignupSubmission, own(SignupSubmission)),
+        Kind("contacts", Contact, own(Contact)),
+        Kind(
+            "signup_forms",
+            SignupForm,
+            own(SignupForm),
+            children=("signup_submissions", "contacts"),
+        ),
+        Kind("integrations", Integration, own(Integration)),
+        Kind("hosted_files", HostedFile, own(HostedFile)),
+    ]
+
+
+KIND_NAMES = [k.name for k in _kinds()]
+
+
+def content_counts(*, account: Account) -> dict[str, int]:
+    """What a purge of `account` would delete, per kind."""
+    counts = {}
+    with connection.cursor() as cursor:
+        for kind in _kinds():
+            cursor.execute(
+                f"SELECT COUNT(*) FROM ({kind.rows_sql.format(col='id', accounts='%s')}) ids",
+                [account.pk],
+            )
+            counts[kind.name] = cursor.fetchone()[0]
+    return counts
+
+
+@dataclass
+class ContentDeleted:
+    per_kind: dict[str, int] = field(default_factory=dict)
+    per_account: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, kind: str, account_id: int, count: int) -> None:
+        self.per_kind[kind] = self.per_kind.get(kind, 0) + count
+        counts = self.per_account.setdefault(account_id, {})
+        counts[kind] = counts.get(kind, 0) + count
+
+
+def _group_sql(kind: Kind) -> tuple[str, str]:
+    """(count per account, delete) statements for all of a kind's rows of a set of accounts,
+    given as one array parameter."""
+    table = kind.model._meta.db_table
+    if kind.name == "campaign_reports":
+        campaigns = Campaign._meta.db_table
+        return (
+            f"SELECT c.account_id, COUNT(*) FROM {table} r JOIN {campaigns} c "
+            f"ON c.id = r.campaign_id WHERE c.account_id = ANY(%s) GROUP BY c.account_id",
+            f"DELETE FROM {table} r USING {campaigns} c "
+            f"WHERE c.id = r.campaign_id AND c.account_id = ANY(%s)",
+        )
+    return (
+        f"SELECT account_id, COUNT(*) FROM {table} WHERE account_id = ANY(%s) GROUP BY 1",
+        f"DELETE FROM {table} WHERE account_id = ANY(%s)",
+    )
+
+
+def _delete_group_at_once(cursor, kinds: list[Kind], account_ids: list[int], limit: int):
+    """The common case, on PostgreSQL: the group's content fits in one batch of every kind.
+    Counted first through the indexes, then deleted with one plain DELETE per kind (children
+    first), as fast as a raw DELETE. Returns None when some kind is over the limit (the
+    bounded path takes over). A count that a DELETE does not match (rows arrived meanwhile)
+    rolls the step back; the next run counts again."""
+    counted: list[dict[int, int]] = []
+    for kind in kinds:
+        count_sql, _ = _group_sql(kind)
+        cursor.execute(count_sql, [account_ids])
+        per_account = dict(cursor.fetchall())
+        if sum(per_account.values()) >= limit:
+            return None
+        counted.append(per_account)
+    deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
+    for kind, per_account in zip(kinds, counted, strict=True):
+        if not per_account:
+            continue
+        _, delete_sql = _group_sql(kind)
+        cursor.execute(delete_sql, [account_ids])
+        if cursor.rowcount != sum(per_account.values()):
+            raise RuntimeError(
+                f"purge: {kind.name} changed while purging accounts {account_ids[:5]}…; "
+                "nothing of this step was kept, the next run does it again"
+            )
+        for account_id, count in per_account.items():
+            deleted.add(kind.name, account_id, count)
+    return deleted
+
+
+def content_delete_batch(*, account_ids: list[int], limit: int) -> ContentDeleted:
+    """Delete up to `limit` rows of each kind of these accounts' content. A parent kind waits
+    for a batch in which its children kinds come back short of the limit (all gone)."""
+    kinds = _kinds()
+    index = {k.name: i for i, k in enumerate(kinds)}
+    holes = ", ".join(["%s"] * len(account_ids))
+    deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            fast = _delete_group_at_once(cursor, kinds, account_ids, limit)
+            if fast is not None:
+                return fast
+            # One round trip: each kind's DELETE is a data-modifying CTE; a parent's condition
+            # reads its children's CTEs (all run once, on the same snapshot). Rows are picked
+            # by their address (ctid) under a LIMIT: a TID scan deletes a batch several times
+            # faster than probing the primary key for each id.
+            ctes, params = [], []
+            for i, k in enumerate(kinds):
+                waits = "".join(f" AND (SELECT COUNT(*) FROM d{index[c]}) < %s" for c in k.children)
+                ctes.append(
+                    f"d{i} AS (DELETE FROM {k.model._meta.db_table} WHERE ctid = ANY(ARRAY("
+                    f"{k.rows_sql.format(col='ctid', accounts=holes)} LIMIT %s)){waits} "
+                    f"RETURNING {k.returning} AS account_id)"
+                )
+                params += [*account_ids, limit] + [limit] * len(k.children)
+            counts = " UNION ALL ".join(
+                f"SELECT {i}, account_id, COUNT(*) FROM d{i} GROUP BY account_id"
+                for i in range(len(kinds))
+            )
+            cursor.execute(f"WITH {', '.join(ctes)} {counts}", params)
+            for i, account_id, count in cursor.fetchall():
+                deleted.add(kinds[i].name, account_id, count)
+            return deleted
+        for kind in kinds:
+            if any(deleted.per_kind[c] >= limit for c in kind.children):
+                continue
+            table = kind.model._meta.db_table
+            cursor.execute(
+                f"SELECT id FROM ({kind.rows_sql.format(col='id', accounts=holes)} LIMIT %s) ids",
+                [*account_ids, limit],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                continue
+            id_holes = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                f"SELECT {kind.returning}, COUNT(*) FROM {table} WHERE id IN ({id_holes}) "
+                f"GROUP BY 1",
+                ids,
+            )
+            for account_id, count in cursor.fetchall():
+                deleted.add(kind.name, account_id, count)
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({id_holes})", ids)
+        return deleted

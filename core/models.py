@@ -1,0 +1,58 @@
+"""Append-only records and their audit fields (R12), for every app.
+
+A record of what happened (a timeline event, a ledger entry, a suppression) is written once and
+never edited or deleted. The ORM refuses it here; on PostgreSQL the triggers of
+``core.triggers`` refuse it for raw SQL too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk edits and deletes: these rows are the record of what happened (R12)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError(f"{self.model._meta.verbose_name} records cannot be edited (R12)")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError(f"{self.model._meta.verbose_name} records cannot be deleted (R12)")
+
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once and never edited or deleted (R12)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.verbose_name} records cannot be edited (R12)")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError(f"{self._meta.verbose_name} records cannot be deleted (R12)")
+
+
+class ByFields(models.Model):
+    """Who made a record: a staff user or a scheduled job, exactly one (core.actors.Actor)."""
+
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_job = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def by(self) -> str:
+        if self.by_job:
+            return f"job {self.by_job}"
+        return str(self.by_user) if self.by_user_id else "?"

@@ -1,0 +1,163 @@
+"""Purge of accounts inactive for more than the retention period (R7), keeping every
+suppression (R9): accounts deletes the content, compliance keeps the progress and the receipt,
+accounts records the move to ``purged``.
+
+Due accounts are purged in groups, each step one short transaction: lock the group's account
+rows (skipping those another worker holds), check again that each is still due (no legal hold
+set, not reactivated meanwhile: R7's one definition, ``accounts_due_for_purge``), delete a
+bounded batch of their content, and either finish them (receipts, move to ``purged``) or, when
+rows are left, keep the counts so far in the same transaction as the deletes. A run that
+crashes half-way therefore leaves a state the next run finishes, and each receipt counts every
+row once. The account stays as a tombstone with its events, its ledger and its suppressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from accounts.models import Account
+from accounts.selectors import accounts_due_for_purge
+from accounts.services import accounts_mark_purged
+from accounts.services.purge import (
+    KIND_NAMES,
+    PURGE_BATCH_ROWS,
+    content_counts,
+    content_delete_batch,
+)
+from compliance.services.purge import (
+    purge_progress_of,
+    purge_progress_save,
+    purge_receipts_record,
+)
+from core.actors import Actor
+
+# Accounts purged together in one transaction when they are small; a large one makes the group
+# take several steps, each bounded by PURGE_BATCH_ROWS.
+PURGE_GROUP_ACCOUNTS = 40
+
+
+@dataclass
+class GroupStep:
+    """One transaction of a group's purge: the accounts it finished (with their receipts'
+    counts), whether rows are left (call again), and how many it skipped (held by another
+    worker, or no longer due: a legal hold, a reactivation, purged already)."""
+
+    purged: dict[int, dict[str, int]] = field(default_factory=dict)
+    more: bool = False
+    skipped: int = 0
+
+
+def accounts_purge_step(
+    *, account_ids: list[int], by: Actor, now: datetime, run: str, batch: int = PURGE_BATCH_ROWS
+) -> GroupStep:
+    """One short transaction of the purge of a group of accounts."""
+    with transaction.atomic():
+        locked = list(
+            Account.objects.select_for_update(skip_locked=True).filter(pk__in=account_ids)
+        )
+        still_due = set(
+            accounts_due_for_purge(as_of=now)
+            .filter(pk__in=[a.pk for a in locked])
+            .values_list("pk", flat=True)
+        )
+        due = [a for a in locked if a.pk in still_due]
+        step = GroupStep(skipped=len(account_ids) - len(due))
+        if not due:
+            return step
+        ids = [a.pk for a in due]
+        begun = purge_progress_of(account_ids=ids)
+        deleted = content_delete_batch(account_ids=ids, limit=batch)
+        totals = {
+            a.pk: {
+                name: deleted.per_account.get(a.pk, {}).get(name, 0)
+                + int(begun[a.pk].counts.get(name, 0) if a.pk in begun else 0)
+                for name in KIND_NAMES
+            }
+            for a in due
+        }
+        if any(n >= batch for n in deleted.per_kind.values()):
+            # Rows may be left: keep the counts so far with the deletes.
+            purge_progress_save(totals=totals, begun=begun, now=now)
+            step.more = True
+            return step
+        # Every kind came back short of its limit: nothing is left, finish in this transaction.
+        purge_receipts_record(accounts=due, totals=totals, begun=begun, by=by, now=now, run=run)
+        reasons = {
+            account.pk: (
+                "Purged after the retention period (R7): "
+                + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals[account.pk].items())
+                + "; suppressions kept (R9)"
+            )
+            for account in due
+        }
+        accounts_mark_purged(accounts=list(due), by=by, now=now, reasons=reasons)
+        for account in due:
+            step.purged[account.pk] = totals[account.pk]
+        return step
+
+
+@dataclass(frozen=True)
+class PurgeStep:
+    """One transaction of one account's purge: "purged" (counts are the receipt's), "more",
+    or "skipped" (held by another worker, or no longer due)."""
+
+    state: str
+    counts: dict[str, int]
+
+
+def account_purge_step(
+    *, account_id: int, by: Actor, now: datetime, run: str, batch: int = PURGE_BATCH_ROWS
+) -> PurgeStep:
+    """One short transaction of one account's purge."""
+    step = accounts_purge_step(account_ids=[account_id], by=by, now=now, run=run, batch=batch)
+    if step.purged:
+        return PurgeStep("purged", step.purged[account_id])
+    return PurgeStep("more" if step.more else "skipped", {})
+
+
+def accounts_purge(*, account_ids: list[int], by: Actor, now: datetime, run: str) -> GroupStep:
+    """Purge these accounts to the end, in groups of short transactions."""
+    result = GroupStep()
+    for start in range(0, len(account_ids), PURGE_GROUP_ACCOUNTS):
+        group = account_ids[start : start + PURGE_GROUP_ACCOUNTS]
+        while True:
+            step = accounts_purge_step(account_ids=group, by=by, now=now, run=run)
+            result.purged.update(step.purged)
+            if not step.more:
+                result.skipped += step.skipped
+                break
+    return result
+
+
+def account_purge(*, account: Account, by: Actor, now: datetime, run: str) -> bool:
+    """Purge one due account to the end; False when it was not purged (not due, or held by
+    another worker)."""
+    return bool(accounts_purge(account_ids=[account.pk], by=by, now=now, run=run).purged)
+
+
+def accounts_purge_due(
+    *, accounts: QuerySet[Account], by: Actor, now: datetime, run: str
+) -> dict[str, int]:
+    """Purge the given due accounts (the purge job's items). Safe to run twice and on several
+    workers at once: an account another worker holds is skipped, a half-purged one is
+    finished."""
+    totals = {"accounts_purged": 0, "accounts_skipped": 0, **{name: 0 for name in KIND_NAMES}}
+    ids = list(accounts.order_by("pk").values_list("pk", flat=True))
+    result = accounts_purge(account_ids=ids, by=by, now=now, run=run)
+    totals["accounts_purged"] = len(result.purged)
+    totals["accounts_skipped"] = result.skipped
+    for counts in result.purged.values():
+        for name, value in counts.items():
+            totals[name] += value
+    return totals
+
+
+def purge_preview(*, accounts: QuerySet[Account]) -> Iterator[tuple[Account, dict[str, int]]]:
+    """(account, counts) of each account a purge would purge; nothing changes."""
+    for account in accounts.order_by("pk").iterator(chunk_size=500):
+        yield account, content_counts(account=account)
