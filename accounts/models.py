@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import AppendOnlyModel, ByFields
+from core.validators import no_control_characters
 
 
 def validate_time_zone(value: str) -> None:
@@ -51,8 +52,8 @@ class Language(models.TextChoices):
 class Account(models.Model):
     """A customer account of the email-marketing service, from trial to purge."""
 
-    username = models.CharField(max_length=150, unique=True)
-    company = models.CharField(max_length=200, blank=True)
+    username = models.CharField(max_length=150, unique=True, validators=[no_control_characters])
+    company = models.CharField(max_length=200, blank=True, validators=[no_control_characters])
     primary_email = models.EmailField()
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
@@ -107,12 +108,42 @@ class Account(models.Model):
         return self.status in OPEN_STATUSES
 
 
+class EventKind(models.TextChoices):
+    """What an entry on an account's timeline records: a closed list (R12)."""
+
+    CREATED = "created", "Account created"
+    ACTIVATE = "activate", "Plan chosen (trial to active)"
+    EXPIRE_TRIAL = "expire_trial", "Trial ended"
+    PAUSE = "pause", "Paused"
+    RESUME = "resume", "Resumed"
+    SUSPEND = "suspend", "Suspended for non-payment"
+    UNSUSPEND = "unsuspend", "Reactivated after payment"
+    CANCELLED_VOLUNTARY = "cancelled_voluntary", "Cancelled (customer's choice)"
+    CANCELLED_INVOLUNTARY = "cancelled_involuntary", "Cancelled (non-payment)"
+    REACTIVATE = "reactivate", "Reactivated"
+    PURGE = "purge", "Purged"
+    SAVED_BY_PAUSE = "saved_by_pause", "Saved by pause"
+    CONFIRMATION_SENT = "confirmation_sent", "Cancellation confirmation sent"
+    SUSPENSION_NOTICE = "suspension_notice", "Suspension notice sent"
+    LEGAL_HOLD_SET = "legal_hold_set", "Legal hold set"
+    LEGAL_HOLD_RELEASED = "legal_hold_released", "Legal hold released"
+    DETAILS_CHANGED = "details_changed", "Details changed"
+    BILLING_OPENED = "billing_opened", "Billing profile opened"
+    BILLING_CHANGED = "billing_changed", "Billing profile changed"
+    BILLING_RESCHEDULED = "billing_rescheduled", "Billing date moved to a new time zone"
+    CARD_ATTACHED = "card_attached", "Card put on file"
+    CARD_CHANGED = "card_changed", "Card on file changed"
+    ADDON_ADDED = "addon_added", "Add-on added"
+    ADDON_CANCELLED = "addon_cancelled", "Add-on cancelled"
+    NOTE = "note", "Note"
+
+
 class AccountEvent(AppendOnlyModel, ByFields):
     """One entry on an account's timeline: a state change or a staff/job action (R12)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(db_index=True)
-    kind = models.CharField(max_length=40, default="status_change")
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
     from_status = models.CharField(max_length=16, choices=AccountStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=AccountStatus.choices, blank=True)
     reason = models.TextField(blank=True)
@@ -120,6 +151,11 @@ class AccountEvent(AppendOnlyModel, ByFields):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["account", "-at"], name="event_account_at_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=EventKind.values), name="event_kind_known"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d %H:%M}"
@@ -234,7 +270,7 @@ class HostedFile(models.Model):
 class CancellationReason(models.Model):
     """A reason from the managed list an agent picks when a customer calls to cancel (R2)."""
 
-    name = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=120, unique=True, validators=[no_control_characters])
     active = models.BooleanField(
         default=True,
         help_text="Retired reasons are no longer offered, but stay on the requests that used them.",

@@ -14,7 +14,13 @@ from django.db.models import F
 from import_export import fields
 
 from accounts.models import Account, CancellationReason
-from accounts.services import ACCOUNT_DETAILS, LegalHoldError, legal_hold_check
+from accounts.services import (
+    ACCOUNT_DETAILS,
+    LegalHoldError,
+    ReasonError,
+    legal_hold_check,
+    reason_save,
+)
 from core.actors import Actor
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
@@ -152,7 +158,8 @@ def _same(current, text: str) -> bool:
 
 
 class CancellationReasonResource(ExchangeResource):
-    """The managed list of reasons, keyed on name: add reasons, retire or offer them again."""
+    """The managed list of reasons, keyed on name: add reasons, retire or offer them again;
+    each row through the reasons service, on the change log as a CSV import."""
 
     active = fields.Field(attribute="active", column_name="active", widget=YesNoWidget())
 
@@ -164,6 +171,9 @@ class CancellationReasonResource(ExchangeResource):
         report_skipped = True
         clean_model_instances = True
 
+    def before_import(self, dataset, **kwargs):
+        self.file_name = kwargs.get("file_name") or "file"
+
     def import_instance(self, instance, row, **kwargs):
         before = instance.active
         super().import_instance(instance, row, **kwargs)
@@ -171,6 +181,20 @@ class CancellationReasonResource(ExchangeResource):
             raise ValidationError(
                 {"name": f"'{instance.name}' is the system's own reason and cannot be changed"}
             )
+
+    def do_instance_save(self, instance, is_create):
+        try:
+            saved = reason_save(
+                name=instance.name,
+                active=instance.active,
+                reason=None if is_create else instance,
+                by=Actor.staff(self.user),
+                now=self.now,
+                why=f"CSV import {self.file_name}",
+            )
+        except ReasonError as exc:
+            raise ValidationError({"name": str(exc)}) from None
+        instance.pk, instance._state.adding = saved.pk, False
 
 
 # --- streaming exports -----------------------------------------------------------------------

@@ -233,7 +233,7 @@ class Generator:
 
         def rows():
             for pk, _u, status, _z, created, trial_ends, inactive in accounts:
-                yield f"{pk}\t{ts(created)}\tsignup\t\ttrial\t\tSigned up"
+                yield f"{pk}\t{ts(created)}\tcreated\t\ttrial\t\tSigned up"
                 if status == "trial":
                     continue
                 if status == "expired":
@@ -244,10 +244,12 @@ class Generator:
                 if status in ("paused", "suspended", "cancelled"):
                     at = inactive or self.now - timedelta(days=rng.randrange(1, 100))
                     at = max(at, paid)
-                    kind = {"paused": "pause", "suspended": "suspend"}.get(status, "cancel")
+                    kind = {"paused": "pause", "suspended": "suspend"}.get(
+                        status, "cancelled_voluntary"
+                    )
                     yield f"{pk}\t{ts(at)}\t{kind}\tactive\t{status}\t\t"
                 elif status == "purged":
-                    yield f"{pk}\t{ts(inactive)}\tcancel\tactive\tcancelled\t\t"
+                    yield f"{pk}\t{ts(inactive)}\tcancelled_voluntary\tactive\tcancelled\t\t"
                     purged = inactive + timedelta(days=121)
                     yield f"{pk}\t{ts(purged)}\tpurge\tcancelled\tpurged\tpurge_inactive\t"
             # The account with a long history: thousands of pauses and resumes.

@@ -14,6 +14,7 @@ from django.db import models
 
 from accounts.models import Account
 from core.models import AppendOnlyModel, ByFields
+from core.validators import no_control_characters
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -22,7 +23,7 @@ class Plan(models.Model):
     """A subscription plan with its monthly price in one currency."""
 
     code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     monthly_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True, help_text="Offered to new customers.")
@@ -38,7 +39,7 @@ class AddOn(models.Model):
     """An extra service in the catalogue, billed monthly on top of the plan."""
 
     code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     monthly_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True)

@@ -56,3 +56,36 @@ class ByFields(models.Model):
         if self.by_job:
             return f"job {self.by_job}"
         return str(self.by_user) if self.by_user_id else "?"
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    RETIRED = "retired", "Retired"
+    RESTORED = "restored", "Offered again"
+
+
+class ChangeRecord(AppendOnlyModel, ByFields):
+    """One change to an entry that has no account timeline (a plan, an add-on, a cancellation
+    reason): who, when, what changed (old → new) and why (R12)."""
+
+    at = models.DateTimeField(db_index=True)
+    # The entry: its model ("billing.plan"), primary key, and how it read at the time.
+    model = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    action = models.CharField(max_length=10, choices=ChangeAction.choices)
+    # [[field, old, new], ...] as staff read them.
+    changes = models.JSONField(default=list)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["model", "object_id", "-at"], name="change_entry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.object_repr}: {self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(f"{field}: {old} → {new}" for field, old, new in self.changes)

@@ -17,6 +17,8 @@ ACCOUNTS = {
     "accounts.accountevent",
     "accounts.cancellationreason",
     "accounts.cancellationrequest",
+    # the change log of the catalogue: who changed a plan, an add-on, a reason, and why
+    "core.changerecord",
 }
 BILLING = {
     "billing.accountaddon",

@@ -3,6 +3,7 @@ agent actions (pause, resume, reactivate). Views parse input and call one servic
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -27,11 +28,19 @@ from accounts.admin.inlines import (
 from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
-from accounts.services import AGENT_ACTIONS, MOVES, LifecycleError
+from accounts.services import (
+    AGENT_ACTIONS,
+    MOVES,
+    AccountDetailsError,
+    LifecycleError,
+    account_open,
+)
 from core.actors import Actor
+from core.admin import ServiceForm, ServiceFormAdmin
 from core.paging import EstimatedCountPaginator
 from exchanges.admin import CsvImportMixin, StreamingExportMixin
 from workflows.desk import account_agent_action, cancellation_call_take
+from workflows.details import account_details_change
 
 S = AccountStatus
 
@@ -62,8 +71,47 @@ ACTION_COPY = {
 }
 
 
+class AccountOpenForm(ServiceForm):
+    """A new account, on a free trial (R1)."""
+
+    refusals = (AccountDetailsError,)
+
+    class Meta:
+        model = Account
+        fields = ("username", "company", "primary_email", "time_zone", "language")
+
+    def apply(self, data, *, by, now):
+        return account_open(by=by, now=now, **{f: data[f] for f in self._meta.fields})
+
+
+class AccountDetailsForm(ServiceForm):
+    """The details staff may change, with why; each change on the timeline (R12). A new time
+    zone moves the billing cut-off with it (R3)."""
+
+    refusals = (AccountDetailsError,)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for the change"),
+        max_length=300,
+        help_text=gettext_lazy("Shown on the account's timeline."),
+    )
+
+    class Meta:
+        model = Account
+        fields = ("company", "primary_email", "time_zone", "language")
+
+    def apply(self, data, *, by, now):
+        account_details_change(
+            account=self.instance,
+            changes={f: data[f] for f in self._meta.fields},
+            by=by,
+            now=now,
+            reason=data["reason"],
+        )
+        return self.instance
+
+
 @admin.register(Account)
-class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
+class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
     list_display = (
         "username",
         "company",
@@ -132,14 +180,22 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, admin.ModelAdmin):
     streaming_export = AccountExport
     streaming_export_permission = "exchanges.export_accounts"
 
+    add_form = AccountOpenForm
+    change_form = AccountDetailsForm
+
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         # The username is the caller's identity check; it is fixed once the account exists.
-        return (*fields, "username") if obj else fields
+        return (*fields, "username") if obj else ()
 
-    def has_delete_permission(self, request, obj=None):
-        # Accounts are never deleted: purge empties them and keeps the record (R7, R12).
-        return False
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((None, {"fields": AccountOpenForm.Meta.fields}),)
+        details = ("username", "company", "primary_email", "time_zone", "language", "reason")
+        return ((None, {"fields": details}), *self.fieldsets[1:])
+
+    # Accounts are never deleted: purge empties them and keeps the record (R7, R12); the
+    # ServiceFormAdmin refuses deleting for everyone.
 
     @admin.display(description=gettext_lazy("trial ends"), ordering="trial_ends_at")
     def trial_ends(self, obj):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.models import AccountEvent
-from core.paging import EstimatedCountPaginator
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(AccountEvent)
-class AccountEventAdmin(admin.ModelAdmin):
+class AccountEventAdmin(ReadOnlyAdmin):
     """Read-only (R12); reached from an account page, filtered by that account."""
 
     list_display = ("at", "account", "kind", "from_status", "to_status", "by", "reason")
@@ -17,8 +17,6 @@ class AccountEventAdmin(admin.ModelAdmin):
     search_fields = ("=account__username",)
     ordering = ("-at", "-id")
     list_per_page = 100
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
     def lookup_allowed(self, lookup, value, request=None):
         # The account page links here with ?account__id__exact=<pk>.
@@ -29,12 +27,3 @@ class AccountEventAdmin(admin.ModelAdmin):
         return request.user.has_perm("accounts.view_account") or super().has_view_permission(
             request, obj
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

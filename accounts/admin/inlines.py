@@ -16,22 +16,7 @@ from accounts.models import (
     Integration,
     SignupForm,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+from core.admin import ReadOnlyInline
 
 # The account page shows the latest events only: an account can have thousands, and the
 # page must stay fast; the whole timeline is the event list filtered by the account.

@@ -14,6 +14,7 @@ from accounts.services.details import (
     ACCOUNT_DETAILS,
     AccountDetailsError,
     account_details_change,
+    account_open,
     accounts_update_details,
 )
 from accounts.services.holds import (
@@ -42,6 +43,7 @@ from accounts.services.lifecycle import (
     cancellation_request_record,
     system_reason,
 )
+from accounts.services.reasons import ReasonError, reason_save, reasons_set_active
 
 __all__ = [
     "ACCOUNT_DETAILS",
@@ -53,6 +55,7 @@ __all__ = [
     "DeskError",
     "LegalHoldError",
     "LifecycleError",
+    "ReasonError",
     "account_activate",
     "account_cancel_move",
     "account_details_change",
@@ -61,6 +64,7 @@ __all__ = [
     "account_legal_hold_release",
     "account_legal_hold_set",
     "account_lock",
+    "account_open",
     "account_mark_purged",
     "account_pause",
     "account_reactivate_move",
@@ -74,5 +78,7 @@ __all__ = [
     "cancellation_request_record",
     "confirmation_send",
     "legal_hold_check",
+    "reason_save",
+    "reasons_set_active",
     "system_reason",
 ]

@@ -14,9 +14,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.models import Account, AccountEvent
+from accounts.models import Account, AccountEvent, EventKind
+from accounts.selectors import trial_end_for
 from accounts.services.holds import LegalHoldError, legal_hold_check
 from core.actors import Actor
+from core.localtime import local_moment
 
 # What a manager's import may change on an account, in the words of the timeline. Status,
 # balances and the ledger are not here: they move only through their own services.
@@ -176,3 +178,50 @@ def accounts_update_details(
         counts["updated"] = len(updated)
         counts["events"] = len(events)
     return counts
+
+
+@transaction.atomic
+def account_open(
+    *,
+    username: str,
+    primary_email: str,
+    by: Actor,
+    now: datetime,
+    company: str = "",
+    time_zone: str = "UTC",
+    language: str = "en",
+) -> Account:
+    """Open an account on a free trial (R1): its trial ends at local midnight after the last
+    trial day; the timeline starts with its creation."""
+    username = (username or "").strip()
+    if not username:
+        raise AccountDetailsError("an account needs a username")
+    if Account.objects.filter(username=username).exists():
+        raise AccountDetailsError(f"an account named {username} exists already")
+    account = Account(
+        username=username,
+        company=company,
+        primary_email=primary_email,
+        time_zone=time_zone,
+        language=language,
+        created_at=now,
+    )
+    try:
+        account.full_clean(exclude=["trial_ends_at", "status"])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{field}: {' '.join(str(m) for m in messages)}"
+            for field, messages in exc.message_dict.items()
+        )
+        raise AccountDetailsError(f"{username}: {problems}") from None
+    account.trial_ends_at = trial_end_for(account=account, started_at=now)
+    account.save()
+    AccountEvent.objects.create(
+        account=account,
+        at=now,
+        kind=EventKind.CREATED,
+        to_status=account.status,
+        reason=f"Opened on a free trial until {local_moment(account.trial_ends_at, account.zone)}",
+        **by.as_fields(),
+    )
+    return account

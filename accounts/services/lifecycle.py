@@ -26,6 +26,7 @@ from accounts.models import (
     AccountStatus,
     CancellationReason,
     CancellationRequest,
+    EventKind,
 )
 from accounts.services import content
 from core import localtime
@@ -157,7 +158,10 @@ def _move(
 def account_event_record(
     *, account: Account, kind: str, by: Actor, now: datetime, reason: str
 ) -> AccountEvent:
-    """A timeline entry that is not a state change (a legal hold, a note, a notice sent)."""
+    """A timeline entry that is not a state change (a legal hold, a note, a notice sent); its
+    kind is one of the closed list (EventKind)."""
+    if kind not in EventKind.values:
+        raise ValueError(f"unknown kind of account event {kind!r}")
     return AccountEvent.objects.create(
         account=account, at=now, kind=kind, reason=reason, **by.as_fields()
     )

@@ -1,5 +1,8 @@
 """PostgreSQL refuses any edit or delete of a ledger entry, also by raw SQL (R12), and any
-refund of a prepayment (R5). Other databases (a newcomer's SQLite) rely on the model guard."""
+refund of a prepayment (R5). Other databases (a newcomer's SQLite) rely on the model guard.
+
+Never run backwards: migrating billing back past this migration would drop the triggers and
+leave no trace, so it is irreversible."""
 
 from django.db import migrations
 
@@ -44,14 +47,6 @@ CREATE TRIGGER billing_ledger_no_prepayment_refund
     EXECUTE FUNCTION billing_ledger_refuse_prepayment_refund();
 """
 
-BACKWARD = """
-DROP TRIGGER IF EXISTS billing_ledger_no_prepayment_refund ON billing_ledgerentry;
-DROP TRIGGER IF EXISTS billing_ledger_no_truncate ON billing_ledgerentry;
-DROP TRIGGER IF EXISTS billing_ledger_no_update_delete ON billing_ledgerentry;
-DROP FUNCTION IF EXISTS billing_ledger_refuse_prepayment_refund();
-DROP FUNCTION IF EXISTS billing_ledger_refuse_change();
-"""
-
 
 def _run(schema_editor, sql: str) -> None:
     if schema_editor.connection.vendor != "postgresql":
@@ -64,11 +59,7 @@ def forwards(apps, schema_editor):
     _run(schema_editor, FORWARD)
 
 
-def backwards(apps, schema_editor):
-    _run(schema_editor, BACKWARD)
-
-
 class Migration(migrations.Migration):
     dependencies = [("billing", "0001_initial")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [migrations.RunPython(forwards, elidable=False)]

@@ -4,6 +4,7 @@ also move the account (a payment lifting a suspension, a cancellation closing bi
 in ``workflows``.
 """
 
+from billing.services.catalogue import catalogue_entry_save
 from billing.services.common import BillingError, money
 from billing.services.nonpayment import profile_suspension_record, suspension_notice
 from billing.services.payments import (
@@ -14,14 +15,17 @@ from billing.services.payments import (
     prepaid_term_buy,
 )
 from billing.services.profiles import (
+    addon_cancel,
     addon_subscribe,
     billing_close_for_cancellation,
+    billing_profile_change,
     billing_profile_check,
     billing_profile_open,
     billing_reopen,
     billing_rezone,
     card_attach,
     card_check,
+    card_expiry_change,
     plan_get,
 )
 from billing.services.run import billing_account_run, billing_run, billing_run_preview
@@ -29,9 +33,11 @@ from billing.services.run import billing_account_run, billing_run, billing_run_p
 __all__ = [
     "R5_REFUSAL",
     "BillingError",
+    "addon_cancel",
     "addon_subscribe",
     "billing_account_run",
     "billing_close_for_cancellation",
+    "billing_profile_change",
     "billing_profile_check",
     "billing_profile_open",
     "billing_reopen",
@@ -40,6 +46,8 @@ __all__ = [
     "billing_run_preview",
     "card_attach",
     "card_check",
+    "card_expiry_change",
+    "catalogue_entry_save",
     "card_retry_now",
     "charge_refund",
     "money",

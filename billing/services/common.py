@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -18,20 +19,42 @@ class BillingError(Exception):
     """A billing request that cannot be done; the message is shown to staff as it is."""
 
 
+# Above any single price, payment or fee of this business, and far inside the ledger's
+# DECIMAL(12, 2) columns: an amount past it is a typing error, refused before anything is written.
+MAX_AMOUNT = Decimal("1000000.00")
+# Digits 0-9 only (Decimal would also read other scripts' digits), one decimal separator: a
+# point, or the comma German staff type.
+_AMOUNT = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?\Z")
+
+
 def money(amount: object, currency: str, *, what: str = "amount") -> tuple[Decimal, str]:
-    """`amount` as a Decimal with at most two places and `currency` as a known ISO code;
-    a clear error otherwise. Floats are refused: they cannot hold cents exactly."""
+    """`amount` as a Decimal with at most two places, within MAX_AMOUNT, and `currency` as a
+    currency we bill in (ISO 4217); a clear error otherwise. Floats are refused: they cannot
+    hold cents exactly."""
     if isinstance(amount, float):
         raise BillingError(f"{what} {amount!r} is a float; give money as a decimal string")
-    try:
-        value = Decimal(str(amount).strip())
-    except (InvalidOperation, ValueError):
-        raise BillingError(f"{what} {amount!r} is not a number") from None
-    if not value.is_finite():
-        raise BillingError(f"{what} {amount!r} is not a number")
+    if isinstance(amount, Decimal | int) and not isinstance(amount, bool):
+        value = Decimal(amount)
+        if not value.is_finite():
+            raise BillingError(f"{what} {amount!r} is not a number")
+    else:
+        text = str(amount if amount is not None else "").strip()
+        if not _AMOUNT.match(text):
+            raise BillingError(
+                f"{what} {text[:40]!r} is not a number (digits 0-9 and one decimal point or "
+                "comma, e.g. 15.00 or 15,00)"
+            )
+        try:
+            value = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            raise BillingError(f"{what} {text[:40]!r} is not a number") from None
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
         raise BillingError(f"{what} {value} has more than two decimals")
+    if abs(value) > MAX_AMOUNT:
+        raise BillingError(
+            f"{what} {value} is more than the largest amount taken here ({MAX_AMOUNT}); check it"
+        )
     code = (currency or "").strip().upper()
     if code not in conf.currencies():
         raise BillingError(

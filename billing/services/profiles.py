@@ -19,9 +19,32 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
-from billing.services.common import BillingError, clear_nonpayment, lock_profile, schedule_from
+from billing.services.common import (
+    BillingError,
+    clear_nonpayment,
+    lock_profile,
+    require_permission,
+    schedule_from,
+)
 from core.actors import Actor
 from core.localtime import local_date, start_of_day
+from core.services import change_diff
+
+# The states in which an account's billing set-up can change: not once it is closed.
+OPEN_FOR_BILLING = (
+    AccountStatus.TRIAL,
+    AccountStatus.ACTIVE,
+    AccountStatus.PAUSED,
+    AccountStatus.SUSPENDED,
+)
+
+
+def _refuse_closed(account: Account, what: str) -> None:
+    if account.status not in OPEN_FOR_BILLING:
+        raise BillingError(
+            f"cannot {what} {account}: it is {account.get_status_display().lower()}; "
+            "reactivate it first (R6, R7)"
+        )
 
 
 def plan_get(*, code: str) -> Plan:
@@ -37,6 +60,7 @@ def billing_profile_check(
 ) -> Plan:
     """Whether billing_profile_open would accept this (BillingError naming what is wrong);
     the plan. Forms call it to show the refusal beside the field, before anything is saved."""
+    _refuse_closed(account, "open billing for")
     plan = plan_get(code=plan_code)
     if mode not in BillingMode.values:
         raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
@@ -60,6 +84,7 @@ def billing_profile_open(
     """Start billing an account on `plan_code`. Monthly accounts are first charged on today's
     local date (the next billing run); prepaid accounts then buy their term with
     `prepaid_term_buy` or a recorded payment, and consume it month by month from a month on."""
+    require_permission(by, "billing.add_billingprofile", "open billing profiles")
     plan = billing_profile_check(
         account=account, plan_code=plan_code, mode=mode, prepaid_months=prepaid_months
     )
@@ -74,6 +99,68 @@ def billing_profile_open(
         next_billing_date=first,
         due_at=start_of_day(first, account.zone) if first else None,
     )
+
+
+@transaction.atomic
+def billing_profile_change(
+    *,
+    account: Account,
+    plan_code: str,
+    mode: str,
+    prepaid_months: int,
+    auto_renew: bool,
+    by: Actor,
+    now: datetime,
+) -> list[list[str]]:
+    """Change how an account pays: its plan (charged from the next billing date on), the
+    billing mode, the prepaid term, automatic renewal. The account a profile bills is fixed.
+    Refused: a closed account, a plan in another currency than the add-ons or the prepaid
+    balance, a change of mode while prepaid balance is left. Returns the changes ([field, old,
+    new]); none when nothing differs."""
+    require_permission(by, "billing.change_billingprofile", "change billing profiles")
+    profile = lock_profile(account)
+    account = profile.account
+    _refuse_closed(account, "change the billing of")
+    plan = plan_get(code=plan_code)
+    if mode not in BillingMode.values:
+        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+    if not 1 <= prepaid_months <= 36:
+        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+    wanted = {"plan": plan, "mode": mode, "prepaid_months": prepaid_months}
+    wanted["auto_renew"] = bool(auto_renew)
+    changes = change_diff(entry=profile, wanted=wanted)
+    if not changes:
+        return []
+    balance_currency = profile.plan.currency if profile.plan else plan.currency
+    if plan.currency != balance_currency and profile.prepaid_balance > 0:
+        raise BillingError(
+            f"{account} holds a prepaid balance of {profile.prepaid_balance} "
+            f"{balance_currency}; a plan in {plan.currency} cannot take it over"
+        )
+    foreign = [
+        sub.addon.name
+        for sub in AccountAddOn.objects.filter(account_id=account.pk, cancelled_at__isnull=True)
+        .select_related("addon")
+        .exclude(addon__currency=plan.currency)
+    ]
+    if foreign:
+        raise BillingError(
+            f"the add-on(s) {', '.join(foreign)} of {account} are not priced in "
+            f"{plan.currency}; cancel them before moving to {plan.name}"
+        )
+    if mode != profile.mode and profile.prepaid_balance > 0:
+        raise BillingError(
+            f"{account} still holds a prepaid balance of {profile.prepaid_balance}: it stays "
+            "prepaid until the balance is used (prepayments are not refunded, R5)"
+        )
+    if mode != profile.mode and mode == BillingMode.MONTHLY_CARD and profile.due_at is None:
+        # A prepaid account that never bought its term starts monthly billing today.
+        today = local_date(now, account.zone)
+        schedule_from(profile, first=today, anchor_day=today.day)
+    for field, value in wanted.items():
+        setattr(profile, field, value)
+    profile.save()
+    return changes
 
 
 # A card's expiry lies at most this many years ahead (issuers print 3 to 10): anything further
@@ -96,6 +183,11 @@ def card_check(
         raise BillingError(str(exc)) from None
     month = exp_month or details.exp_month
     year = exp_year or details.exp_year
+    _check_expiry(month=month, year=year, today=today)
+    return details, month, year
+
+
+def _check_expiry(*, month: int, year: int, today: date) -> None:
     if not 1 <= month <= 12:
         raise BillingError(f"expiry month {month} is not 1 to 12")
     if (year, month) < (today.year, today.month):
@@ -104,7 +196,6 @@ def card_check(
         raise BillingError(
             f"expiry year {year} is more than {CARD_YEARS_AHEAD} years ahead; check the card"
         )
-    return details, month, year
 
 
 @transaction.atomic
@@ -119,11 +210,13 @@ def card_attach(
 ) -> Card:
     """Put a tokenised card on file (replacing any other). Brand, last four and expiry come
     from the gateway; an expiry given here (from the gateway's card form) takes precedence."""
+    require_permission(by, "billing.add_card", "put cards on file")
     token = (token or "").strip()
     details, month, year = card_check(
         token=token, today=local_date(now, account.zone), exp_month=exp_month, exp_year=exp_year
     )
-    Account.objects.select_for_update().get(pk=account.pk)
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    _refuse_closed(locked, "put a card on file for")
     card, _ = Card.objects.update_or_create(
         account=account,
         defaults={
@@ -140,8 +233,11 @@ def card_attach(
 
 @transaction.atomic
 def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: datetime) -> AccountAddOn:
-    """Add a catalogue add-on to the account, billed monthly with the plan."""
+    """Add a catalogue add-on to the account, billed monthly with the plan (R6: never to a
+    closed account)."""
+    require_permission(by, "billing.add_accountaddon", "add add-ons")
     profile = lock_profile(account)
+    _refuse_closed(profile.account, "add an add-on to")
     try:
         addon = AddOn.objects.get(code=addon_code, active=True)
     except AddOn.DoesNotExist:
@@ -156,6 +252,40 @@ def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: dateti
         account_id=account.pk, addon=addon, cancelled_at__isnull=True
     ).first()
     return existing or AccountAddOn.objects.create(account=account, addon=addon, started_at=now)
+
+
+@transaction.atomic
+def card_expiry_change(
+    *, account: Account, exp_month: int, exp_year: int, by: Actor, now: datetime
+) -> list[list[str]]:
+    """Correct the expiry of the card on file (as the customer reads it from the card),
+    validated as when it was attached. Returns the changes."""
+    require_permission(by, "billing.change_card", "change cards on file")
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    card = Card.objects.select_for_update().filter(account_id=locked.pk).first()
+    if card is None:
+        raise BillingError(f"{locked} has no card on file")
+    _check_expiry(month=exp_month, year=exp_year, today=local_date(now, locked.zone))
+    changes = change_diff(entry=card, wanted={"exp_month": exp_month, "exp_year": exp_year})
+    if changes:
+        card.exp_month, card.exp_year = exp_month, exp_year
+        card.save(update_fields=["exp_month", "exp_year"])
+    return changes
+
+
+@transaction.atomic
+def addon_cancel(*, subscription: AccountAddOn, by: Actor, now: datetime) -> bool:
+    """Cancel an account's add-on from now on (no more monthly charge for it); returns False
+    when it already was."""
+    require_permission(by, "billing.change_accountaddon", "cancel add-ons")
+    Account.objects.select_for_update().get(pk=subscription.account_id)
+    locked = AccountAddOn.objects.select_for_update().get(pk=subscription.pk)
+    if locked.cancelled_at is not None:
+        return False
+    locked.cancelled_at = now
+    locked.save(update_fields=["cancelled_at"])
+    subscription.cancelled_at = now
+    return True
 
 
 def billing_close_for_cancellation(

@@ -1,6 +1,7 @@
 """PostgreSQL triggers that make the suppression history, opt-ins, export records and purge
 receipts append-only in the database itself (R9, R12): UPDATE and DELETE are refused row by
-row, TRUNCATE when the table holds any row. Raw SQL cannot get around the ORM's refusal."""
+row, TRUNCATE when the table holds any row. Raw SQL cannot get around the ORM's refusal.
+Never run backwards: that would drop the triggers and leave no trace."""
 
 from django.db import migrations
 
@@ -51,17 +52,7 @@ def create(apps, schema_editor):
         )
 
 
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}")
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-    schema_editor.execute("DROP FUNCTION IF EXISTS compliance_refuse_change()")
-    schema_editor.execute("DROP FUNCTION IF EXISTS compliance_refuse_truncate()")
-
-
 class Migration(migrations.Migration):
     dependencies = [("compliance", "0002_store_history_optins_exports_imports_purge")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [migrations.RunPython(create)]

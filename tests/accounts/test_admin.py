@@ -14,6 +14,7 @@ from accounts.models import AccountEvent, AccountStatus, CancellationRequest
 from accounts.services import account_pause
 from billing import selectors
 from core.actors import Actor
+from core.models import ChangeRecord
 from tests.accounts.factories import CancellationReasonFactory, CancellationRequestFactory
 from tests.factories import AccountFactory
 
@@ -232,10 +233,25 @@ def test_managers_retire_reasons_they_stay_on_old_requests(client, make_role_use
     request = CancellationRequestFactory(reason=CancellationReasonFactory(name="Old reason"))
     url = reverse("admin:accounts_cancellationreason_changelist")
 
-    client.post(url, {"action": "retire", "_selected_action": [request.reason.pk]})
+    client.post(
+        url,
+        {
+            "action": "retire",
+            "_selected_action": [request.reason.pk],
+            "apply": "1",
+            "why": "No longer asked",
+        },
+    )
 
     request.reason.refresh_from_db()
     assert not request.reason.active
+    # R12: the change log says who retired it and why.
+    record = ChangeRecord.objects.get(object_id=str(request.reason.pk))
+    assert (record.action, record.reason, record.by_user.username) == (
+        "retired",
+        "No longer asked",
+        "manager.mo",
+    )
     assert (
         "Old reason"
         in client.get(

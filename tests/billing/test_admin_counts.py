@@ -1,4 +1,5 @@
-"""Billing admin actions on several rows end with counts of what they did (R11)."""
+"""Billing admin actions on several rows end with counts of what they did, and change
+nothing at all when one row is refused (R11, R12)."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -7,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountStatus
-from tests.billing.factories import BillingProfileFactory
+from tests.billing.factories import BillingProfileFactory, PlanFactory
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,17 +52,68 @@ def test_record_payment_on_two_profiles_reports_two_done_R11(billing_client):
     )
 
     texts = messages_of(response)
-    assert texts[-1] == "Record a payment: 2 done, 0 refused."
+    assert texts[-1] == "Record a payment: 2 done."
     assert sum("recorded; the account is active" in t for t in texts) == 2
 
 
-def test_retry_card_reports_what_it_refused_in_counts(billing_client):
+def test_retry_card_refused_for_one_row_says_which_and_changes_nothing(billing_client):
     profiles = BillingProfileFactory.create_batch(2)
 
     response = billing_client.post(
-        reverse(URL), {"action": "retry_card", ACTION_CHECKBOX_NAME: [p.pk for p in profiles]}
+        reverse(URL),
+        {"action": "retry_card", ACTION_CHECKBOX_NAME: [p.pk for p in profiles], "apply": "1"},
     )
 
     texts = messages_of(response)
-    assert texts[-1] == "Retry card now: 0 done, 2 refused."
-    assert sum("no declined or unpaid charge to retry" in t for t in texts) == 2
+    assert len(texts) == 1
+    assert texts[0].startswith("Nothing was changed: billing of ")
+    assert "no declined or unpaid charge to retry" in texts[0]
+
+
+def test_a_payment_refused_on_the_second_row_leaves_the_first_unpaid_too_R12(billing_client):
+    """All or nothing: an absurd amount on two profiles used to leave the first one's
+    payment in the (undeletable) ledger and end in a 500."""
+    from billing.models import LedgerEntry
+
+    first = suspended_profile()
+    second = suspended_profile()
+    # billed in euros: a payment in dollars is refused for it
+    second.plan = PlanFactory(code="growth-eur", currency="EUR")
+    second.save()
+
+    response = billing_client.post(
+        reverse(URL),
+        {
+            "action": "record_payment",
+            ACTION_CHECKBOX_NAME: [first.pk, second.pk],
+            "apply": "1",
+            "amount": "45.00",
+            "currency": "USD",
+            "reference": "wire 882",
+        },
+    )
+
+    assert response.status_code == 302
+    assert "Nothing was changed" in messages_of(response)[0]
+    assert not LedgerEntry.objects.exists()
+    first.account.refresh_from_db()
+    assert first.account.status == AccountStatus.SUSPENDED
+
+
+def test_an_absurd_amount_is_refused_naming_the_limit_not_a_500(billing_client):
+    profile = suspended_profile()
+
+    response = billing_client.post(
+        reverse(URL),
+        {
+            "action": "record_payment",
+            ACTION_CHECKBOX_NAME: [profile.pk],
+            "apply": "1",
+            "amount": "99999999999.99",
+            "currency": "USD",
+            "reference": "wire 883",
+        },
+    )
+
+    assert response.status_code == 302
+    assert "more than the largest amount" in messages_of(response)[0]

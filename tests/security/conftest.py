@@ -28,6 +28,7 @@ from compliance.models import (
     SuppressionExport,
     SuppressionImport,
 )
+from core.models import ChangeRecord
 from exchanges.models import ImportRecord, ImportStatus
 from jobs.models import JobRun
 from tests.accounts.factories import (
@@ -131,6 +132,16 @@ def build_world(django_user_model) -> World:
         status=ImportStatus.REFUSED,
         row_errors=[{"line": 2, "key": "walk-account", "column": "company", "error": "too long"}],
     )
+    change = ChangeRecord.objects.create(
+        at=AT,
+        model="billing.plan",
+        object_id=str(plan.pk),
+        object_repr=str(plan),
+        action="changed",
+        changes=[["monthly_price", "40.00", "45.00"]],
+        reason="new price list",
+        by_job="walk",
+    )
     job_run = JobRun.objects.create(
         job="run_billing", as_of=AT, trigger=JobRun.Trigger.COMMAND, started_at=AT
     )
@@ -174,6 +185,7 @@ def build_world(django_user_model) -> World:
         "compliance.purgereceipt": receipt,
         "compliance.retentionaccount": account,
         "jobs.jobrun": job_run,
+        "core.changerecord": change,
     }
     return World(objects=objects, superuser=superuser)
 

@@ -78,6 +78,7 @@ ACTIONS = {
     ("accounts.cancellationrequest", "action:send_confirmation_now"),
     ("billing.billingprofile", "action:record_payment"),
     ("billing.billingprofile", "action:retry_card"),
+    ("billing.accountaddon", "action:cancel_addons"),
     ("billing.ledgerentry", "action:refund_charge"),
     ("compliance.retentionaccount", "action:set_legal_hold"),
     ("compliance.retentionaccount", "action:release_legal_hold"),
@@ -95,11 +96,6 @@ ACTIONS = {
             "axes.accessattempt",
             "axes.accessfailurelog",
             "axes.accesslog",
-            "billing.accountaddon",
-            "billing.addon",
-            "billing.billingprofile",
-            "billing.card",
-            "billing.plan",
             "django_celery_beat.clockedschedule",
             "django_celery_beat.crontabschedule",
             "django_celery_beat.intervalschedule",
@@ -126,6 +122,7 @@ EVERYONE = read_only(
     "accounts.accountevent",
     "accounts.cancellationreason",
     "accounts.cancellationrequest",
+    "core.changerecord",
 )
 CATALOGUE_EXCHANGE = {
     (m, v)
@@ -151,9 +148,17 @@ ALLOWED = {
     # Billing clerks: profiles, cards (last four only, never the token), add-ons; payments,
     # card retries and refunds (never of a prepayment, R5); ledger and attempts read-only.
     "Billing": EVERYONE
-    | editable("billing.billingprofile", "billing.card", "billing.accountaddon")
-    | read_only("billing.plan", "billing.addon", "billing.ledgerentry", "billing.cardchargeattempt")
+    | editable("billing.billingprofile", "billing.card")
+    | read_only(
+        "billing.plan",
+        "billing.addon",
+        "billing.ledgerentry",
+        "billing.cardchargeattempt",
+        "billing.accountaddon",
+    )
     | {
+        ("billing.accountaddon", "add"),
+        ("billing.accountaddon", "action:cancel_addons"),
         ("billing.billingprofile", "action:record_payment"),
         ("billing.billingprofile", "action:retry_card"),
         ("billing.ledgerentry", "action:refund_charge"),
@@ -212,6 +217,10 @@ ALLOWED = {
 ACTION_DATA = {
     "record_payment": {"apply": "1", "amount": "10.00", "currency": "USD", "reference": "t-1"},
     "refund_charge": {"apply": "1", "reason": "walk"},
+    "retry_card": {"apply": "1"},
+    "cancel_addons": {"apply": "1", "reason": "walk"},
+    "retire": {"apply": "1", "why": "walk"},
+    "restore": {"apply": "1", "why": "walk"},
     "set_legal_hold": {"apply": "1", "reason": "walk"},
     "release_legal_hold": {"apply": "1", "reason": "walk"},
     "delete_selected": {"post": "yes"},

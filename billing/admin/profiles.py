@@ -1,0 +1,257 @@
+"""Billing profiles in the admin: the questions staff ask (suspended, cancels soon, balance
+low), opening and changing a profile through billing's workflows, and the money actions
+(record payment, retry card), all or nothing over the selected rows."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Account
+from accounts.services import LifecycleError
+from billing import selectors
+from billing.admin.actions import action_form
+from billing.models import BillingProfile
+from billing.services import BillingError
+from core.actors import Actor
+from core.admin import ServiceForm, ServiceFormAdmin
+from core.localtime import local_day, local_moment
+from core.paging import EstimatedCountPaginator
+from workflows.billing_setup import billing_change, billing_open
+from workflows.payments import card_retry_now, payment_record
+
+# --- the questions staff ask -----------------------------------------------------------------
+
+
+class SuspendedDaysUnpaidFilter(admin.SimpleListFilter):
+    title = gettext_lazy("suspended, days unpaid")
+    parameter_name = "days_unpaid"
+    RANGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
+
+    def lookups(self, request, model_admin):
+        return [(key, _("%(range)s days") % {"range": key}) for key in self.RANGES]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.RANGES:
+            return queryset
+        low, high = self.RANGES[self.value()]
+        # Combined, not `pk__in`: the date range then narrows the suspended-profiles index.
+        return queryset & selectors.profiles_suspended_for_days(
+            as_of=timezone.now(), low=low, high=high
+        )
+
+
+class CancelsWithinSevenDaysFilter(admin.SimpleListFilter):
+    title = gettext_lazy("cancellation for non-payment")
+    parameter_name = "cancels_soon"
+
+    def lookups(self, request, model_admin):
+        return [("7", _("cancels within 7 days"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "7":
+            return queryset
+        soon = selectors.profiles_cancelling_within(as_of=timezone.now(), days=7)
+        return queryset & soon
+
+
+class PrepaidBelowOneMonthFilter(admin.SimpleListFilter):
+    title = gettext_lazy("prepaid balance")
+    parameter_name = "prepaid_low"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("below one month"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(pk__in=selectors.profiles_prepaid_below_one_month().values("pk"))
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+
+class BillingOpenForm(ServiceForm):
+    """A new profile: the workflow sets the first billing date (and a trial becomes active)."""
+
+    refusals = (BillingError, LifecycleError)
+
+    class Meta:
+        model = BillingProfile
+        fields = ("account", "plan", "mode", "prepaid_months")
+
+    def apply(self, data, *, by, now):
+        return billing_open(
+            account=data["account"],
+            plan_code=data["plan"].code if data.get("plan") else "",
+            mode=data["mode"],
+            prepaid_months=data.get("prepaid_months") or 12,
+            by=by,
+            now=now,
+        )
+
+
+class BillingChangeForm(ServiceForm):
+    """How the account pays, changed with a reason; the account a profile bills is fixed."""
+
+    refusals = (BillingError,)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for the change"),
+        max_length=300,
+        help_text=gettext_lazy("Shown on the account's timeline."),
+    )
+
+    class Meta:
+        model = BillingProfile
+        fields = ("plan", "mode", "prepaid_months", "auto_renew")
+
+    def apply(self, data, *, by, now):
+        if data.get("plan") is None:
+            raise BillingError(_("choose a plan"))
+        billing_change(
+            account=self.instance.account,
+            plan_code=data["plan"].code,
+            mode=data["mode"],
+            prepaid_months=data["prepaid_months"],
+            auto_renew=data["auto_renew"],
+            by=by,
+            now=now,
+            reason=data["reason"],
+        )
+        return self.instance
+
+
+class PaymentForm(forms.Form):
+    amount = forms.CharField(
+        label=gettext_lazy("Amount"),
+        max_length=20,
+        help_text=gettext_lazy("e.g. 540.00 or 540,00 (two decimals at most)"),
+    )
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="USD")
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"),
+        max_length=120,
+        help_text=gettext_lazy("Bank transfer id, cheque number"),
+    )
+
+
+# --- the list and the page -------------------------------------------------------------------
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(ServiceFormAdmin):
+    list_display = (
+        "account",
+        "plan",
+        "mode",
+        "next_billing_date",
+        "prepaid_balance",
+        "account_status",
+        "days_unpaid",
+        "cancels_on",
+    )
+    list_filter = (
+        SuspendedDaysUnpaidFilter,
+        CancelsWithinSevenDaysFilter,
+        PrepaidBelowOneMonthFilter,
+        "mode",
+        "plan",
+    )
+    list_select_related = ("account", "plan")
+    raw_id_fields = ("account",)
+    search_fields = ("=account__username", "=account__primary_email")
+    readonly_fields = (
+        "account",
+        "next_billing_date",
+        "cancel_without_next_charge_until",
+        "prepaid_balance",
+        "card_declines",
+        "unpaid_since",
+        "unpaid_reason",
+        "suspended_at",
+        "notice_sent_at",
+        "closed_at",
+    )
+    actions = ("record_payment", "retry_card")
+    show_full_result_count = False
+    # No COUNT over every profile on each page view.
+    paginator = EstimatedCountPaginator
+    add_form = BillingOpenForm
+    change_form = BillingChangeForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("account", "plan", "mode", "prepaid_months")
+        return ("plan", "mode", "prepaid_months", "auto_renew", "reason", *self.readonly_fields)
+
+    @admin.display(description=gettext_lazy("status"), ordering="account__status")
+    def account_status(self, obj: BillingProfile) -> str:
+        return obj.account.get_status_display()
+
+    @admin.display(description=gettext_lazy("days unpaid"))
+    def days_unpaid(self, obj: BillingProfile):
+        days = selectors.days_unpaid(profile=obj, as_of=timezone.now())
+        return "—" if days is None else days
+
+    @admin.display(description=gettext_lazy("cancelled on (unpaid)"))
+    def cancels_on(self, obj: BillingProfile):
+        # A day of the account's calendar: its zone says whose calendar.
+        return local_day(selectors.unpaid_cancel_date(profile=obj), obj.account.zone)
+
+    @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
+    def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
+        return local_moment(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
+
+    def has_record_payment_permission(self, request) -> bool:
+        return request.user.has_perm("billing.record_payment")
+
+    def has_retry_card_permission(self, request) -> bool:
+        return request.user.has_perm("billing.retry_card")
+
+    @admin.action(
+        description=gettext_lazy("Record payment (reactivates a suspended account)"),
+        permissions=["record_payment"],
+    )
+    def record_payment(self, request, queryset: QuerySet[BillingProfile]):
+        by, now = Actor.staff(request.user), timezone.now()
+
+        def apply(profile, data):
+            account: Account = profile.account
+            entry = payment_record(account=account, by=by, now=now, **data)
+            return _("payment of %(amount)s %(currency)s recorded; the account is %(status)s") % {
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "status": account.get_status_display().lower(),
+            }
+
+        return action_form(
+            self,
+            request,
+            queryset.select_related("account"),
+            form_class=PaymentForm,
+            title=_("Record a payment"),
+            action="record_payment",
+            apply=apply,
+            refusals=(BillingError, LifecycleError),
+        )
+
+    @admin.action(description=gettext_lazy("Retry card now"), permissions=["retry_card"])
+    def retry_card(self, request, queryset: QuerySet[BillingProfile]):
+        by, now = Actor.staff(request.user), timezone.now()
+        return action_form(
+            self,
+            request,
+            queryset.select_related("account"),
+            form_class=forms.Form,
+            title=_("Retry card now"),
+            action="retry_card",
+            apply=lambda profile, data: card_retry_now(account=profile.account, by=by, now=now),
+            refusals=(BillingError, LifecycleError),
+        )

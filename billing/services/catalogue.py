@@ -1,0 +1,88 @@
+"""The catalogue: plans and add-ons, added, changed, retired or offered again (never deleted:
+billing profiles and past charges name them), each change on the change log (R12)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from billing.models import AccountAddOn, AddOn, BillingProfile, Plan
+from billing.services.common import BillingError, money
+from core.actors import Actor
+from core.models import ChangeAction
+from core.services import change_diff, change_record, shown
+
+CATALOGUE_FIELDS = ("name", "monthly_price", "currency", "active")
+
+
+def _permission(model: type[Plan] | type[AddOn], creating: bool) -> str:
+    verb = "add" if creating else "change"
+    return f"billing.{verb}_{model._meta.model_name}"
+
+
+def _in_use(entry: Plan | AddOn) -> bool:
+    if isinstance(entry, Plan):
+        return BillingProfile.objects.filter(plan=entry).exists()
+    return AccountAddOn.objects.filter(addon=entry, cancelled_at__isnull=True).exists()
+
+
+@transaction.atomic
+def catalogue_entry_save(
+    *,
+    model: type[Plan] | type[AddOn],
+    code: str,
+    name: str,
+    monthly_price: Any,
+    currency: str,
+    active: bool,
+    by: Actor,
+    now: datetime,
+    why: str,
+) -> Plan | AddOn:
+    """Add the plan or add-on `code`, or change it: its name, monthly price (charged from the
+    next billing date on), currency (not while accounts are billed in it) and whether it is
+    offered. Every change is on the change log with `why`."""
+    what = model._meta.verbose_name
+    code = (code or "").strip()
+    price, currency = money(monthly_price, currency, what="the monthly price")
+    if price < 0:
+        raise BillingError(f"the monthly price of {what} {code} cannot be negative")
+    wanted = {"name": " ".join((name or "").split()), "monthly_price": price, "currency": currency}
+    wanted["active"] = bool(active)
+    entry = model.objects.select_for_update().filter(code=code).first()
+    creating = entry is None
+    if not by.may(_permission(model, creating)):
+        raise BillingError(f"{by.label} may not {'add' if creating else 'change'} {what}s")
+    candidate = model(code=code, **wanted) if entry is None else entry
+    if entry is not None:
+        changes = change_diff(entry=entry, wanted=wanted, fields=CATALOGUE_FIELDS)
+        if not changes:
+            return entry
+        if entry.currency != currency and _in_use(entry):
+            raise BillingError(
+                f"{what} {code} is in use: its currency stays {entry.currency} (make a new "
+                f"{what} in {currency} instead)"
+            )
+        for field, value in wanted.items():
+            setattr(candidate, field, value)
+    try:
+        candidate.full_clean()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{field}: {' '.join(str(m) for m in messages)}"
+            for field, messages in exc.message_dict.items()
+        )
+        raise BillingError(f"{what} {code}: {problems}") from None
+    candidate.save()
+    if creating:
+        changes = [[field, "(empty)", shown(wanted[field])] for field in CATALOGUE_FIELDS]
+        action = ChangeAction.CREATED
+    else:
+        action = ChangeAction.CHANGED
+        if [field for field, _, _ in changes] == ["active"]:
+            action = ChangeAction.RESTORED if active else ChangeAction.RETIRED
+    change_record(entry=candidate, action=action, changes=changes, reason=why, by=by, now=now)
+    return candidate

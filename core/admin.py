@@ -1,0 +1,140 @@
+"""What every admin of the back office shares: records nobody edits (R12), entries nobody
+deletes, forms whose save is a service call, and the change log of catalogue entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from core.actors import Actor
+from core.models import ChangeRecord
+from core.paging import EstimatedCountPaginator
+
+
+class NoDeleteAdmin(admin.ModelAdmin):
+    """Entries that are retired or archived, never deleted, for everyone, superusers included:
+    no delete button, no "delete selected" action, the delete view refused (R12)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class ReadOnlyAdmin(NoDeleteAdmin):
+    """A list of records nobody adds, changes or deletes here, superusers included (R12)."""
+
+    show_full_result_count = False
+    # Millions of rows: no COUNT over all of them on each page view.
+    paginator = EstimatedCountPaginator
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on another record's page, never edited there."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ServiceForm(forms.ModelForm):
+    """An admin form whose save is one service or workflow call: `apply` makes it, with the
+    staff member as the actor, in a savepoint once every field is valid, so a refusal shows on
+    the form (the error the service gives) and nothing is written; the admin's save then only
+    takes the result."""
+
+    #: The services' own refusals, shown on the form.
+    refusals: ClassVar[tuple[type[Exception], ...]] = ()
+    actor: Actor | None = None
+
+    def apply(self, data: dict[str, Any], *, by: Actor, now: datetime) -> Any:
+        raise NotImplementedError
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors or self.actor is None:
+            return
+        try:
+            with transaction.atomic():
+                self.applied = self.apply(self.cleaned_data, by=self.actor, now=timezone.now())
+        except self.refusals as exc:
+            self.add_error(None, str(exc))
+
+
+class ServiceFormAdmin(NoDeleteAdmin):
+    """A ModelAdmin whose add and change forms are ServiceForms."""
+
+    add_form: ClassVar[type[ServiceForm] | None] = None
+    change_form: ClassVar[type[ServiceForm] | None] = None
+
+    def get_form(self, request, obj=None, **kwargs):
+        chosen = self.change_form if obj is not None else self.add_form
+        if chosen is not None:
+            kwargs["form"] = chosen
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = Actor.staff(request.user)
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        applied = getattr(form, "applied", None)
+        if applied is None:
+            raise RuntimeError(f"{type(form).__name__} saved nothing through its service")
+        # The admin's own messages and history link to the record the service wrote.
+        obj.pk, obj._state.adding = applied.pk, False
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # Nothing related is written by the admin itself (no editable inlines, no m2m).
+        pass
+
+
+def change_log_link(entry) -> str:
+    """A link to the change log of `entry` (its model and id)."""
+    url = reverse("admin:core_changerecord_changelist")
+    return format_html(
+        '<a href="{}?model={}&object_id={}">{}</a>',
+        url,
+        entry._meta.label_lower,
+        entry.pk,
+        _("Change log of this entry"),
+    )
+
+
+@admin.register(ChangeRecord)
+class ChangeRecordAdmin(ReadOnlyAdmin):
+    """Who changed which catalogue entry, when, what (old → new) and why (R12)."""
+
+    list_display = ("at", "object_repr", "model", "action", "summary", "reason", "by")
+    list_filter = ("model", "action")
+    list_select_related = ("by_user",)
+    search_fields = ("=object_id", "object_repr")
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # The link from an entry's page narrows the log to that entry.
+        return lookup in ("model", "object_id") or super().lookup_allowed(lookup, value, request)
