@@ -77,8 +77,9 @@ class ServiceForm(forms.ModelForm):
     def apply(self, data: dict[str, Any], *, by: Actor, now: datetime) -> Any:
         raise NotImplementedError
 
+    # Django's ModelForm hook after the model's own validation (not in the type stubs).
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         if self.errors or self.actor is None:
             return
         try:
@@ -94,12 +95,13 @@ class ServiceFormAdmin(NoDeleteAdmin):
     add_form: ClassVar[type[ServiceForm] | None] = None
     change_form: ClassVar[type[ServiceForm] | None] = None
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, change=False, **kwargs):
         chosen = self.change_form if obj is not None else self.add_form
         if chosen is not None:
             kwargs["form"] = chosen
-        form = super().get_form(request, obj, **kwargs)
-        form.actor = Actor.staff(request.user)
+        form = super().get_form(request, obj, change, **kwargs)
+        # A class made for this request: the staff member acts through it.
+        setattr(form, "actor", Actor.staff(request.user))  # noqa: B010
         return form
 
     def save_model(self, request, obj, form, change) -> None:
