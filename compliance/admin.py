@@ -45,7 +45,6 @@ from compliance.models import (
 )
 from compliance.services import (
     ExportRefused,
-    optin_record,
     suppression_export,
     suppression_import_apply,
     suppression_import_preview,
@@ -54,30 +53,12 @@ from compliance.services import (
 from compliance.services.import_runs import suppression_import_summary
 from compliance.tasks import import_apply, import_preview
 from core.actors import Actor
+from core.admin import ReadOnlyAdmin
 from core.localtime import local_day
-from core.paging import EstimatedCountPaginator
 
 
-class RecordAdmin(admin.ModelAdmin):
+class RecordAdmin(ReadOnlyAdmin):
     """A list of records nobody may add, change or delete here, superusers included (R12)."""
-
-    show_full_result_count = False
-    # Millions of suppressions: no COUNT over all of them on each page view.
-    paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 @admin.register(Suppression)
@@ -135,17 +116,14 @@ class OptInAdmin(RecordAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj) if obj is not None else []
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # The staff member records the opt-in through the service (ServiceForm).
+        setattr(form, "actor", Actor.staff(request.user))  # noqa: B010
+        return form
+
     def save_model(self, request, obj, form, change):
-        created = optin_record(
-            account=form.cleaned_data["account_username"],
-            address=form.cleaned_data["address"],
-            at=form.cleaned_data["at"],
-            method=form.cleaned_data["method"],
-            origin=form.cleaned_data["origin"],
-            evidence=form.cleaned_data["evidence"],
-            by=Actor.staff(request.user),
-            now=timezone.now(),
-        )
+        created = form.applied
         obj.pk, obj.account, obj._state.adding = created.pk, created.account, False
 
 

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.models import ExportFormat, OptIn
+from compliance.services import OptInRefused, optin_record
+from core.admin import ServiceForm
 
 
 class AccountUsernameField(forms.CharField):
@@ -24,8 +26,11 @@ class AccountUsernameField(forms.CharField):
             ) from None
 
 
-class OptInForm(forms.ModelForm):
-    """A new opt-in with its evidence; every field is required (R9)."""
+class OptInForm(ServiceForm):
+    """A new opt-in with its evidence; every field is required (R9). Saved by the opt-in
+    service; its refusal shows on the form."""
+
+    refusals = (OptInRefused,)
 
     account_username = AccountUsernameField(label=gettext_lazy("Account (username)"))
 
@@ -39,6 +44,18 @@ class OptInForm(forms.ModelForm):
             "origin": gettext_lazy("From where"),
             "evidence": gettext_lazy("Evidence"),
         }
+
+    def apply(self, data, *, by, now):
+        return optin_record(
+            account=data["account_username"],
+            address=data["address"],
+            at=data["at"],
+            method=data["method"],
+            origin=data["origin"],
+            evidence=data["evidence"],
+            by=by,
+            now=now,
+        )
 
     def clean_at(self):
         at = self.cleaned_data["at"]

@@ -108,12 +108,17 @@ class ServiceFormAdmin(NoDeleteAdmin):
         applied = getattr(form, "applied", None)
         if applied is None:
             raise RuntimeError(f"{type(form).__name__} saved nothing through its service")
-        # The admin's own messages and history link to the record the service wrote.
+        # The admin's own messages and history show the record as the service wrote it.
+        if isinstance(applied, type(obj)):
+            for field in obj._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(applied, field.attname))
         obj.pk, obj._state.adding = applied.pk, False
 
     def save_related(self, request, form, formsets, change) -> None:
-        # Nothing related is written by the admin itself (no editable inlines, no m2m).
-        pass
+        # Nothing related is written by the admin itself (no editable inlines, no m2m); the
+        # admin's history message still asks each inline what it saved: nothing.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 def change_log_link(entry) -> str:

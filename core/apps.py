@@ -1,4 +1,21 @@
 from django.apps import AppConfig
+from django.core.management.base import CommandError
+from django.db.models.signals import pre_migrate
+
+
+def refuse_irreversible_plans(sender, plan=None, **kwargs) -> None:
+    """`migrate` backwards over an operation that cannot be reversed (the append-only
+    triggers, R12) is refused before anything is unapplied: without this, Django would undo
+    the later migrations first and stop half-way."""
+    for migration, backwards in plan or ():
+        if not backwards:
+            continue
+        for operation in migration.operations:
+            if not operation.reversible:
+                raise CommandError(
+                    f"migration {migration.app_label}.{migration.name} cannot run backwards: "
+                    "it makes records append-only for good (R12); nothing was unapplied"
+                )
 
 
 class CoreConfig(AppConfig):
@@ -6,3 +23,6 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        pre_migrate.connect(refuse_irreversible_plans, dispatch_uid="core.refuse_irreversible")

@@ -71,6 +71,10 @@ ACTION_COPY = {
 }
 
 
+OPEN_FIELDS = ("username", "company", "primary_email", "time_zone", "language")
+DETAIL_FIELDS = ("company", "primary_email", "time_zone", "language")
+
+
 class AccountOpenForm(ServiceForm):
     """A new account, on a free trial (R1)."""
 
@@ -78,10 +82,10 @@ class AccountOpenForm(ServiceForm):
 
     class Meta:
         model = Account
-        fields = ("username", "company", "primary_email", "time_zone", "language")
+        fields = OPEN_FIELDS
 
     def apply(self, data, *, by, now):
-        return account_open(by=by, now=now, **{f: data[f] for f in self._meta.fields})
+        return account_open(by=by, now=now, **{f: data[f] for f in OPEN_FIELDS})
 
 
 class AccountDetailsForm(ServiceForm):
@@ -97,12 +101,12 @@ class AccountDetailsForm(ServiceForm):
 
     class Meta:
         model = Account
-        fields = ("company", "primary_email", "time_zone", "language")
+        fields = DETAIL_FIELDS
 
     def apply(self, data, *, by, now):
         account_details_change(
             account=self.instance,
-            changes={f: data[f] for f in self._meta.fields},
+            changes={f: data[f] for f in DETAIL_FIELDS if f in data},
             by=by,
             now=now,
             reason=data["reason"],
@@ -190,8 +194,8 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return ((None, {"fields": AccountOpenForm.Meta.fields}),)
-        details = ("username", "company", "primary_email", "time_zone", "language", "reason")
+            return ((None, {"fields": OPEN_FIELDS}),)
+        details = ("username", *DETAIL_FIELDS, "reason")
         return ((None, {"fields": details}), *self.fieldsets[1:])
 
     # Accounts are never deleted: purge empties them and keeps the record (R7, R12); the
