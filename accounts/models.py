@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from core.models import AppendOnlyModel, ByFields
+from core.models import AppendOnlyModel, ByFields, KeptModel
 from core.validators import no_control_characters
 
 
@@ -49,7 +49,7 @@ class Language(models.TextChoices):
     GERMAN = "de", "Deutsch"
 
 
-class Account(models.Model):
+class Account(KeptModel):
     """A customer account of the email-marketing service, from trial to purge."""
 
     username = models.CharField(max_length=150, unique=True, validators=[no_control_characters])
@@ -267,7 +267,7 @@ class HostedFile(models.Model):
 # --- The cancellation desk (R2, R3, R4, R8) ----------------------------------------------------
 
 
-class CancellationReason(models.Model):
+class CancellationReason(KeptModel):
     """A reason from the managed list an agent picks when a customer calls to cancel (R2)."""
 
     name = models.CharField(max_length=120, unique=True, validators=[no_control_characters])

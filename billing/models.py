@@ -13,13 +13,13 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from accounts.models import Account
-from core.models import AppendOnlyModel, ByFields
+from core.models import AppendOnlyModel, ByFields, KeptModel
 from core.validators import no_control_characters
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
-class Plan(models.Model):
+class Plan(KeptModel):
     """A subscription plan with its monthly price in one currency."""
 
     code = models.SlugField(max_length=40, unique=True)
@@ -35,7 +35,7 @@ class Plan(models.Model):
         return f"{self.name} ({self.monthly_price} {self.currency}/month)"
 
 
-class AddOn(models.Model):
+class AddOn(KeptModel):
     """An extra service in the catalogue, billed monthly on top of the plan."""
 
     code = models.SlugField(max_length=40, unique=True)
@@ -52,7 +52,7 @@ class AddOn(models.Model):
         return f"{self.name} ({self.monthly_price} {self.currency}/month)"
 
 
-class AccountAddOn(models.Model):
+class AccountAddOn(KeptModel):
     """An add-on an account subscribed to; cancelled with the account (R6)."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="addons")
@@ -90,7 +90,7 @@ class BillingMode(models.TextChoices):
     PREPAID = "prepaid", "Prepaid term"
 
 
-class BillingProfile(models.Model):
+class BillingProfile(KeptModel):
     """How and when an account pays: its plan, monthly card or prepaid term, next billing date,
     prepaid balance and non-payment state."""
 
@@ -171,7 +171,7 @@ class BillingProfile(models.Model):
         return self.plan.currency if self.plan_id else "USD"
 
 
-class Card(models.Model):
+class Card(KeptModel):
     """The card on file: the gateway's token plus what staff may see; never a card number."""
 
     account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="card")

@@ -67,10 +67,16 @@ def call_is_in_time(*, account: Account, at: datetime) -> bool:
     )
 
 
+def unpaid_cancel_offset() -> timedelta:
+    """R11: an account suspended for non-payment is cancelled on day UNPAID_CANCEL_AFTER_DAYS
+    + 1 of its suspension ("after 90 days" is day 91), day 0 being the suspension's day."""
+    return timedelta(days=conf.unpaid_cancel_after_days() + 1)
+
+
 def unpaid_cancel_day(*, suspended_at: datetime, zone: ZoneInfo) -> date:
     """R11: the local day an account suspended for non-payment at `suspended_at` is cancelled
-    on: day UNPAID_CANCEL_AFTER_DAYS + 1 of the suspension ("after 90 days" is day 91)."""
-    return local_date(suspended_at, zone) + timedelta(days=conf.unpaid_cancel_after_days() + 1)
+    on (``unpaid_cancel_offset``)."""
+    return local_date(suspended_at, zone) + unpaid_cancel_offset()
 
 
 def unpaid_cancel_is_due(*, profile: BillingProfile, as_of: datetime) -> bool:
@@ -103,25 +109,55 @@ def profiles_suspended_unpaid() -> QuerySet[BillingProfile]:
     )
 
 
+def _per_zone(
+    profiles: QuerySet[BillingProfile], *, as_of: datetime, cut
+) -> QuerySet[BillingProfile]:
+    """`profiles` narrowed zone by zone: `cut(today, zone)` gives the Q of a zone whose local
+    date is `today` (as of `as_of`). The zones are read from the (few) profiles at hand."""
+    zones = sorted(profiles.order_by().values_list("account__time_zone", flat=True).distinct())
+    if not zones:
+        return profiles.none()
+    wanted = Q()
+    for name in zones:
+        zone = ZoneInfo(name)
+        wanted |= Q(account__time_zone=name) & cut(local_date(as_of, zone), zone)
+    return profiles.filter(wanted)
+
+
 def profiles_suspended_for_days(
     *, as_of: datetime, low: int, high: int | None
 ) -> QuerySet[BillingProfile]:
-    """Suspended for non-payment for `low` to `high` days (None: no upper end), counted in
-    whole days since the suspension (to the day in UTC, so that the suspension index narrows
-    the range; the cancellation job decides on the local calendar)."""
-    profiles = profiles_suspended_unpaid().filter(suspended_at__lte=as_of - timedelta(days=low))
+    """Suspended for non-payment for `low` to `high` whole local days (None: no upper end), as
+    the "days unpaid" column counts them (day 0 is the suspension's own day)."""
+
+    def cut(today: date, zone: ZoneInfo) -> Q:
+        q = Q(suspended_at__lt=start_of_day(today - timedelta(days=low - 1), zone))
+        if high is not None:
+            q &= Q(suspended_at__gte=start_of_day(today - timedelta(days=high), zone))
+        return q
+
+    # A coarse UTC range first, so the suspension index narrows what the zones are read from.
+    profiles = profiles_suspended_unpaid().filter(suspended_at__lt=as_of - timedelta(days=low - 2))
     if high is not None:
-        profiles = profiles.filter(suspended_at__gt=as_of - timedelta(days=high + 1))
-    return profiles
+        profiles = profiles.filter(suspended_at__gte=as_of - timedelta(days=high + 2))
+    return _per_zone(profiles, as_of=as_of, cut=cut)
 
 
 def profiles_cancelling_within(*, as_of: datetime, days: int) -> QuerySet[BillingProfile]:
-    """Suspended for non-payment and cancelled within `days` days (approximate to the day in
-    UTC; the cancellation job decides on the local calendar)."""
-    threshold = conf.unpaid_cancel_after_days() + 1
-    return profiles_suspended_unpaid().filter(
-        suspended_at__lte=as_of - timedelta(days=threshold - days)
+    """Suspended for non-payment and cancelled within `days` local days (R11: their
+    ``unpaid_cancel_day`` is at most `days` days ahead; those already due are cancelled by
+    the next run of the job, and are counted too)."""
+
+    def cut(today: date, zone: ZoneInfo) -> Q:
+        # unpaid_cancel_day(s) <= today + days  <=>  local day of s <= today + days - offset
+        last_day = today + timedelta(days=days) - unpaid_cancel_offset()
+        return Q(suspended_at__lt=start_of_day(last_day + timedelta(days=1), zone))
+
+    offset = unpaid_cancel_offset().days
+    coarse = profiles_suspended_unpaid().filter(
+        suspended_at__lt=as_of - timedelta(days=offset - days - 2)
     )
+    return _per_zone(coarse, as_of=as_of, cut=cut)
 
 
 def profiles_prepaid_below_one_month() -> QuerySet[BillingProfile]:

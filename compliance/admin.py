@@ -43,6 +43,7 @@ from compliance.models import (
     SuppressionExport,
     SuppressionImport,
 )
+from compliance.selectors import in_force_at
 from compliance.services import (
     ExportRefused,
     suppression_export,
@@ -57,6 +58,24 @@ from core.admin import ReadOnlyAdmin
 from core.localtime import local_day
 
 
+class InForceFilter(admin.SimpleListFilter):
+    """Whether a suppression event is in force now (R9: no opt-in of the address since)."""
+
+    title = gettext_lazy("in force now (R9)")
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("in force")), ("no", _("lifted by a later opt-in"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        in_force = in_force_at(timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(in_force)
+        return queryset.exclude(in_force)
+
+
 class RecordAdmin(ReadOnlyAdmin):
     """A list of records nobody may add, change or delete here, superusers included (R12)."""
 
@@ -64,7 +83,7 @@ class RecordAdmin(ReadOnlyAdmin):
 @admin.register(Suppression)
 class SuppressionAdmin(RecordAdmin):
     list_display = ("normalised", "address", "account", "source", "at", "by")
-    list_filter = ("source",)
+    list_filter = ("source", InForceFilter)
     search_fields = ("=normalised", "=account__username")
     search_help_text = gettext_lazy(
         "An address (matched on its normalised form) or an account's username"

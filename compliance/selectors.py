@@ -40,14 +40,19 @@ def _moment(at: datetime):
     return connection.ops.adapt_datetimefield_value(at)
 
 
-def suppressions_in_force(*, account: Account, at: datetime) -> QuerySet[Suppression]:
-    """The account's suppression events in force at `at` (R9, ``in_force_sql``)."""
-    in_force = RawSQL(
+def in_force_at(at: datetime) -> RawSQL:
+    """R9 as a condition on suppression rows of the ORM (``in_force_sql``)."""
+    return RawSQL(
         in_force_sql(event=SUPPRESSIONS, at="%s"),
         [_moment(at), _moment(at)],
         output_field=BooleanField(),
     )
-    return Suppression.objects.filter(account=account).filter(in_force)
+
+
+def suppressions_in_force(*, at: datetime, account: Account | None = None) -> QuerySet[Suppression]:
+    """The suppression events in force at `at` (R9), of one account or of every account."""
+    events = Suppression.objects.all() if account is None else account.suppressions.all()
+    return events.filter(in_force_at(at))
 
 
 def is_suppressed(account: Account, address: str, *, at: datetime) -> bool:

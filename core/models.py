@@ -89,3 +89,27 @@ class ChangeRecord(AppendOnlyModel, ByFields):
     @property
     def summary(self) -> str:
         return "; ".join(f"{field}: {old} → {new}" for field, old, new in self.changes)
+
+
+class KeptQuerySet(models.QuerySet):
+    """Refuses deleting: these entries are retired or archived, never deleted (R12)."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError(
+            f"{self.model._meta.verbose_name_plural} are never deleted; retire them instead (R12)"
+        )
+
+
+class KeptModel(models.Model):
+    """An entry other records name (an account, its billing, a plan, a reason): changed through
+    its services, never deleted, by anyone (R12)."""
+
+    objects = KeptQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError(
+            f"{self._meta.verbose_name} {self} is never deleted; retire it instead (R12)"
+        )

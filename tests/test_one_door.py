@@ -391,6 +391,11 @@ def test_nothing_guarded_is_deleted_by_anyone_superusers_included_R12(client, dj
         assert not model_admin.has_delete_permission(request, obj), model
         assert "delete_selected" not in model_admin.get_actions(request), model
         assert client.post(_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+        # not through the ORM either, whatever calls it
+        with pytest.raises(PermissionError, match="never deleted"):
+            obj.delete()
+        with pytest.raises(PermissionError, match="never deleted"):
+            model.objects.filter(pk=obj.pk).delete()
         assert model.objects.filter(pk=obj.pk).exists(), model
 
 

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext as _
 
-from accounts.models import CancellationOutcome, CancellationRequest
+from accounts.models import CancellationRequest
 from accounts.services.lifecycle import account_event_record
 from core.actors import Actor
 
@@ -32,63 +32,24 @@ CLAIM_LEASE = timedelta(minutes=10)
 
 
 def confirmation_message(*, request: CancellationRequest) -> EmailMessage:
-    """The confirmation email, in the account's language."""
+    """The confirmation email, in the account's language (templates accounts/email/)."""
     account = request.account
-    zone = account.zone
+    context = {
+        "outcome": request.outcome,
+        "voluntary": request.voluntary,
+        "username": account.username,
+        "when": request.at.astimezone(account.zone).strftime("%Y-%m-%d %H:%M %Z"),
+        "days": settings.RETENTION_DAYS,
+        # R3: a cancellation before the next billing date spares that date.
+        "spared": bool(request.next_billing_date and request.in_time),
+        "date": request.next_billing_date.isoformat() if request.next_billing_date else "",
+    }
     with translation.override(account.language):
-        when = request.at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        values = {"username": account.username, "when": when}
-        if request.outcome == CancellationOutcome.SAVED_BY_PAUSE:
-            subject = _("Your account %(username)s is paused") % values
-            body = (
-                _(
-                    "Hello,\n\n"
-                    "on %(when)s you asked us to cancel your account %(username)s and chose to "
-                    "pause it instead. Your contacts, campaigns and reports are kept; the account "
-                    "cannot send while it is paused. Resume it at any time by calling us.\n\n"
-                    "Kind regards,\nCustomer Care"
-                )
-                % values
-            )
-        elif request.outcome == CancellationOutcome.TRIAL_CLOSED:
-            subject = _("Your trial %(username)s is closed") % values
-            body = (
-                _(
-                    "Hello,\n\n"
-                    "as you asked on %(when)s, your free trial %(username)s is closed. Nothing "
-                    "was charged.\n\n"
-                    "Kind regards,\nCustomer Care"
-                )
-                % values
-            )
-        else:
-            subject = _("Your account %(username)s is cancelled") % values
-            if request.voluntary:
-                lead = _("as you asked on %(when)s, your account %(username)s is cancelled.")
-            else:
-                lead = _(
-                    "your account %(username)s was cancelled on %(when)s because its "
-                    "payments remained outstanding."
-                )
-            body = (
-                _("Hello,")
-                + "\n\n"
-                + lead % values
-                + " "
-                + _(
-                    "Sign-up forms no longer add contacts and hosted files are offline. Your "
-                    "data is kept for %(days)s days; within that time you can reactivate the "
-                    "account by calling us."
-                )
-                % {"days": settings.RETENTION_DAYS}
-                + "\n\n"
-                + _("Kind regards,\nCustomer Care")
-            )
-        if request.next_billing_date and request.in_time:
-            body += "\n\n" + _("Your next billing date, %(date)s, will not be charged.") % {
-                "date": request.next_billing_date.isoformat()
-            }
-    message = EmailMessage(subject=subject, body=body, to=[account.primary_email])
+        subject = render_to_string("accounts/email/confirmation_subject.txt", context)
+        body = render_to_string("accounts/email/confirmation.txt", context)
+    message = EmailMessage(
+        subject=" ".join(subject.split()), body=body.rstrip("\n"), to=[account.primary_email]
+    )
     # Lets the mail server and the customer's client recognise a resend of the same request.
     message.extra_headers["Message-ID"] = (
         f"<cancellation-request-{request.pk}@{settings.DEFAULT_FROM_EMAIL.split('@')[-1].strip('>')}>"
