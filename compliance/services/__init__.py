@@ -5,14 +5,16 @@ Other apps import from here: ``from compliance.services import suppression_recor
 """
 
 from compliance.addresses import InvalidAddress, normalise_address
-from compliance.layouts import FileRefused
+from compliance.layouts import ColumnMapping, FileRefused, MappingNeeded
 from compliance.selectors import is_suppressed
 from compliance.services.exports import ExportRefused, suppression_export
 from compliance.services.import_runs import (
     suppression_import_apply,
     suppression_import_file,
+    suppression_import_map,
     suppression_import_preview,
     suppression_import_start,
+    suppression_mapping_save,
 )
 from compliance.services.imports import ImportOutcome, suppressions_import
 from compliance.services.legal_hold import (
@@ -30,8 +32,10 @@ from compliance.services.suppressions import (
 
 __all__ = [
     "suppression_import_file",
+    "ColumnMapping",
     "ExportRefused",
     "FileRefused",
+    "MappingNeeded",
     "ImportOutcome",
     "InvalidAddress",
     "LegalHoldError",
@@ -47,8 +51,10 @@ __all__ = [
     "purge_preview",
     "suppression_export",
     "suppression_import_apply",
+    "suppression_import_map",
     "suppression_import_preview",
     "suppression_import_start",
+    "suppression_mapping_save",
     "suppression_record",
     "suppressions_import",
 ]
