@@ -428,6 +428,7 @@ class Generator:
 
         holders = self._holders(accounts)
         sources = ["unsubscribe_link", "unsubscribe_link", "bounce", "complaint", "import"]
+        reasons = {"unsubscribe_link": "u", "bounce": "b", "complaint": "c", "import": "u"}
         base = self.now - timedelta(days=700)
 
         def rows():
@@ -438,12 +439,13 @@ class Generator:
                 address = f"Person{i}@Example{i % 1013}.com"
                 at = ts(base + timedelta(seconds=i * 11 % (700 * 86400)))
                 source = sources[i % len(sources)]
-                yield f"{pk}\t{address}\t{address.lower()}\t{source}\t{at}\t\tunsubscribe"
+                reason = reasons[source]
+                yield f"{pk}\t{address}\t{address.lower()}\t{source}\t{reason}\t{at}\t\tunsubscribe"
 
         return Copier(
             cursor,
             Suppression,
-            ["account_id", "address", "normalised", "source", "at", "evidence", "by_job"],
+            ["account_id", "address", "normalised", "source", "reason", "at", "evidence", "by_job"],
         ).write(rows())
 
 

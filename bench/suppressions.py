@@ -62,7 +62,9 @@ def make_copy_file(path: str, rows: int, account_id: int) -> None:
         for i in range(rows):
             address = _address(i)
             at = datetime.fromtimestamp(int(BASE.timestamp()) + i, tz=UTC).isoformat()
-            out.write(f"{account_id}\t{address}\t{address.lower()}\timport\t{at}\tline {i + 2}\t\n")
+            out.write(
+                f"{account_id}\t{address}\t{address.lower()}\timport\tu\t{at}\tline {i + 2}\t\n"
+            )
 
 
 def new_account(prefix: str, **fields) -> int:
@@ -83,7 +85,7 @@ def raw_copy(path: str) -> dict:
 
     with connection.cursor() as cursor, open(path, "rb") as data:
         with cursor.cursor.copy(
-            "COPY compliance_suppression (account_id, address, normalised, source, at, "
+            "COPY compliance_suppression (account_id, address, normalised, source, reason, at, "
             "evidence, by_job) FROM STDIN"
         ) as copy:
             while block := data.read(1 << 20):
@@ -149,17 +151,19 @@ def admin_default(path: str, account_id: int) -> dict:
 
         class Meta:
             model = Suppression
-            fields = ("account", "address", "normalised", "source", "at")
+            fields = ("account", "address", "normalised", "source", "reason", "at")
             import_id_fields = ("account", "normalised")
 
     for dry_run in (True, False):
         with open(path) as source:
             reader = csv.reader(source)
             next(reader)
-            dataset = tablib.Dataset(headers=["account", "address", "normalised", "source", "at"])
+            dataset = tablib.Dataset(
+                headers=["account", "address", "normalised", "source", "reason", "at"]
+            )
             for email, created in reader:
                 at = datetime.fromtimestamp(int(created), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-                dataset.append([account_id, email, email.lower(), "import", at])
+                dataset.append([account_id, email, email.lower(), "import", "u", at])
         result = DefaultResource().import_data(dataset, dry_run=dry_run, raise_errors=True)
     return {"rows": result.totals.get("new", 0)}
 

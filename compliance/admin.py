@@ -30,9 +30,11 @@ from compliance.addresses import InvalidAddress, normalise_address
 from compliance.forms import (
     ExportForm,
     ImportConfirmForm,
+    ImportMappingForm,
     ImportUploadForm,
     LegalHoldForm,
     OptInForm,
+    SuppressionMappingForm,
 )
 from compliance.layouts import FileRefused
 from compliance.models import (
@@ -42,19 +44,25 @@ from compliance.models import (
     Suppression,
     SuppressionExport,
     SuppressionImport,
+    SuppressionMapping,
 )
 from compliance.selectors import in_force_at
 from compliance.services import (
     ExportRefused,
     suppression_export,
     suppression_import_apply,
+    suppression_import_map,
     suppression_import_preview,
     suppression_import_start,
 )
-from compliance.services.import_runs import suppression_import_summary
+from compliance.services.import_runs import (
+    suppression_import_layout,
+    suppression_import_reasons,
+    suppression_import_summary,
+)
 from compliance.tasks import import_apply, import_preview
 from core.actors import Actor
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ServiceFormAdmin
 from core.localtime import local_day
 
 
@@ -82,8 +90,8 @@ class RecordAdmin(ReadOnlyAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(RecordAdmin):
-    list_display = ("normalised", "address", "account", "source", "at", "by")
-    list_filter = ("source", InForceFilter)
+    list_display = ("normalised", "address", "account", "reason", "source", "at", "by")
+    list_filter = ("reason", "source", InForceFilter)
     search_fields = ("=normalised", "=account__username")
     search_help_text = gettext_lazy(
         "An address (matched on its normalised form) or an account's username"
@@ -208,7 +216,16 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
     """Imports of other providers' unsubscribe lists: upload, preview, confirm. Large files
     are read by a Celery task; the page shows its progress."""
 
-    list_display = ("created_at", "file_name", "account", "status", "progress", "summary", "by")
+    list_display = (
+        "created_at",
+        "file_name",
+        "account",
+        "status",
+        "layout_name",
+        "progress",
+        "summary",
+        "by",
+    )
     list_filter = ("status",)
     search_fields = ("=account__username", "file_name")
     list_select_related = ("account", "by_user")
@@ -224,9 +241,17 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
             "rows": obj.rows_done,
         }
 
+    @admin.display(description=gettext_lazy("layout"))
+    def layout_name(self, obj):
+        return suppression_import_layout(obj)[0]
+
     @admin.display(description=gettext_lazy("result"))
     def summary(self, obj):
-        if obj.status in (SuppressionImport.Status.REFUSED, SuppressionImport.Status.FAILED):
+        if obj.status in (
+            SuppressionImport.Status.REFUSED,
+            SuppressionImport.Status.FAILED,
+            SuppressionImport.Status.MAPPING,
+        ):
             return obj.error
         return suppression_import_summary(obj) if obj.counts else ""
 
@@ -239,7 +264,12 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
                 "<int:record_id>/progress/",
                 self.admin_site.admin_view(self.progress_view),
                 name="compliance_suppressionimport_progress",
-            )
+            ),
+            path(
+                "<int:record_id>/mapping/",
+                self.admin_site.admin_view(self.mapping_view),
+                name="compliance_suppressionimport_mapping",
+            ),
         ] + super().get_urls()
 
     def _progress_url(self, record_id: int) -> str:
@@ -284,6 +314,7 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
         if not form.is_valid():
             return self._render_upload(request, form)
         upload = form.cleaned_data["import_file"]
+        layout, mapping = form.cleaned_data["layout"]
         now = timezone.now()
         try:
             record = suppression_import_start(
@@ -292,14 +323,43 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
                 file_name=upload.name,
                 by=Actor.staff(request.user),
                 now=now,
+                layout=layout,
+                mapping=mapping,
             )
         except FileRefused as exc:
             return self._render_upload(request, form, str(exc))
+        self._preview(record, now=now)
+        return HttpResponseRedirect(self._progress_url(record.pk))
+
+    def _preview(self, record: SuppressionImport, *, now) -> None:
+        """Within the request for a small file, in a Celery task for a large one."""
         if record.size_bytes > conf.import_inline_max_bytes():
             SuppressionImport.objects.filter(pk=record.pk).update(in_background=True)
             transaction.on_commit(lambda: import_preview.delay(record.pk))
         else:
             suppression_import_preview(record_id=record.pk, now=now)
+
+    def mapping_view(self, request, record_id: int):
+        """The mapping step: the staff say which column holds what; the file is read again."""
+        if request.method != "POST" or not self.has_import_permission(request):
+            raise PermissionDenied
+        record = get_object_or_404(SuppressionImport, pk=record_id)
+        form = ImportMappingForm(request.POST, columns=record.columns)
+        if not form.is_valid():
+            return self.progress_view(request, record_id, mapping_form=form)
+        now = timezone.now()
+        try:
+            record = suppression_import_map(
+                record_id=record.pk,
+                mapping=form.cleaned_data["mapping"],
+                save_as=form.cleaned_data.get("save_as") or "",
+                by=Actor.staff(request.user),
+                now=now,
+            )
+        except FileRefused as exc:
+            form.add_error(None, str(exc))
+            return self.progress_view(request, record_id, mapping_form=form)
+        self._preview(record, now=now)
         return HttpResponseRedirect(self._progress_url(record.pk))
 
     def process_import(self, request, **kwargs):
@@ -334,27 +394,98 @@ class SuppressionImportAdmin(ImportMixin, RecordAdmin):
             )
         return HttpResponseRedirect(self._progress_url(record.pk))
 
-    def progress_view(self, request, record_id: int):
+    def progress_view(self, request, record_id: int, mapping_form=None):
         if not (self.has_import_permission(request) or self.has_view_permission(request)):
             raise PermissionDenied
         record = get_object_or_404(
             SuppressionImport.objects.select_related("account"), pk=record_id
         )
         S = SuppressionImport.Status
+        can_import = self.has_import_permission(request)
+        if mapping_form is None and record.status == S.MAPPING and can_import:
+            initial = {"record": record.pk, **(record.mapping or {})}
+            initial["suppressed_values"] = ", ".join(initial.get("suppressed_values") or [])
+            mapping_form = ImportMappingForm(initial=initial, columns=record.columns)
+        layout, because = suppression_import_layout(record)
+        c = record.counts or {}
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import of %(file)s") % {"file": record.file_name},
             "opts": self.opts,
             "record": record,
+            "layout": layout,
+            "because": because,
             "summary": suppression_import_summary(record) if record.counts else "",
+            "tally": [
+                (_("to add") if record.status != S.DONE else _("added"), c.get("added", 0)),
+                (_("already suppressed"), c.get("already", 0)),
+                (_("skipped: not marked as suppressed by the provider"), c.get("skipped", 0)),
+                (_("rejected"), c.get("rejected", 0)),
+                (_("dated at the import"), c.get("undated", 0)),
+            ]
+            if record.counts
+            else [],
+            "reasons": suppression_import_reasons(record),
             "working": record.status in (S.UPLOADED, S.PREVIEWING, S.IMPORTING),
-            "can_confirm": record.status == S.PREVIEWED and self.has_import_permission(request),
+            "can_confirm": record.status == S.PREVIEWED and can_import,
             "confirm_form": ImportConfirmForm(initial={"record": record.pk}),
+            "mapping_form": mapping_form,
+            "mapping_url": reverse("admin:compliance_suppressionimport_mapping", args=[record.pk]),
             "problems": record.problems[:200],
+            "notices": record.notices[:200],
         }
         return TemplateResponse(
             request, "admin/compliance/suppressionimport/progress.html", context
         )
+
+
+@admin.register(SuppressionMapping)
+class SuppressionMappingAdmin(ServiceFormAdmin):
+    """Saved column mappings for lists no known layout matches; added here or in an import's
+    mapping step, chosen at upload."""
+
+    add_form = SuppressionMappingForm
+    list_display = (
+        "name",
+        "address_column",
+        "status_column",
+        "values",
+        "date_column",
+        "reason",
+        "created_at",
+    )
+    search_fields = ("name",)
+    readonly_fields = ("created_at", "by_user", "by_job")
+
+    @admin.display(description=gettext_lazy("suppressed values"))
+    def values(self, obj):
+        return ", ".join(obj.suppressed_values)
+
+    def has_change_permission(self, request, obj=None):
+        # Imports on record keep the mapping they were read with; a new need is a new mapping.
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [
+                "name",
+                "address_column",
+                "status_column",
+                "suppressed_values_text",
+                "date_column",
+                "reason",
+            ]
+        return [
+            "name",
+            "address_column",
+            "status_column",
+            "suppressed_values",
+            "date_column",
+            "reason",
+            "created_at",
+            "by_user",
+            "by_job",
+        ]
 
 
 @admin.register(PurgeReceipt)

@@ -1,6 +1,9 @@
 """Demo compliance data: unsubscribe lists for accounts in every state (cancelled and purged
-ones too), a mix of sources with some imported, opt-ins lifting a few, hand-over exports,
-purge receipts of the purged accounts, and a legal hold on a cancelled account past 120 days."""
+ones too), a mix of sources and reasons (unsubscribes, hard bounces, complaints, staff entries)
+with some imported from other providers' layouts (with the provider's words as evidence),
+opt-ins lifting a few, hand-over exports, purge receipts of the purged accounts, a legal hold
+on a cancelled account past 120 days, a saved column mapping and an uploaded table waiting
+for its columns to be mapped."""
 
 from __future__ import annotations
 
@@ -8,16 +11,21 @@ import random
 from datetime import datetime, timedelta
 
 from accounts.models import Account, AccountEvent, AccountStatus
+from compliance import conf
 from compliance.addresses import normalise_address
 from compliance.models import (
+    SOURCE_REASON,
     OptIn,
     OptInMethod,
     PurgeReceipt,
     Suppression,
     SuppressionExport,
     SuppressionImport,
+    SuppressionMapping,
+    SuppressionReason,
     SuppressionSource,
 )
+from compliance.services.import_runs import suppression_import_preview
 
 FIRST = ["anna", "ben", "carla", "david", "emma", "felix", "grace", "hannah", "ivan", "jonas"]
 LAST = ["weber", "miller", "diaz", "kuehn", "schmidt", "braun", "lee", "ito", "petrov", "wolf"]
@@ -28,6 +36,41 @@ SOURCES = [
     (SuppressionSource.COMPLAINT, 8),
     (SuppressionSource.STAFF, 5),
     (SuppressionSource.IMPORT, 15),
+]
+
+
+R = SuppressionReason
+# Imported lists as providers lay them out: (layout, why it was recognised, file name,
+# [(reason, the provider's words on a row)]).
+IMPORTED = [
+    (
+        "mailchimp_unsubscribed",
+        "Mailchimp's member columns (LEID, EUID, MEMBER_RATING) with UNSUB_TIME",
+        "unsubscribed_members_export_{n}.csv",
+        [
+            (R.UNSUBSCRIBE, "UNSUB_REASON: NORMAL; UNSUB_CAMPAIGN_TITLE: Spring Sale"),
+            (R.COMPLAINT, "UNSUB_REASON: SPAM; UNSUB_CAMPAIGN_TITLE: May Newsletter"),
+        ],
+    ),
+    (
+        "sendgrid_bounces",
+        "SendGrid's bounce and block columns, and 'bounce' in the file name",
+        "bounces_{n}.csv",
+        [(R.HARD_BOUNCE, "status: 5.1.1; reason: 550 5.1.1 The email account does not exist")],
+    ),
+    (
+        "ses_json",
+        "JSON with SuppressedDestinationSummaries: the output of aws sesv2 "
+        "list-suppressed-destinations (Reason BOUNCE or COMPLAINT, LastUpdateTime)",
+        "suppressed-destinations-{n}.json",
+        [(R.HARD_BOUNCE, "Reason: BOUNCE"), (R.COMPLAINT, "Reason: COMPLAINT")],
+    ),
+    (
+        "mailgun_unsubscribes",
+        "Mailgun's unsubscribe columns (address, tags)",
+        "mailgun-unsubscribes-{n}.csv",
+        [(R.UNSUBSCRIBE, "tags: *"), (R.UNSUBSCRIBE, "tags: newsletter")],
+    ),
 ]
 
 
@@ -60,6 +103,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
                 address=address,
                 normalised=key,
                 source=source,
+                reason=SOURCE_REASON[source],
                 at=at,
                 by_job={
                     SuppressionSource.UNSUBSCRIBE_LINK: "unsubscribe_link",
@@ -77,17 +121,21 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
                 }[source],
             )
             if source == SuppressionSource.IMPORT:
+                layout, because, name, rows = IMPORTED[account.pk % len(IMPORTED)]
                 if account.pk not in imports:
                     imports[account.pk] = SuppressionImport(
                         account=account,
-                        file_name=f"unsubscribed_members_export_{rng.getrandbits(40):010x}.csv",
+                        file_name=name.format(n=f"{rng.getrandbits(40):010x}"),
                         size_bytes=rng.randint(2_000, 90_000),
                         created_at=since + timedelta(days=1),
                         by_job="import_suppressions (ops)",
                         status=SuppressionImport.Status.DONE,
-                        layout="Mailchimp unsubscribed members export",
+                        layout=layout,
+                        because=[because, {}],
                         finished_at=since + timedelta(days=1, minutes=1),
                     )
+                row.reason, words = rng.choice(rows)
+                row.evidence = f"line {rng.randint(2, 900)}: {words}"
                 row.at = min(row.at, since + timedelta(days=1))
             suppressions.append(row)
     SuppressionImport.objects.bulk_create(imports.values())
@@ -97,11 +145,24 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         ]
         for s in rows:
             s.imported_in = record
-        record.counts = {"rows": len(rows) + 2, "added": len(rows), "already": 0, "rejected": 1}
+        reasons: dict[str, int] = {}
+        for s in rows:
+            reasons[s.reason] = reasons.get(s.reason, 0) + 1
+        record.counts = {
+            "rows": len(rows) + 3,
+            "added": len(rows),
+            "already": 0,
+            "rejected": 1,
+            "skipped": 1,
+            "undated": 1 if rows else 0,
+            "reasons": reasons,
+        }
         record.problems = [[7, "two addresses glued together: 'a@example.comb@example.org'"]]
-        record.rows_done, record.bytes_done = len(rows) + 2, record.size_bytes
+        if rows:
+            record.notices = [[9, "date 'n/a' cannot be read: suppressed as of the import"]]
+        record.rows_done, record.bytes_done = len(rows) + 3, record.size_bytes
     SuppressionImport.objects.bulk_update(
-        imports.values(), ["counts", "problems", "rows_done", "bytes_done"]
+        imports.values(), ["counts", "problems", "notices", "rows_done", "bytes_done"]
     )
     Suppression.objects.bulk_create(suppressions, batch_size=1000)
 
@@ -192,7 +253,49 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         held = f", legal hold on {hold.username}"
         for soon, days in zip(cancelled[1:3], (116, 119), strict=False):
             Account.objects.filter(pk=soon.pk).update(inactive_since=now - timedelta(days=days))
+    mapped = _mapping_step(accounts, now)
     return (
         f"{len(suppressions)} suppressions ({len(imports)} imports), {len(optins)} opt-ins, "
-        f"{len(exports)} exports, {len(receipts)} purge receipts{held}"
+        f"{len(exports)} exports, {len(receipts)} purge receipts{held}{mapped}"
     )
+
+
+def _mapping_step(accounts: list[Account], now: datetime) -> str:
+    """A saved column mapping, and a table of an in-house system uploaded by a manager that
+    waits for its columns to be mapped (its file is kept, so the mapping step can run)."""
+    open_accounts = [a for a in accounts if a.is_open]
+    if not open_accounts:
+        return ""
+    SuppressionMapping.objects.get_or_create(
+        name="In-house CRM (Kontakt, Zustand)",
+        defaults={
+            "address_column": "Kontakt",
+            "status_column": "Zustand",
+            "suppressed_values": ["abgemeldet", "gesperrt"],
+            "date_column": "Geändert am",
+            "reason": SuppressionReason.UNSUBSCRIBE,
+            "created_at": now - timedelta(days=30),
+            "by_job": "seed_demo",
+        },
+    )
+    folder = conf.import_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-crm-export.csv"
+    path.write_text(
+        "Kunde;Kontakt;Zustand;Geändert am\n"
+        "Anna Weber;anna.weber@example.com;abgemeldet;2026-01-12 09:30\n"
+        "Ben Miller;ben+news@example.com;aktiv;2026-02-01 10:00\n"
+        "Carla Díaz;carla.diaz@example.org;bounce;2026-02-03 08:15\n",
+        encoding="utf-8",
+    )
+    record = SuppressionImport.objects.create(
+        account=open_accounts[0],
+        file_name="crm-export.csv",
+        stored_path=str(path),
+        size_bytes=path.stat().st_size,
+        created_at=now - timedelta(hours=2),
+        by_job="seed_demo",
+    )
+    # Read as any upload is: no layout matches, so it waits for the staff's mapping.
+    suppression_import_preview(record_id=record.pk, now=now - timedelta(hours=2))
+    return ", a saved column mapping and an import waiting for its mapping"

@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, normalise_address
-from compliance.models import ExportFormat, OptIn
-from compliance.services import OptInRefused, optin_record
+from compliance.layouts import CHOOSABLE, NAMES, ColumnMapping, FileRefused
+from compliance.models import ExportFormat, OptIn, SuppressionMapping, SuppressionReason
+from compliance.services import OptInRefused, optin_record, suppression_mapping_save
 from core.admin import ServiceForm
 
 
@@ -92,10 +93,162 @@ class ImportUploadForm(forms.Form):
     import_file = forms.FileField(
         label=gettext_lazy("Unsubscribe list"),
         help_text=gettext_lazy(
-            "Mailchimp unsubscribed-members export, Constant Contact contact export, "
-            "SendGrid suppression download, listmonk subscriber export, or a list of addresses."
+            "An export of Mailchimp, Constant Contact, SendGrid, Amazon SES (CSV or the JSON "
+            "of list-suppressed-destinations), Mailgun, listmonk, HubSpot, Brevo, Klaviyo, "
+            "Campaign Monitor, ActiveCampaign or Mautic, this back office's hand-over export, "
+            "or a list of addresses. Any other table: you map its columns after the upload."
         ),
     )
+    layout = forms.ChoiceField(
+        label=gettext_lazy("Layout"),
+        required=False,
+        help_text=gettext_lazy(
+            "Leave it to the file unless two exports look alike (SendGrid's bounces and "
+            "blocks, listmonk's subscriber export and a list's unsubscribed export)."
+        ),
+    )
+
+    MAPPING = "mapping:"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["layout"].choices = [
+            ("", _("Recognise it from the file")),
+            (_("Provider layouts"), [(k, NAMES[k]) for k in CHOOSABLE]),
+            (
+                _("Saved column mappings"),
+                [
+                    (f"{self.MAPPING}{m.pk}", m.name)
+                    for m in SuppressionMapping.objects.order_by("name")[:200]
+                ],
+            ),
+        ]
+
+    def clean_layout(self) -> tuple[str, ColumnMapping | None]:
+        value = self.cleaned_data.get("layout") or ""
+        if value.startswith(self.MAPPING):
+            saved = SuppressionMapping.objects.filter(pk=value[len(self.MAPPING) :]).first()
+            if saved is None:
+                raise forms.ValidationError(_("that column mapping no longer exists"))
+            return "", ColumnMapping.from_dict(saved.as_dict())
+        return value, None
+
+
+def _column_choices(columns: list[dict]) -> list[tuple[str, str]]:
+    choices = []
+    for column in columns:
+        name = column.get("name", "")
+        examples = ", ".join(column.get("examples") or [])
+        choices.append((name, f"{name} ({examples})" if examples else name))
+    return choices
+
+
+def _split_values(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.replace("\n", ",").split(",") if v.strip())
+
+
+class ImportMappingForm(forms.Form):
+    """The mapping step: which column holds what in a file no known layout matches."""
+
+    record = forms.IntegerField(widget=forms.HiddenInput)
+    address_column = forms.ChoiceField(label=gettext_lazy("Column with the address"))
+    status_column = forms.ChoiceField(
+        label=gettext_lazy("Column with the status"),
+        required=False,
+        help_text=gettext_lazy("Leave empty when every row of the file is suppressed."),
+    )
+    suppressed_values = forms.CharField(
+        label=gettext_lazy("Status values that mean suppressed"),
+        required=False,
+        help_text=gettext_lazy(
+            "Separated by commas, as they are written in the file (any case), e.g. "
+            "Unsubscribed, Bounced. Rows with any other value are skipped."
+        ),
+    )
+    date_column = forms.ChoiceField(
+        label=gettext_lazy("Column with the date"),
+        required=False,
+        help_text=gettext_lazy("Without one, every row is dated at the import."),
+    )
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Reason"),
+        choices=SuppressionReason.choices,
+        initial=SuppressionReason.UNSUBSCRIBE,
+    )
+    save_as = forms.CharField(
+        label=gettext_lazy("Save the mapping as"),
+        required=False,
+        max_length=80,
+        help_text=gettext_lazy("A name, to choose this mapping at the next upload."),
+    )
+
+    def __init__(self, *args, columns: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = _column_choices(columns)
+        self.fields["address_column"].choices = choices
+        self.fields["status_column"].choices = [("", _("(none)")), *choices]
+        self.fields["date_column"].choices = [("", _("(none)")), *choices]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["mapping"] = ColumnMapping(
+                address_column=data["address_column"],
+                status_column=data.get("status_column") or "",
+                suppressed_values=_split_values(data.get("suppressed_values") or ""),
+                date_column=data.get("date_column") or "",
+                reason=data["reason"],
+                name=(data.get("save_as") or "").strip(),
+            )
+        except FileRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+class SuppressionMappingForm(ServiceForm):
+    """A column mapping typed in the admin (the mapping step saves them too); saved by the
+    mapping service, whose refusal shows on the form."""
+
+    refusals = (FileRefused,)
+
+    suppressed_values_text = forms.CharField(
+        label=gettext_lazy("Status values that mean suppressed"),
+        required=False,
+        help_text=gettext_lazy("Separated by commas, as they are written in the file."),
+    )
+
+    class Meta:
+        model = SuppressionMapping
+        fields = ["name", "address_column", "status_column", "date_column", "reason"]
+        labels = {
+            "name": gettext_lazy("Name"),
+            "address_column": gettext_lazy("Column with the address"),
+            "status_column": gettext_lazy("Column with the status"),
+            "date_column": gettext_lazy("Column with the date"),
+            "reason": gettext_lazy("Reason"),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["mapping"] = ColumnMapping(
+                address_column=data.get("address_column") or "",
+                status_column=data.get("status_column") or "",
+                suppressed_values=_split_values(data.get("suppressed_values_text") or ""),
+                date_column=data.get("date_column") or "",
+                reason=data.get("reason") or SuppressionReason.UNSUBSCRIBE,
+                name=data.get("name") or "",
+            )
+        except FileRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+    def apply(self, data, *, by, now):
+        return suppression_mapping_save(name=data["name"], mapping=data["mapping"], by=by, now=now)
 
 
 class ImportConfirmForm(forms.Form):

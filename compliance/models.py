@@ -24,6 +24,7 @@ get around the ORM's refusal either.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from core.models import AppendOnlyModel, ByFields
@@ -37,6 +38,36 @@ class SuppressionSource(models.TextChoices):
     BOUNCE = "bounce", "Bounce"
 
 
+class SuppressionReason(models.TextChoices):
+    """Why an address may no longer be mailed. One letter in the database: the history holds
+    hundreds of millions of rows. `token` is the word exports, the API and webhooks use."""
+
+    UNSUBSCRIBE = "u", _("Unsubscribe")
+    HARD_BOUNCE = "b", _("Hard bounce")
+    COMPLAINT = "c", _("Complaint")
+    MANUAL = "m", _("Manual")
+    ERASURE = "e", _("Erasure")
+
+    @property
+    def token(self) -> str:
+        """The reason as a word: unsubscribe, hard_bounce, complaint, manual, erasure."""
+        return self.name.lower()
+
+    @classmethod
+    def from_token(cls, token: str) -> SuppressionReason | None:
+        return {member.token: member for member in cls}.get(token.strip().lower())
+
+
+# The reason a source implies; an import carries the reason of each row it read.
+SOURCE_REASON = {
+    SuppressionSource.UNSUBSCRIBE_LINK: SuppressionReason.UNSUBSCRIBE,
+    SuppressionSource.STAFF: SuppressionReason.MANUAL,
+    SuppressionSource.IMPORT: SuppressionReason.UNSUBSCRIBE,
+    SuppressionSource.COMPLAINT: SuppressionReason.COMPLAINT,
+    SuppressionSource.BOUNCE: SuppressionReason.HARD_BOUNCE,
+}
+
+
 class Suppression(AppendOnlyModel, ByFields):
     """An address the account may no longer send to; never edited or deleted (R9, R12)."""
 
@@ -44,6 +75,8 @@ class Suppression(AppendOnlyModel, ByFields):
     address = models.CharField(max_length=320, help_text="The address as received")
     normalised = models.CharField(max_length=320, help_text="Match key: trimmed, lower-case, IDNA")
     source = models.CharField(max_length=20, choices=SuppressionSource.choices)
+    # Why (a closed choice, one letter); the provider's own words, if any, are in evidence.
+    reason = models.CharField(max_length=1, choices=SuppressionReason.choices)
     at = models.DateTimeField()
     evidence = models.TextField(blank=True)
     # Imported rows point at their import (file, who, when); evidence then holds the line.
@@ -63,11 +96,17 @@ class Suppression(AppendOnlyModel, ByFields):
             # date order, so the earliest event per address is found without a sort.
             models.Index(
                 fields=["account", "normalised", "at", "id"],
-                include=["source"],
+                include=["source", "reason"],
                 name="suppression_key_at_idx",
             ),
             # "Is this address suppressed anywhere?": the staff's search by address.
             models.Index(fields=["normalised"], name="suppression_address_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reason__in=SuppressionReason.values),
+                name="suppression_reason_known",
+            )
         ]
         permissions = [
             ("export_suppressions", "Can export an unsubscribe list for hand-over (R10)"),
@@ -139,13 +178,15 @@ class SuppressionImport(ByFields):
     the append-only suppression table."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        PREVIEWING = "previewing", "Reading for preview"
-        PREVIEWED = "previewed", "Preview ready"
-        IMPORTING = "importing", "Importing"
-        DONE = "done", "Imported"
-        REFUSED = "refused", "Refused"
-        FAILED = "failed", "Failed"
+        UPLOADED = "uploaded", _("Uploaded")
+        PREVIEWING = "previewing", _("Reading for preview")
+        # No known layout matches: the staff say which column holds what, then it is read.
+        MAPPING = "mapping", _("Needs a column mapping")
+        PREVIEWED = "previewed", _("Preview ready")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
     file_name = models.CharField(max_length=300)
@@ -156,9 +197,26 @@ class SuppressionImport(ByFields):
     in_background = models.BooleanField(default=False)
     bytes_done = models.PositiveBigIntegerField(default=0)
     rows_done = models.PositiveBigIntegerField(default=0)
-    layout = models.CharField(max_length=80, blank=True, help_text="The kind of file recognised")
+    layout = models.CharField(
+        max_length=80, blank=True, help_text="The kind of file recognised (a layout's key)"
+    )
+    because = models.JSONField(
+        default=list, blank=True, help_text="Why that layout: [sentence, its values]"
+    )
+    chosen_layout = models.CharField(
+        max_length=40, blank=True, help_text="The layout the staff chose at upload, if any"
+    )
+    mapping = models.JSONField(
+        null=True, blank=True, help_text="The column mapping the file is read with, if any"
+    )
+    columns = models.JSONField(
+        default=list, blank=True, help_text="The file's columns and example values (mapping)"
+    )
     counts = models.JSONField(default=dict, blank=True)
     problems = models.JSONField(default=list, blank=True, help_text="[line, reason] of bad rows")
+    notices = models.JSONField(
+        default=list, blank=True, help_text="[line, note] of rows dated at the import"
+    )
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -174,6 +232,42 @@ class SuppressionImport(ByFields):
         if not self.size_bytes:
             return 0
         return min(100, int(100 * self.bytes_done / self.size_bytes))
+
+
+class SuppressionMapping(ByFields):
+    """A named column mapping for unsubscribe lists no known layout matches: which column
+    holds the address, which the status (and which of its values mean suppressed), which the
+    date. Saved from an import's mapping step and reused by name."""
+
+    name = models.CharField(max_length=80, unique=True)
+    address_column = models.CharField(max_length=200)
+    status_column = models.CharField(max_length=200, blank=True)
+    suppressed_values = models.JSONField(
+        default=list, blank=True, help_text="Values of the status column that mean suppressed"
+    )
+    date_column = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(
+        max_length=1, choices=SuppressionReason.choices, default=SuppressionReason.UNSUBSCRIBE
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("column mapping")
+        verbose_name_plural = _("column mappings")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "address_column": self.address_column,
+            "status_column": self.status_column,
+            "suppressed_values": list(self.suppressed_values),
+            "date_column": self.date_column,
+            "reason": self.reason,
+        }
 
 
 class PurgeProgress(models.Model):

@@ -32,7 +32,7 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
-from compliance.models import OptIn, RetentionAccount, Suppression
+from compliance.models import OptIn, RetentionAccount, Suppression, SuppressionMapping
 from core.models import AppendOnlyModel, ChangeRecord
 from tests.accounts.factories import CancellationReasonFactory
 from tests.billing.factories import (
@@ -61,6 +61,7 @@ GUARDED = {
     AccountAddOn,
     OptIn,
     RetentionAccount,
+    SuppressionMapping,
 }
 OUTSIDE = {"auth", "axes", "django_celery_beat"}
 
@@ -77,6 +78,7 @@ def audit_rows() -> int:
             CardChargeAttempt,
             OptIn,
             Suppression,
+            SuppressionMapping,
         )
     )
 
@@ -208,6 +210,18 @@ ADD = {
             "evidence": "scan 1234",
         },
         check=lambda account: OptIn.objects.filter(account=account).exists(),
+    ),
+    SuppressionMapping: Case(
+        prepare=lambda: None,
+        data=lambda _: {
+            "name": "Old ESP export",
+            "address_column": "E-Mail",
+            "status_column": "Status",
+            "suppressed_values_text": "abgemeldet, bounced",
+            "date_column": "Datum",
+            "reason": "u",
+        },
+        check=lambda _: SuppressionMapping.objects.filter(name="Old ESP export").exists(),
     ),
 }
 

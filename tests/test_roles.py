@@ -36,6 +36,7 @@ COMPLIANCE = {
     "compliance.suppression",
     "compliance.suppressionexport",
     "compliance.suppressionimport",
+    "compliance.suppressionmapping",
 }
 # Which admin lists each role opens; every other list answers 403.
 LISTS = {
@@ -44,7 +45,8 @@ LISTS = {
     "Compliance": ACCOUNTS | COMPLIANCE,
     "Manager": ACCOUNTS
     | {"billing.addon", "billing.plan", "billing.ledgerentry", "jobs.jobrun"}
-    | {"compliance.suppression", "compliance.suppressionimport", "exchanges.importrecord"},
+    | {"compliance.suppression", "compliance.suppressionimport", "exchanges.importrecord"}
+    | {"compliance.suppressionmapping"},
 }
 
 

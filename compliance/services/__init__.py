@@ -4,13 +4,15 @@ and a sign-up's opt-in cross apps and are in ``workflows``.
 """
 
 from compliance.addresses import InvalidAddress, normalise_address
-from compliance.layouts import FileRefused
+from compliance.layouts import ColumnMapping, FileRefused, MappingNeeded
 from compliance.services.exports import ExportRefused, suppression_export
 from compliance.services.import_runs import (
     suppression_import_apply,
     suppression_import_file,
+    suppression_import_map,
     suppression_import_preview,
     suppression_import_start,
+    suppression_mapping_save,
 )
 from compliance.services.imports import ImportOutcome, suppressions_import
 from compliance.services.purge import (
@@ -26,10 +28,12 @@ from compliance.services.suppressions import (
 )
 
 __all__ = [
+    "ColumnMapping",
     "ExportRefused",
     "FileRefused",
     "ImportOutcome",
     "InvalidAddress",
+    "MappingNeeded",
     "OptInRefused",
     "normalise_address",
     "optin_record",
@@ -40,8 +44,10 @@ __all__ = [
     "suppression_export",
     "suppression_import_apply",
     "suppression_import_file",
+    "suppression_import_map",
     "suppression_import_preview",
     "suppression_import_start",
+    "suppression_mapping_save",
     "suppression_record",
     "suppressions_import",
 ]

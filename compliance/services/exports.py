@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from django.db import connection
 
 from accounts.models import Account
-from compliance.models import ExportFormat, SuppressionExport
+from compliance.models import ExportFormat, SuppressionExport, SuppressionReason
 from compliance.selectors import SUPPRESSIONS, in_force_sql
 from core.actors import Actor
 from core.csvsafe import FORMULA_STARTS, neutralise
@@ -27,10 +27,17 @@ EXPORT_CHUNK_ROWS = 5_000
 EXPORT_CHUNK_BYTES = 64 * 1024
 
 HEADERS = {
-    ExportFormat.CSV: "email,suppressed_at_utc,source\n",
-    ExportFormat.MD5: "email_md5,suppressed_at_utc,source\n",
-    ExportFormat.SHA256: "email_sha256,suppressed_at_utc,source\n",
+    ExportFormat.CSV: "email,suppressed_at_utc,source,reason\n",
+    ExportFormat.MD5: "email_md5,suppressed_at_utc,source,reason\n",
+    ExportFormat.SHA256: "email_sha256,suppressed_at_utc,source,reason\n",
 }
+# The reason as the word the next provider reads (unsubscribe, hard_bounce, ...).
+REASON_WORDS = {reason.value: reason.token for reason in SuppressionReason}
+_REASON_SQL = (
+    "CASE reason "
+    + " ".join(f"WHEN '{code}' THEN '{word}'" for code, word in REASON_WORDS.items())
+    + " END"
+)
 
 
 class ExportRefused(ValueError):
@@ -55,9 +62,10 @@ def _postgres_copy_sql(fmt: str) -> str:
         COPY (
             SELECT {email},
                    (at AT TIME ZONE 'UTC')::timestamp(0),
-                   source
+                   source,
+                   {_REASON_SQL}
             FROM (
-                SELECT DISTINCT ON (s.normalised) s.normalised, s.at, s.source
+                SELECT DISTINCT ON (s.normalised) s.normalised, s.at, s.source, s.reason
                 FROM {SUPPRESSIONS} s
                 WHERE s.account_id = %(account)s AND {in_force_sql(event="s", at="%(now)s")}
                 ORDER BY s.normalised, s.at, s.id
@@ -68,8 +76,8 @@ def _postgres_copy_sql(fmt: str) -> str:
 
 def _generic_sql() -> str:
     return f"""
-        SELECT normalised, at, source FROM (
-            SELECT s.normalised, s.at, s.source,
+        SELECT normalised, at, source, reason FROM (
+            SELECT s.normalised, s.at, s.source, s.reason,
                    ROW_NUMBER() OVER (PARTITION BY s.normalised ORDER BY s.at, s.id) AS rn
             FROM {SUPPRESSIONS} s
             WHERE s.account_id = %s AND {in_force_sql(event="s", at="%s")}
@@ -119,7 +127,7 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
             # with a bare LF a carriage return in a cell would split the row in a spreadsheet
             # and leave what follows it at the start of a cell of its own.
             writer = csv.writer(buffer, lineterminator="\r\n")
-            for normalised, at, source in rows:
+            for normalised, at, source, reason in rows:
                 if isinstance(at, str):
                     at = datetime.fromisoformat(at)
                 if at.tzinfo is None:
@@ -127,7 +135,14 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
                 email = (
                     neutralise(normalised) if fmt == ExportFormat.CSV else hashed(normalised, fmt)
                 )
-                writer.writerow([email, at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), source])
+                writer.writerow(
+                    [
+                        email,
+                        at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                        source,
+                        REASON_WORDS[reason],
+                    ]
+                )
             counter[0] += len(rows)
             yield buffer.getvalue().encode("utf-8")
 
@@ -141,7 +156,8 @@ def suppression_export(
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
-    """Every address suppressed for `account` as of `now`, with its date and source, as CSV
+    """Every address suppressed for `account` as of `now`, with its date, source and reason
+    (unsubscribe, hard_bounce, complaint, manual, erasure), as CSV
     bytes (also for a cancelled or purged account, R10). Hashed formats give the lower-case
     hex digest of the normalised address. Checked here, before the first byte; recorded when
     the stream ends, with the rows actually handed out. `progress`, if given, is called with

@@ -1,5 +1,6 @@
 """An import as staff run it: the file is kept, previewed, then confirmed (in the request for
-small files, in a Celery task with progress for large ones) and recorded."""
+small files, in a Celery task with progress for large ones) and recorded. A file no known
+layout matches waits for the staff's column mapping (the mapping step), then is previewed."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
 from compliance import conf
-from compliance.layouts import FileRefused
-from compliance.models import SuppressionImport
+from compliance.layouts import NAMES, ColumnMapping, FileRefused, MappingNeeded
+from compliance.models import SuppressionImport, SuppressionMapping, SuppressionReason
 from compliance.services.imports import ImportOutcome, suppressions_import
 from core.actors import Actor
 
@@ -25,13 +28,27 @@ def _actor(record: SuppressionImport) -> Actor:
     return Actor.staff(record.by_user) if record.by_user_id else Actor.system(record.by_job)
 
 
-def suppression_import_start(
-    *, account: Account, chunks, file_name: str, by: Actor, now: datetime
-) -> SuppressionImport:
-    """Keep an uploaded file (an iterable of byte chunks, written as it comes, never held
-    whole) and record the import, before anything is read from it."""
+def _may_import(by: Actor) -> None:
     if not by.may("compliance.import_suppressions"):
         raise FileRefused(f"{by.label} may not import unsubscribe lists")
+
+
+def suppression_import_start(
+    *,
+    account: Account,
+    chunks,
+    file_name: str,
+    by: Actor,
+    now: datetime,
+    layout: str = "",
+    mapping: ColumnMapping | None = None,
+) -> SuppressionImport:
+    """Keep an uploaded file (an iterable of byte chunks, written as it comes, never held
+    whole) and record the import, before anything is read from it. `layout` (a layout's key)
+    or `mapping` say how to read it when the staff chose; otherwise it is recognised."""
+    _may_import(by)
+    if layout and layout not in NAMES:
+        raise FileRefused(f"unknown layout {layout!r}")
     folder = conf.import_dir()
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name)[-120:] or "upload.csv"
@@ -47,6 +64,8 @@ def suppression_import_start(
         stored_path=str(path),
         size_bytes=size,
         created_at=now,
+        chosen_layout=layout,
+        mapping=mapping.as_dict() if mapping is not None else None,
         **by.as_fields(),
     )
 
@@ -71,7 +90,20 @@ def _run(record: SuppressionImport, *, now: datetime, dry_run: bool) -> ImportOu
             dry_run=dry_run,
             record_id=record.pk,
             progress=_progress(record.pk) if record.in_background else None,
+            layout=record.chosen_layout,
+            mapping=ColumnMapping.from_dict(record.mapping) if record.mapping else None,
         )
+
+
+def _outcome_fields(outcome: ImportOutcome) -> dict:
+    return {
+        "layout": outcome.layout,
+        "because": [outcome.because, outcome.because_args],
+        "counts": {**outcome.counts(), "reasons": outcome.reasons},
+        "problems": [list(p) for p in outcome.problems],
+        "notices": [list(n) for n in outcome.notices],
+        "rows_done": outcome.rows,
+    }
 
 
 def _finish(
@@ -81,15 +113,13 @@ def _finish(
     outcome: ImportOutcome | None = None,
     error: str = "",
     now: datetime | None = None,
+    columns: list | None = None,
 ) -> SuppressionImport:
     fields: dict = {"status": status, "error": error}
     if outcome is not None:
-        fields.update(
-            layout=outcome.layout,
-            counts=outcome.counts(),
-            problems=[list(p) for p in outcome.problems],
-            rows_done=outcome.rows,
-        )
+        fields.update(_outcome_fields(outcome))
+    if columns is not None:
+        fields["columns"] = columns
     if status in (S.DONE, S.REFUSED, S.FAILED):
         fields["finished_at"] = now or timezone.now()
     SuppressionImport.objects.filter(pk=record_id).update(**fields)
@@ -101,7 +131,8 @@ def _finish(
 
 def suppression_import_preview(*, record_id: int, now: datetime) -> SuppressionImport:
     """Read the kept file without writing anything and store what the import would do. Runs
-    once: a second call (a task delivered twice) returns the record as it is."""
+    once: a second call (a task delivered twice) returns the record as it is. A file no known
+    layout matches waits for a column mapping (status "mapping"); its file is kept."""
     if not SuppressionImport.objects.filter(pk=record_id, status=S.UPLOADED).update(
         status=S.PREVIEWING
     ):
@@ -109,12 +140,77 @@ def suppression_import_preview(*, record_id: int, now: datetime) -> SuppressionI
     record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
     try:
         outcome = _run(record, now=now, dry_run=True)
+    except MappingNeeded as exc:
+        return _finish(record_id, status=S.MAPPING, error=str(exc), columns=exc.columns)
     except FileRefused as exc:
         return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
     except Exception as exc:
         _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
         raise
     return _finish(record_id, status=S.PREVIEWED, outcome=outcome)
+
+
+def suppression_mapping_save(
+    *, name: str, mapping: ColumnMapping, by: Actor, now: datetime
+) -> SuppressionMapping:
+    """Save a column mapping under `name` for reuse; a name is taken once."""
+    _may_import(by)
+    name = name.strip()
+    if not name:
+        raise FileRefused("a saved column mapping needs a name")
+    try:
+        with transaction.atomic():
+            return SuppressionMapping.objects.create(
+                name=name[:80],
+                address_column=mapping.address_column.strip(),
+                status_column=mapping.status_column.strip(),
+                suppressed_values=[v.strip() for v in mapping.suppressed_values if v.strip()],
+                date_column=mapping.date_column.strip(),
+                reason=mapping.reason,
+                created_at=now,
+                **by.as_fields(),
+            )
+    except IntegrityError:
+        raise FileRefused(
+            f"a column mapping named {name!r} exists already; choose it at upload or pick "
+            "another name"
+        ) from None
+
+
+def suppression_import_map(
+    *,
+    record_id: int,
+    mapping: ColumnMapping,
+    by: Actor,
+    now: datetime,
+    save_as: str = "",
+) -> SuppressionImport:
+    """The mapping step: read the kept file of an import with the staff's column `mapping`
+    (saved under `save_as` if given). The import goes back to "uploaded"; the caller previews
+    it again (in the request or in a worker). Refused for an import past its preview."""
+    _may_import(by)
+    with transaction.atomic():
+        record = SuppressionImport.objects.select_for_update().get(pk=record_id)
+        if record.status not in (S.MAPPING, S.PREVIEWED):
+            raise FileRefused(
+                f"this import is {record.get_status_display().lower()}: its columns can no "
+                "longer be mapped"
+            )
+        if save_as.strip():
+            saved = suppression_mapping_save(name=save_as, mapping=mapping, by=by, now=now)
+            mapping = ColumnMapping.from_dict(saved.as_dict())
+        SuppressionImport.objects.filter(pk=record_id).update(
+            status=S.UPLOADED,
+            chosen_layout="",
+            mapping=mapping.as_dict(),
+            error="",
+            counts={},
+            problems=[],
+            notices=[],
+            bytes_done=0,
+            rows_done=0,
+        )
+    return SuppressionImport.objects.get(pk=record_id)
 
 
 def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImport:
@@ -135,17 +231,63 @@ def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImp
 
 
 def suppression_import_summary(record: SuppressionImport) -> str:
+    """What the import did or would do, in the staff's language."""
     c = record.counts or {}
-    outcome = ImportOutcome(
-        dry_run=record.status != S.DONE,
-        added=c.get("added", 0),
-        already=c.get("already", 0),
-        superseded=c.get("superseded", 0),
-        rejected=c.get("rejected", 0),
-        skipped=c.get("skipped", 0),
-        repeated=c.get("repeated", 0),
-    )
-    return outcome.summary()
+    done = record.status == S.DONE
+    values = {
+        "added": c.get("added", 0),
+        "already": c.get("already", 0),
+        "rejected": c.get("rejected", 0),
+    }
+    text = (
+        _("added %(added)s, already suppressed %(already)s, lifted 0, rejected %(rejected)s")
+        if done
+        else _(
+            "would add %(added)s, already suppressed %(already)s, lifted 0, rejected %(rejected)s"
+        )
+    ) % values
+    extras = []
+    if c.get("skipped"):
+        extras.append(
+            ngettext(
+                "%(count)s row the provider does not mark as suppressed skipped",
+                "%(count)s rows the provider does not mark as suppressed skipped",
+                c["skipped"],
+            )
+            % {"count": c["skipped"]}
+        )
+    if c.get("repeated"):
+        extras.append(_("%(count)s repeated in the file") % {"count": c["repeated"]})
+    if c.get("superseded"):
+        extras.append(
+            _("%(count)s older than a later opt-in (kept in the history, not in force)")
+            % {"count": c["superseded"]}
+        )
+    if c.get("undated"):
+        extras.append(
+            _("%(count)s dated at the import (no readable date)") % {"count": c["undated"]}
+        )
+    return text + (f" ({'; '.join(extras)})" if extras else "")
+
+
+def suppression_import_layout(record: SuppressionImport) -> tuple[str, str]:
+    """The layout an import was read with and why, in the staff's language."""
+    if not record.layout:
+        return "", ""
+    name = str(NAMES.get(record.layout, record.layout))
+    if record.layout == "mapping" and record.mapping and record.mapping.get("name"):
+        name = f"{name} “{record.mapping['name']}”"
+    because = ""
+    if record.because:
+        sentence, args = (list(record.because) + [{}])[:2]
+        because = _(sentence) % (args or {}) if sentence else ""
+    return name, because
+
+
+def suppression_import_reasons(record: SuppressionImport) -> list[tuple[str, int]]:
+    """Rows read as suppressed, by reason, in the staff's language."""
+    counts = (record.counts or {}).get("reasons") or {}
+    return [(str(r.label), counts[r.value]) for r in SuppressionReason if counts.get(r.value)]
 
 
 def suppression_import_file(
@@ -156,6 +298,8 @@ def suppression_import_file(
     now: datetime,
     dry_run: bool = False,
     progress=None,
+    layout: str = "",
+    mapping: ColumnMapping | None = None,
 ) -> ImportOutcome:
     """Import a file on this machine (the command line's way, any size) in one transaction:
     the import is recorded and done, or, refused (FileRefused), leaves no trace. A dry run
@@ -169,6 +313,8 @@ def suppression_import_file(
                 size_bytes=path.stat().st_size,
                 created_at=now,
                 status=S.IMPORTING,
+                chosen_layout=layout,
+                mapping=mapping.as_dict() if mapping is not None else None,
                 **by.as_fields(),
             )
         outcome = suppressions_import(
@@ -180,6 +326,8 @@ def suppression_import_file(
             dry_run=dry_run,
             record_id=record.pk if record else None,
             progress=progress,
+            layout=layout,
+            mapping=mapping,
         )
         if record:
             SuppressionImport.objects.filter(pk=record.pk).update(bytes_done=record.size_bytes)

@@ -1,7 +1,8 @@
 """Importing unsubscribe lists from other providers: imports only add (R9).
 
-The file is read as a stream (the csv module over a text wrapper), each row normalised and
-checked, and the good rows bulk-loaded in batches into a session-private staging table
+The file is read as a stream (compliance.layouts: the provider's layout says which rows are
+suppressed, with which date, reason and words), each row normalised and checked, and the good
+rows bulk-loaded in batches into a session-private staging table
 (PostgreSQL COPY; executemany elsewhere). The merge into the suppression history is one
 INSERT ... SELECT in one transaction: either the whole file's additions are written or none.
 
@@ -13,8 +14,7 @@ rows are imported anyway.
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +25,11 @@ from django.db import connection, transaction
 
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, normalise_address
-from compliance.layouts import FileRefused, Layout, parse_date, recognise
+from compliance.layouts import ColumnMapping, FileRefused, ListFile, parse_date
 from compliance.models import OptIn, SuppressionSource
 from compliance.selectors import SUPPRESSIONS, in_force_sql
 from core.actors import Actor
+from core.csvsafe import restore
 
 # Rows staged per COPY round: big enough that round trips do not count, small enough that a
 # batch of rows stays a few MB in memory whatever the file size.
@@ -37,9 +38,10 @@ STAGE_BATCH_ROWS = 20_000
 MAX_PROBLEMS_LISTED = 1_000
 # Advisory lock namespace for "one import per account at a time" (consistent counts).
 _IMPORT_LOCK_BASE = 0x5350_0000_0000
-_HEAD_BYTES = 64 * 1024
 
 ProgressCallback = Callable[[int, int], None]
+# line, address as received, normalised, date, reason code, evidence
+StagedRow = tuple[int, str, str, datetime, str, str]
 
 
 @dataclass
@@ -47,6 +49,10 @@ class ImportOutcome:
     """What an import did, or with a dry run would do."""
 
     layout: str = ""
+    # Why the layout was recognised: an English sentence with %(name)s fields and its values.
+    because: str = ""
+    because_args: dict[str, str] = field(default_factory=dict)
+    mapping: dict | None = None
     rows: int = 0
     added: int = 0
     already: int = 0
@@ -54,7 +60,12 @@ class ImportOutcome:
     rejected: int = 0
     skipped: int = 0
     repeated: int = 0
+    # Rows imported dated at the import: their date was missing, unreadable or in the future.
+    undated: int = 0
+    # Rows read as suppressed, by reason code (before merging with what is already there).
+    reasons: dict[str, int] = field(default_factory=dict)
     problems: list[tuple[int, str]] = field(default_factory=list)
+    notices: list[tuple[int, str]] = field(default_factory=list)
     dry_run: bool = True
 
     def summary(self) -> str:
@@ -65,13 +76,15 @@ class ImportOutcome:
         )
         extras = []
         if self.skipped:
-            extras.append(f"{self.skipped} rows not marked unsubscribed skipped")
+            extras.append(f"{self.skipped} rows the provider does not mark as suppressed skipped")
         if self.repeated:
             extras.append(f"{self.repeated} repeated in the file")
         if self.superseded:
             extras.append(
                 f"{self.superseded} older than a later opt-in (kept in the history, not in force)"
             )
+        if self.undated:
+            extras.append(f"{self.undated} dated at the import (no readable date)")
         return text + (f" ({'; '.join(extras)})" if extras else "")
 
     def counts(self) -> dict[str, int]:
@@ -83,34 +96,18 @@ class ImportOutcome:
             "rejected": self.rejected,
             "skipped": self.skipped,
             "repeated": self.repeated,
+            "undated": self.undated,
         }
 
 
-def _check_head(head: bytes) -> None:
-    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise FileRefused("the file is empty: no line with an address")
-    if b"\x00" in head:
-        raise FileRefused(
-            "this is not a text file (it contains binary data); export the list as CSV"
-        )
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A character cut at the end of the sample is fine; anything else is not UTF-8.
-        if not (len(head) == _HEAD_BYTES and exc.start >= len(head) - 3):
-            raise FileRefused(
-                f"the file is not UTF-8 text (byte {exc.start + 1}); save it as CSV UTF-8"
-            ) from None
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
-def _delimiter(head: bytes) -> str:
-    first = head.split(b"\n", 1)[0]
-    if b"," not in first:
-        if b";" in first:
-            return ";"
-        if b"\t" in first:
-            return "\t"
-    return ","
+def _copy_text(value: str) -> str:
+    """A cell for COPY's text format: provider words may hold tabs, line breaks, backslashes."""
+    if not _COPY_SPECIAL.search(value):
+        return value
+    return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
 
 class _Stage:
@@ -127,25 +124,27 @@ class _Stage:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {self.name} "
-                f"(line bigint, address text, normalised text, at {at_type})"
+                f"(line bigint, address text, normalised text, at {at_type}, reason text, "
+                "evidence text)"
             )
 
-    def load(self, rows: list[tuple[int, str, str, datetime]]) -> None:
+    def load(self, rows: list[StagedRow]) -> None:
+        columns = "line, address, normalised, at, reason, evidence"
         with connection.cursor() as cursor:
             if self.postgres:
-                # Cells hold no tab, newline or backslash (validated), so the text format
-                # needs no escaping.
-                data = "".join(f"{n}\t{a}\t{k}\t{at.timestamp()!r}\n" for n, a, k, at in rows)
-                with cursor.cursor.copy(
-                    f"COPY {self.name} (line, address, normalised, at) FROM STDIN"
-                ) as copy:
+                # Addresses hold no tab, newline or backslash (validated); the evidence is
+                # escaped for the text format.
+                data = "".join(
+                    f"{n}\t{a}\t{k}\t{at.timestamp()!r}\t{r}\t{_copy_text(e)}\n"
+                    for n, a, k, at, r, e in rows
+                )
+                with cursor.cursor.copy(f"COPY {self.name} ({columns}) FROM STDIN") as copy:
                     copy.write(data)
             else:
                 adapt = connection.ops.adapt_datetimefield_value
                 cursor.executemany(
-                    f"INSERT INTO {self.name} (line, address, normalised, at) "
-                    "VALUES (%s, %s, %s, %s)",
-                    [(n, a, k, adapt(at)) for n, a, k, at in rows],
+                    f"INSERT INTO {self.name} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)",
+                    [(n, a, k, adapt(at), r, e) for n, a, k, at, r, e in rows],
                 )
 
     def drop(self) -> None:
@@ -157,6 +156,20 @@ class _Stage:
             pass
 
 
+def _undated(raw: str, moment: datetime | None, *, line: int, outcome: ImportOutcome) -> None:
+    """A row whose date is missing, unreadable or in the future is dated at the import, and
+    listed by line so that nobody takes that date for the provider's."""
+    if moment is None and not raw:
+        note = "no date: suppressed as of the import"
+    elif moment is None:
+        note = f"date {raw[:40]!r} cannot be read: suppressed as of the import"
+    else:
+        note = f"date {raw[:40]!r} is in the future: suppressed as of the import"
+    outcome.undated += 1
+    if len(outcome.notices) < MAX_PROBLEMS_LISTED:
+        outcome.notices.append((line, note))
+
+
 def _read(
     *,
     stream: BinaryIO,
@@ -165,48 +178,34 @@ def _read(
     stage: _Stage,
     outcome: ImportOutcome,
     progress: ProgressCallback | None,
+    layout: str = "",
+    mapping: ColumnMapping | None = None,
 ) -> None:
-    head = stream.read(_HEAD_BYTES)
-    _check_head(head)
-    stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=_delimiter(head))
-    line = 0
-    try:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)
-        if header is None:
-            raise FileRefused("the file is empty: no line with an address")
-        layout: Layout = recognise(header, file_name)
-        outcome.layout = layout.name
-        batch: list[tuple[int, str, str, datetime]] = []
-        problems = outcome.problems
-        email_i, date_i, status_i, wanted = (
-            layout.email_index,
-            layout.date_index,
-            layout.status_index,
-            layout.wanted,
-        )
-
-        def rows():
-            if not layout.has_header:
-                yield reader.line_num, header
-            last = reader.line_num
-            for row in reader:
-                yield last + 1, row
-                last = reader.line_num
-
-        for line, row in rows():
+    with ListFile(stream, file_name=file_name, layout=layout, mapping=mapping) as source:
+        chosen = source.layout
+        outcome.layout = chosen.key
+        outcome.because, outcome.because_args = chosen.because, dict(chosen.because_args)
+        outcome.mapping = mapping.as_dict() if mapping is not None else None
+        batch: list[StagedRow] = []
+        problems, reasons = outcome.problems, outcome.reasons
+        email_i, date_i = chosen.email, chosen.date
+        for line, row in source.rows():
             outcome.rows += 1
-            if wanted is not None and status_i is not None:
-                status = row[status_i] if status_i < len(row) else ""
-                if not wanted(status):
-                    outcome.skipped += 1
-                    continue
-            cell = row[email_i] if email_i < len(row) else ""
+            verdict = chosen.judge(row)
+            if verdict.problem:
+                outcome.rejected += 1
+                if len(problems) < MAX_PROBLEMS_LISTED:
+                    problems.append((line, verdict.problem))
+                continue
+            if verdict.reason is None:
+                outcome.skipped += 1
+                continue
+            address = row[email_i].strip() if email_i < len(row) else ""
+            if address.startswith("'"):
+                # Our own exports neutralise a cell a spreadsheet would run ('=1+1@example.com).
+                address = restore(address).strip()
             try:
-                key = normalise_address(cell)
+                key = normalise_address(address)
             except InvalidAddress as exc:
                 outcome.rejected += 1
                 if len(problems) < MAX_PROBLEMS_LISTED:
@@ -214,11 +213,17 @@ def _read(
                     problems.append((line, "empty: no address" if reason == "empty" else reason))
                 continue
             at = now
-            if date_i is not None and date_i < len(row):
-                at = parse_date(row[date_i]) or now
-                if at > now:
-                    at = now
-            batch.append((line, cell.strip(), key, at))
+            if date_i is not None:
+                raw = row[date_i] if date_i < len(row) else ""
+                moment = parse_date(raw)
+                if moment is not None and moment <= now:
+                    at = moment
+                else:
+                    _undated(raw.strip(), moment, line=line, outcome=outcome)
+            words = verdict.evidence
+            evidence = f"line {line}: {words}" if words else f"line {line}"
+            reasons[verdict.reason] = reasons.get(verdict.reason, 0) + 1
+            batch.append((line, address, key, at, verdict.reason, evidence))
             if len(batch) >= STAGE_BATCH_ROWS:
                 stage.load(batch)
                 batch.clear()
@@ -228,14 +233,6 @@ def _read(
             stage.load(batch)
         if progress:
             progress(stream.tell(), outcome.rows)
-    except UnicodeDecodeError:
-        raise FileRefused(
-            f"the file is not UTF-8 text (near line {line + 1}); save it as CSV UTF-8"
-        ) from None
-    except csv.Error as exc:
-        raise FileRefused(f"line {line + 1} cannot be read as CSV: {exc}") from None
-    finally:
-        text.detach()
 
 
 def _merge(
@@ -257,12 +254,13 @@ def _merge(
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_BASE + a])
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {keys} AS SELECT DISTINCT ON (normalised) "
-                f"line, address, normalised, to_timestamp(at) AS at FROM {stage.name} "
-                "ORDER BY normalised, at, line"
+                f"line, address, normalised, to_timestamp(at) AS at, reason, evidence "
+                f"FROM {stage.name} ORDER BY normalised, at, line"
             )
         else:
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {keys} AS SELECT line, address, normalised, at FROM ("
+                f"CREATE TEMPORARY TABLE {keys} AS SELECT line, address, normalised, at, reason, "
+                "evidence FROM ("
                 f"SELECT *, ROW_NUMBER() OVER (PARTITION BY normalised ORDER BY at, line) AS rn "
                 f"FROM {stage.name}) ranked WHERE rn = 1"
             )
@@ -296,9 +294,9 @@ def _merge(
         # Written only where it adds to the history (not suppressed at the row's date).
         cursor.execute(
             f"""INSERT INTO {SUPPRESSIONS}
-                  (account_id, address, normalised, source, at, evidence, by_user_id, by_job,
-                   imported_in_id)
-                SELECT %s, k.address, k.normalised, %s, k.at, 'line ' || k.line, %s, %s, %s
+                  (account_id, address, normalised, source, reason, at, evidence, by_user_id,
+                   by_job, imported_in_id)
+                SELECT %s, k.address, k.normalised, %s, k.reason, k.at, k.evidence, %s, %s, %s
                 FROM {keys} k
                 WHERE NOT EXISTS (
                   SELECT 1 FROM {SUPPRESSIONS} s
@@ -318,10 +316,15 @@ def suppressions_import(
     dry_run: bool,
     record_id: int | None = None,
     progress: ProgressCallback | None = None,
+    layout: str = "",
+    mapping: ColumnMapping | None = None,
 ) -> ImportOutcome:
     """Read an unsubscribe list (a seekable binary file) and add its addresses to the
-    account's suppressions, or with `dry_run` only count what it would do. Raises FileRefused
-    for a file that cannot be imported at all; then nothing is written."""
+    account's suppressions, each with its date, reason and the provider's words, or with
+    `dry_run` only count what it would do. The layout is recognised from the file unless
+    `layout` (a key of compliance.layouts.NAMES) or a column `mapping` is given. Raises
+    FileRefused (MappingNeeded when no layout matches) for a file that cannot be imported
+    as it is; then nothing is written."""
     if not by.may("compliance.import_suppressions"):
         raise FileRefused(f"{by.label} may not import unsubscribe lists")
     outcome = ImportOutcome(dry_run=dry_run)
@@ -335,6 +338,8 @@ def suppressions_import(
             stage=stage,
             outcome=outcome,
             progress=progress,
+            layout=layout,
+            mapping=mapping,
         )
         with transaction.atomic():
             _merge(

@@ -8,7 +8,14 @@ from django.db import connection, transaction
 
 from accounts.models import Account
 from compliance.addresses import normalise_address
-from compliance.models import OptIn, OptInMethod, Suppression, SuppressionSource
+from compliance.models import (
+    SOURCE_REASON,
+    OptIn,
+    OptInMethod,
+    Suppression,
+    SuppressionReason,
+    SuppressionSource,
+)
 from compliance.selectors import is_suppressed, suppression_current
 from core.actors import Actor
 
@@ -30,15 +37,30 @@ class OptInRefused(ValueError):
 
 
 def suppression_record(
-    *, account: Account, address: str, source: str, at: datetime, by: Actor, evidence: str = ""
+    *,
+    account: Account,
+    address: str,
+    source: str,
+    at: datetime,
+    by: Actor,
+    evidence: str = "",
+    reason: str | None = None,
 ) -> Suppression:
-    """Record that `address` unsubscribed from `account` (R9). Recorded whatever the account's
-    state, also after it closed or was purged.
+    """Record that `address` may no longer be mailed by `account` (R9), and why: `reason` (a
+    SuppressionReason; by default the one the source implies: a link is an unsubscribe, a
+    bounce a hard bounce, staff a manual entry) with `evidence`, the provider's or person's
+    own words. Recorded whatever the account's state, also after it closed or was purged.
 
     When the address already is suppressed at `at`, the history already says so: the event
     in force is returned and nothing is added (unsubscribing twice is one unsubscribe)."""
     if source not in SuppressionSource.values:
         raise ValueError(f"unknown suppression source {source!r}")
+    if reason is None:
+        reason = SOURCE_REASON[SuppressionSource(source)]
+    if reason not in SuppressionReason.values:
+        raise ValueError(
+            f"unknown suppression reason {reason!r}; one of: {', '.join(SuppressionReason.values)}"
+        )
     key = normalise_address(address)
     with transaction.atomic():
         _lock_address(account, key)
@@ -50,6 +72,7 @@ def suppression_record(
             address=address.strip(),
             normalised=key,
             source=source,
+            reason=reason,
             at=at,
             evidence=evidence,
             **by.as_fields(),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import factory
 
 from accounts.models import Contact
-from compliance.models import Suppression, SuppressionSource
+from compliance.models import SOURCE_REASON, Suppression, SuppressionSource
 from tests.factories import AccountFactory
 
 
@@ -19,6 +19,7 @@ class SuppressionFactory(factory.django.DjangoModelFactory):
     address = factory.Sequence(lambda n: f"person{n}@example.com")
     normalised = factory.LazyAttribute(lambda s: s.address.strip().lower())
     source = SuppressionSource.UNSUBSCRIBE_LINK
+    reason = factory.LazyAttribute(lambda s: SOURCE_REASON[SuppressionSource(s.source)])
     at = datetime(2026, 3, 1, tzinfo=UTC)
     by_job = "unsubscribe_link"
 

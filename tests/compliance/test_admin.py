@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from accounts.models import AccountStatus
 from compliance import tasks
-from compliance.models import OptIn, Suppression, SuppressionExport, SuppressionImport
+from compliance.models import (
+    OptIn,
+    Suppression,
+    SuppressionExport,
+    SuppressionImport,
+    SuppressionMapping,
+)
 from compliance.selectors import is_suppressed
 from compliance.services import suppression_record
 from core.actors import Actor
@@ -124,7 +130,7 @@ def test_export_page_streams_the_list_and_records_it_R10(client, make_role_user)
 
     assert response.status_code == 200 and response.streaming
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines() == ["email,suppressed_at_utc,source", body.splitlines()[1]]
+    assert body.splitlines() == ["email,suppressed_at_utc,source,reason", body.splitlines()[1]]
     assert body.splitlines()[1].startswith("'=sum@example.com,")
     record = SuppressionExport.objects.get()
     assert (record.by_user.username, record.rows, record.account) == ("compliance", 1, account)
@@ -314,3 +320,162 @@ def test_held_filter_counts_retention_on_the_accounts_own_calendar_R7(client, ma
     listed = c.get(url, {"purge": "held"}).content
 
     assert b"held-past" in listed and b"held-today" not in listed
+
+
+def test_a_file_no_layout_matches_is_mapped_in_the_preview_saved_and_reused(client, make_role_user):
+    AccountFactory(username="orchard")
+    c = logged_in(client, make_role_user("Manager"))
+    data = (
+        b"Kontakt;Zustand;Abgemeldet am\n"
+        b"eins@example.de;abgemeldet;2024-03-01 10:00:00\n"
+        b"zwei@example.de;aktiv;\n"
+    )
+
+    # when the upload matches no layout: the preview asks which column holds what
+    upload = c.post(
+        reverse("admin:compliance_suppressionimport_import"),
+        {"account": "orchard", "import_file": SimpleUploadedFile("altsystem.csv", data)},
+    )
+    record = SuppressionImport.objects.get()
+    page = c.get(upload["Location"]).content.decode()
+    assert record.status == "mapping"
+    assert "Map the columns" in page and "Zustand (abgemeldet, aktiv)" in page
+
+    # the staff map the columns and save the mapping: the file is read again for a preview
+    mapped = c.post(
+        reverse("admin:compliance_suppressionimport_mapping", args=[record.pk]),
+        {
+            "record": record.pk,
+            "address_column": "Kontakt",
+            "status_column": "Zustand",
+            "suppressed_values": "Abgemeldet",
+            "date_column": "Abgemeldet am",
+            "reason": "u",
+            "save_as": "Altsystem",
+        },
+    )
+    record.refresh_from_db()
+    preview = c.get(mapped["Location"]).content.decode()
+    assert record.status == "previewed" and record.layout == "mapping"
+    assert "saved column mapping “Altsystem”" in preview
+    assert "would add 1, already suppressed 0, lifted 0, rejected 0" in preview
+    assert not Suppression.objects.exists()
+
+    c.post(reverse("admin:compliance_suppressionimport_process_import"), {"record": record.pk})
+    assert list(Suppression.objects.values_list("normalised", "reason")) == [
+        ("eins@example.de", "u")
+    ]
+
+    # the saved mapping is offered at the next upload and reads the next file directly
+    saved = SuppressionMapping.objects.get(name="Altsystem")
+    form = c.get(reverse("admin:compliance_suppressionimport_import")).content.decode()
+    assert f'value="mapping:{saved.pk}"' in form
+    c.post(
+        reverse("admin:compliance_suppressionimport_import"),
+        {
+            "account": "orchard",
+            "layout": f"mapping:{saved.pk}",
+            "import_file": SimpleUploadedFile(
+                "altsystem-2.csv", b"Kontakt;Zustand;Abgemeldet am\ndrei@example.de;ABGEMELDET;\n"
+            ),
+        },
+    )
+    second = SuppressionImport.objects.latest("pk")
+    assert (second.status, second.counts["added"], second.counts["undated"]) == ("previewed", 1, 1)
+    assert second.notices == [[2, "no date: suppressed as of the import"]]
+
+
+def test_a_mapping_that_names_values_but_no_status_column_is_shown_again_with_the_error(
+    client, make_role_user
+):
+    AccountFactory(username="orchard")
+    c = logged_in(client, make_role_user("Manager"))
+    c.post(
+        reverse("admin:compliance_suppressionimport_import"),
+        {
+            "account": "orchard",
+            "import_file": SimpleUploadedFile("x.csv", b"Kontakt;Zustand\neins@example.de;weg\n"),
+        },
+    )
+    record = SuppressionImport.objects.get()
+
+    response = c.post(
+        reverse("admin:compliance_suppressionimport_mapping", args=[record.pk]),
+        {
+            "record": record.pk,
+            "address_column": "Kontakt",
+            "status_column": "Zustand",
+            "reason": "u",
+        },
+    )
+
+    assert response.status_code == 200
+    assert b"say which values of the status column" in response.content
+    record.refresh_from_db()
+    assert record.status == "mapping" and not Suppression.objects.exists()
+
+
+def test_compliance_filters_suppressions_by_reason(client, make_role_user):
+    account = AccountFactory()
+    for address, source in [("a@example.com", "bounce"), ("b@example.com", "unsubscribe_link")]:
+        suppression_record(
+            account=account, address=address, source=source, at=timezone.now(), by=LINK
+        )
+    c = logged_in(client, make_role_user("Compliance"))
+
+    page = c.get(reverse("admin:compliance_suppression_changelist"), {"reason__exact": "b"})
+
+    assert page.status_code == 200
+    assert b"a@example.com" in page.content and b"b@example.com" not in page.content
+    assert b"Hard bounce" in page.content
+
+
+def test_the_import_preview_speaks_german(client, make_role_user):
+    AccountFactory(username="kiel")
+    c = logged_in(client, make_role_user("Manager"))
+    upload = c.post(
+        reverse("admin:compliance_suppressionimport_import"),
+        {
+            "account": "kiel",
+            "import_file": SimpleUploadedFile(
+                "bounces.csv", b"email,created,reason,status\nx@example.com,1714000000,550,5.1.1\n"
+            ),
+        },
+    )
+
+    page = c.get(upload["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    assert "Erkannt als" in page and "SendGrid-Bounces" in page
+    assert "würde 1 hinzufügen" in page
+    assert "Harter Bounce" in page
+
+
+def test_a_column_mapping_can_be_typed_in_the_admin_and_is_never_edited(client, make_role_user):
+    c = logged_in(client, make_role_user("Compliance"))
+
+    added = c.post(
+        reverse("admin:compliance_suppressionmapping_add"),
+        {
+            "name": "Zoho Campaigns",
+            "address_column": "Contact Email",
+            "status_column": "Status",
+            "suppressed_values_text": "Unsubscribed, Hardbounce",
+            "date_column": "Last Updated",
+            "reason": "u",
+        },
+    )
+    refused = c.post(
+        reverse("admin:compliance_suppressionmapping_add"),
+        {"name": "Broken", "address_column": "Email", "status_column": "Status", "reason": "u"},
+    )
+
+    assert added.status_code == 302
+    saved = SuppressionMapping.objects.get(name="Zoho Campaigns")
+    assert saved.suppressed_values == ["Unsubscribed", "Hardbounce"]
+    assert b"say which values of the status column" in refused.content
+    change = c.post(
+        reverse("admin:compliance_suppressionmapping_change", args=[saved.pk]),
+        {"name": "Renamed", "address_column": "x", "reason": "u"},
+    )
+    assert change.status_code in (200, 403)
+    assert SuppressionMapping.objects.get(pk=saved.pk).name == "Zoho Campaigns"

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts.models import AccountStatus
 from compliance.models import Suppression, SuppressionExport, SuppressionImport
@@ -127,3 +128,88 @@ def test_purge_dry_run_command_lists_accounts_and_counts(now):
 
     assert "old-shop" in out.getvalue() and "recent" not in out.getvalue()
     assert "would purge 1 accounts" in out.getvalue()
+
+
+def test_import_command_asks_for_a_mapping_naming_the_columns_and_writes_nothing(tmp_path):
+    AccountFactory(username="orchard")
+    path = tmp_path / "altsystem.csv"
+    path.write_bytes(b"Kontakt;Zustand\neins@example.de;abgemeldet\nzwei@example.de;aktiv\n")
+
+    with pytest.raises(CommandError, match="Its columns: 'Kontakt', 'Zustand'. Give --address"):
+        call_command("import_suppressions", "--account", "orchard", str(path))
+
+    assert not Suppression.objects.exists() and not SuppressionImport.objects.exists()
+
+
+def test_import_command_reads_a_table_with_a_mapping_given_or_saved(tmp_path):
+    from compliance.models import SuppressionMapping
+    from compliance.services import ColumnMapping, suppression_mapping_save
+
+    account = AccountFactory(username="orchard")
+    path = tmp_path / "altsystem.csv"
+    path.write_bytes(
+        b"Kontakt;Zustand;Datum\n"
+        b"eins@example.de;abgemeldet;2024-03-01T10:00:00+01:00\n"
+        b"zwei@example.de;aktiv;\n"
+        b"drei@example.de;bounce;2024-03-02T10:00:00Z\n"
+    )
+    out = io.StringIO()
+
+    call_command(
+        "import_suppressions",
+        "--account",
+        "orchard",
+        str(path),
+        "--address-column",
+        "kontakt",
+        "--status-column",
+        "Zustand",
+        "--suppressed-values",
+        "Abgemeldet",
+        "--date-column",
+        "Datum",
+        stdout=out,
+    )
+    suppression_mapping_save(
+        name="Altsystem Bounces",
+        mapping=ColumnMapping(
+            address_column="Kontakt",
+            status_column="Zustand",
+            suppressed_values=("bounce",),
+            reason="b",
+        ),
+        by=Actor.system("test"),
+        now=timezone.now(),
+    )
+    call_command(
+        "import_suppressions", "--account", "orchard", str(path), "--mapping", "Altsystem Bounces"
+    )
+
+    assert "read as saved column mapping" in out.getvalue()
+    assert dict(
+        Suppression.objects.filter(account=account).values_list("normalised", "reason")
+    ) == {
+        "eins@example.de": "u",
+        "drei@example.de": "b",
+    }
+    assert SuppressionMapping.objects.get().suppressed_values == ["bounce"]
+    with pytest.raises(CommandError, match="no saved column mapping named 'nope'"):
+        call_command("import_suppressions", "--account", "orchard", str(path), "--mapping", "nope")
+
+
+def test_import_command_takes_a_layout_the_file_cannot_tell(samples):
+    account = AccountFactory(username="lakeside")
+    out = io.StringIO()
+
+    call_command(
+        "import_suppressions",
+        "--account",
+        "lakeside",
+        "--layout",
+        "listmonk_list_unsubscribed",
+        str(samples / "listmonk_subscribers_export.csv"),
+        stdout=out,
+    )
+
+    assert "(listmonk_list_unsubscribed)" in out.getvalue()
+    assert Suppression.objects.filter(account=account).count() == 5

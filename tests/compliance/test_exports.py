@@ -64,7 +64,7 @@ def test_export_of_a_purged_account_lists_every_suppressed_address_R10(now):
 
     rows = export(account, now)
 
-    assert rows[0] == ["email", "suppressed_at_utc", "source"]
+    assert rows[0] == ["email", "suppressed_at_utc", "source", "reason"]
     by_email = {r[0]: r for r in rows[1:]}
     assert set(by_email) == {
         "anna@example.com",
@@ -75,6 +75,7 @@ def test_export_of_a_purged_account_lists_every_suppressed_address_R10(now):
     assert by_email["anna@example.com"][1:] == [
         (now - timedelta(days=10)).strftime("%Y-%m-%d %H:%M:%S"),
         "unsubscribe_link",
+        "unsubscribe",
     ]
     record = SuppressionExport.objects.get(account=account)
     assert (record.rows, record.format, record.complete, record.by_job) == (
@@ -108,6 +109,37 @@ def test_hashed_exports_match_known_digests_of_normalised_addresses_R10(now, fmt
     idna = "jörg@xn--bcher-kva.example".encode()
     expected_idna = hashlib.md5(idna) if fmt == "md5" else hashlib.sha256(idna)
     assert sorted(r[0] for r in rows[1:]) == sorted([digest, expected_idna.hexdigest()])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "md5", "sha256"])
+def test_every_hand_over_export_says_why_each_address_is_suppressed_R10(now, fmt):
+    account = AccountFactory()
+    for address, source, reason in [
+        ("link@example.com", "unsubscribe_link", None),
+        ("bounce@example.com", "bounce", None),
+        ("complaint@example.com", "complaint", None),
+        ("phone@example.com", "staff", None),
+        ("imported@example.com", "import", "c"),
+    ]:
+        suppression_record(
+            account=account, address=address, source=source, at=now, by=LINK, reason=reason
+        )
+
+    rows = export(account, now, fmt=fmt)
+
+    assert rows[0][-1] == "reason"
+    key = {
+        "csv": lambda a: a,
+        "md5": lambda a: hashlib.md5(a.encode()).hexdigest(),
+        "sha256": lambda a: hashlib.sha256(a.encode()).hexdigest(),
+    }[fmt]
+    assert {r[0]: r[3] for r in rows[1:]} == {
+        key("link@example.com"): "unsubscribe",
+        key("bounce@example.com"): "hard_bounce",
+        key("complaint@example.com"): "complaint",
+        key("phone@example.com"): "manual",
+        key("imported@example.com"): "complaint",
+    }
 
 
 def test_export_needs_a_purpose_and_compliance_permission_R10(now, make_role_user):

@@ -59,7 +59,7 @@ def test_compliance_officer_downloads_the_handover_csv_with_the_accounts_unsubsc
 
     assert download.suggested_filename.startswith("unsubscribes-riverside-books-csv-")
     lines = saved.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "email,suppressed_at_utc,source"
+    assert lines[0] == "email,suppressed_at_utc,source,reason"
     assert sorted(line.split(",")[0] for line in lines[1:]) == [
         "reader.one@example.com",
         "reader.two@example.org",

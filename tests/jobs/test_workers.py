@@ -23,7 +23,7 @@ from accounts.models import (
     Contact,
 )
 from billing.models import BillingMode, BillingProfile, Card, EntryKind, LedgerEntry, Plan
-from compliance.models import PurgeReceipt, Suppression, SuppressionSource
+from compliance.models import PurgeReceipt, Suppression, SuppressionReason, SuppressionSource
 from jobs.models import JobBatch, JobRun
 from tests.accounts.factories import CancellationReasonFactory
 from tests.accounts.smtp import Recorder, SMTPServer
@@ -229,6 +229,7 @@ def inactive_accounts(count: int, *, contacts: int) -> list[int]:
             address=f"c0-{a.pk}@example.net",
             normalised=f"c0-{a.pk}@example.net",
             source=SuppressionSource.UNSUBSCRIBE_LINK,
+            reason=SuppressionReason.UNSUBSCRIBE,
             at=gone,
         )
         for a in accounts

@@ -27,6 +27,7 @@ from compliance.models import (
     PurgeReceipt,
     SuppressionExport,
     SuppressionImport,
+    SuppressionMapping,
 )
 from core.models import ChangeRecord
 from exchanges.models import ImportRecord, ImportStatus
@@ -182,6 +183,14 @@ def build_world(django_user_model) -> World:
         "compliance.optin": optin,
         "compliance.suppressionexport": export,
         "compliance.suppressionimport": suppression_import,
+        "compliance.suppressionmapping": SuppressionMapping.objects.create(
+            name="walk mapping",
+            address_column="Kontakt",
+            status_column="Zustand",
+            suppressed_values=["abgemeldet"],
+            created_at=AT,
+            by_job="walk",
+        ),
         "compliance.purgereceipt": receipt,
         "compliance.retentionaccount": account,
         "jobs.jobrun": job_run,

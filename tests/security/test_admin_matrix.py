@@ -41,6 +41,10 @@ POST_DATA = {
     "compliance_suppressionimport_process_import": lambda objects: {
         "record": objects["compliance.suppressionimport"].pk
     },
+    # A mapping that names no column: shown again with its errors, nothing read.
+    "compliance_suppressionimport_mapping": lambda objects: {
+        "record": objects["compliance.suppressionimport"].pk
+    },
 }
 
 # Every URL a ModelAdmin adds beyond the standard five, and every action a superuser is
@@ -69,6 +73,7 @@ CUSTOM_URLS = {
     ("compliance.suppressionimport", "import"),
     ("compliance.suppressionimport", "process_import"),
     ("compliance.suppressionimport", "progress"),
+    ("compliance.suppressionimport", "mapping"),
     ("exchanges.importrecord", "row_errors"),
     ("jobs.jobrun", "export_csv"),
 }
@@ -173,6 +178,7 @@ ALLOWED = {
         "compliance.suppressionimport",
         "compliance.purgereceipt",
         "compliance.retentionaccount",
+        "compliance.suppressionmapping",
     )
     | {
         ("compliance.optin", "add"),
@@ -180,6 +186,8 @@ ALLOWED = {
         ("compliance.suppressionimport", "import"),
         ("compliance.suppressionimport", "process_import"),
         ("compliance.suppressionimport", "progress"),
+        ("compliance.suppressionimport", "mapping"),
+        ("compliance.suppressionmapping", "add"),
         ("compliance.retentionaccount", "action:set_legal_hold"),
         ("compliance.retentionaccount", "action:release_legal_hold"),
     },
@@ -193,6 +201,7 @@ ALLOWED = {
         "billing.ledgerentry",
         "compliance.suppression",
         "compliance.suppressionimport",
+        "compliance.suppressionmapping",
         "exchanges.importrecord",
         "jobs.jobrun",
     )
@@ -206,6 +215,8 @@ ALLOWED = {
         ("compliance.suppressionimport", "import"),
         ("compliance.suppressionimport", "process_import"),
         ("compliance.suppressionimport", "progress"),
+        ("compliance.suppressionimport", "mapping"),
+        ("compliance.suppressionmapping", "add"),
         ("exchanges.importrecord", "row_errors"),
         ("accounts.cancellationreason", "action:retire"),
         ("accounts.cancellationreason", "action:restore"),

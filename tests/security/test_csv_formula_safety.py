@@ -208,7 +208,7 @@ def suppression_handover_command(client, superuser):
 def suppression_handover_generic(client, superuser):
     """The path other databases take (a cursor read in chunks), run here too."""
     account = _suppressed_account()
-    header = "email,suppressed_at_utc,source\n"
+    header = "email,suppressed_at_utc,source,reason\n"
     chunks = _stream_generic(account, ExportFormat.CSV, datetime(2027, 1, 1, tzinfo=UTC), [0])
     return header + b"".join(chunks).decode("utf-8")
 

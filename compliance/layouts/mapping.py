@@ -1,0 +1,101 @@
+"""The mapping step: for a file no known layout matches, the staff say which column holds the
+address, which column (if any) holds the status and which of its values mean suppressed, and
+which column holds the date. A mapping can be saved under a name and reused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from django.utils.translation import gettext_noop
+
+from compliance.layouts.base import Columns, FileRefused, Layout, R, key, value_key
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which column holds what, by header name (matched in any case and spacing)."""
+
+    address_column: str
+    status_column: str = ""
+    suppressed_values: tuple[str, ...] = ()
+    date_column: str = ""
+    reason: str = R.UNSUBSCRIBE
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.address_column.strip():
+            raise FileRefused("a mapping needs the column that holds the address")
+        if self.reason not in R.values:
+            raise FileRefused(f"unknown reason {self.reason!r}")
+        if self.status_column.strip() and not [v for v in self.suppressed_values if v.strip()]:
+            raise FileRefused(
+                f"say which values of the status column {self.status_column!r} mean suppressed"
+            )
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["suppressed_values"] = list(self.suppressed_values)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ColumnMapping:
+        return cls(
+            address_column=data.get("address_column", ""),
+            status_column=data.get("status_column", ""),
+            suppressed_values=tuple(data.get("suppressed_values") or ()),
+            date_column=data.get("date_column", ""),
+            reason=data.get("reason") or R.UNSUBSCRIBE,
+            name=data.get("name", ""),
+        )
+
+    def layout(self, header: Sequence[str]) -> Layout:
+        """This mapping over a file's first line, or FileRefused naming a column it lacks."""
+        cols = Columns(header)
+
+        def column(name: str, role: str) -> int | None:
+            if not name.strip():
+                return None
+            index = cols.find(key(name))
+            if index is None:
+                raise FileRefused(
+                    f"the mapping expects the {role} in a column {name!r}, which the file does "
+                    f"not have; its first line has "
+                    f"{', '.join(repr(h) for h in header[:12]) or '(nothing)'}"
+                )
+            return index
+
+        email = column(self.address_column, "address")
+        status = column(self.status_column, "status")
+        date = column(self.date_column, "date")
+        assert email is not None
+        statuses = {value_key(v): self.reason for v in self.suppressed_values if v.strip()}
+        return Layout(
+            key="mapping",
+            email=email,
+            date=date,
+            status=status,
+            statuses=statuses,
+            unlisted_skipped=True,
+            reason=self.reason,
+            evidence=((cols.label(status), status),) if status is not None else (),
+            because=(
+                gettext_noop(
+                    "the column mapping %(name)s: address in %(address)s, status in "
+                    "%(status)s (suppressed: %(values)s), date in %(date)s"
+                )
+                if self.name
+                else gettext_noop(
+                    "the columns the staff mapped: address in %(address)s, status in "
+                    "%(status)s (suppressed: %(values)s), date in %(date)s"
+                )
+            ),
+            because_args={
+                "name": self.name,
+                "address": cols.label(email),
+                "status": cols.label(status) or "-",
+                "values": ", ".join(self.suppressed_values) or "-",
+                "date": cols.label(date) or "-",
+            },
+            mapping_name=self.name,
+        )

@@ -1,0 +1,118 @@
+"""Every suppression carries why: a closed choice of reason (unsubscribe, hard bounce,
+complaint, manual, erasure) and the provider's or person's words as evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from compliance.models import Suppression, SuppressionReason
+from compliance.services import suppression_record
+from core.actors import Actor
+from tests.factories import AccountFactory
+
+LINK = Actor.system("unsubscribe_link")
+AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("unsubscribe_link", "u"),
+        ("bounce", "b"),
+        ("complaint", "c"),
+        ("staff", "m"),
+        ("import", "u"),
+    ],
+)
+def test_a_suppression_carries_the_reason_its_source_implies(source, reason):
+    row = suppression_record(
+        account=AccountFactory(), address="a@example.com", source=source, at=AT, by=LINK
+    )
+
+    assert Suppression.objects.get(pk=row.pk).reason == reason
+
+
+@pytest.mark.django_db
+def test_a_suppression_keeps_the_reason_and_words_it_was_given():
+    row = suppression_record(
+        account=AccountFactory(),
+        address="a@example.com",
+        source="import",
+        reason=SuppressionReason.COMPLAINT,
+        evidence="ARF report: abuse",
+        at=AT,
+        by=LINK,
+    )
+
+    assert (row.reason, row.get_reason_display(), row.evidence) == (
+        "c",
+        "Complaint",
+        "ARF report: abuse",
+    )
+    assert SuppressionReason(row.reason).token == "complaint"
+    assert SuppressionReason.from_token("hard_bounce") == SuppressionReason.HARD_BOUNCE
+
+
+@pytest.mark.django_db
+def test_an_unknown_reason_is_refused_by_the_service_and_by_the_database():
+    account = AccountFactory()
+
+    with pytest.raises(ValueError, match="unknown suppression reason 'x'"):
+        suppression_record(
+            account=account, address="a@example.com", source="staff", at=AT, by=LINK, reason="x"
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Suppression.objects.create(
+            account=account,
+            address="b@example.com",
+            normalised="b@example.com",
+            source="staff",
+            reason="",
+            at=AT,
+            by_job="raw",
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_migration_gives_existing_suppressions_the_reason_of_their_source_and_stays_append_only():
+    """The one rewrite of the history: existing rows get the reason their source implies;
+    afterwards the append-only trigger refuses an UPDATE again (R12)."""
+    account = AccountFactory()
+    executor = MigrationExecutor(connection)
+    before = [("compliance", "0005_address_index_manager_view")]
+    latest = executor.loader.graph.leaf_nodes("compliance")
+    executor.migrate(before)
+    try:
+        with connection.cursor() as cursor:
+            for address, source in [
+                ("link@example.com", "unsubscribe_link"),
+                ("bounce@example.com", "bounce"),
+                ("complaint@example.com", "complaint"),
+                ("staff@example.com", "staff"),
+                ("import@example.com", "import"),
+            ]:
+                cursor.execute(
+                    "INSERT INTO compliance_suppression (account_id, address, normalised, "
+                    "source, at, evidence, by_job) VALUES (%s, %s, %s, %s, %s, '', 'old')",
+                    [account.pk, address, address, source, AT],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(latest)
+
+    assert dict(Suppression.objects.values_list("normalised", "reason")) == {
+        "link@example.com": "u",
+        "bounce@example.com": "b",
+        "complaint@example.com": "c",
+        "staff@example.com": "m",
+        "import@example.com": "u",
+    }
+    with pytest.raises(Exception, match="refused"), connection.cursor() as cursor:
+        cursor.execute("UPDATE compliance_suppression SET reason = 'e'")
