@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from core import env
+from core import clientip, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
@@ -174,8 +174,17 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.integer("LOGIN_LOCKOUT_MINUTES", 30))
 # the same address, and one address cannot guess through every username.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Behind a TLS proxy set AXES_PROXY_COUNT=1, so the client address comes from X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env.integer("AXES_PROXY_COUNT", 0) or None
+# One address trying many usernames (password spraying): after LOGIN_ADDRESS_FAILURE_LIMIT
+# wrong passwords from it, for any usernames, the address is locked out for the same time.
+AXES_HANDLER = "backoffice.login.StaffLoginHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.integer("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+# Behind the TLS proxy set AXES_PROXY_COUNT=1: the client's address is then the one the proxy
+# appended to X-Forwarded-For (core.clientip), for the login throttle and the public endpoints.
+_proxies = env.integer("AXES_PROXY_COUNT", 0)
+if _proxies < 0:
+    env.fail("AXES_PROXY_COUNT", f"{_proxies} is not a number of proxies (0, 1, 2, ...)")
+AXES_IPWARE_PROXY_COUNT, AXES_IPWARE_META_PRECEDENCE_ORDER = clientip.ipware_settings(_proxies)
+IPWARE_STRICT = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

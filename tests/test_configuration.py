@@ -37,6 +37,7 @@ def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.Complete
         ("EMAIL_URL", "pigeon://coop", "unknown scheme 'pigeon'"),
         ("CELERY_VISIBILITY_TIMEOUT", "soon", "'soon' is not a whole number"),
         ("PAUSE_FEE", "nine", "'nine' is not an amount"),
+        ("AXES_PROXY_COUNT", "-1", "-1 is not a number of proxies"),
     ],
 )
 def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, value, expected):
