@@ -22,6 +22,9 @@ if DEBUG:
     SECRET_KEY = env.string("SECRET_KEY", "dev-only-insecure-key-never-use-in-production")
 else:
     SECRET_KEY = env.required("SECRET_KEY", "it is required when DEBUG is off")
+# Keys SECRET_KEY replaced (comma-separated, newest first): what they signed, unsubscribe and
+# unsubscribe links above all, stays valid after a rotation. See README, "Rotating".
+SECRET_KEY_FALLBACKS = env.csv("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])

@@ -26,7 +26,7 @@ from accounts.models import INACTIVE_STATUSES
 from accounts.selectors import accounts_due_for_purge, accounts_past_retention, purge_day
 from accounts.services import LegalHoldError, account_legal_hold_release, account_legal_hold_set
 from compliance import conf
-from compliance.addresses import InvalidAddress, normalise_address
+from compliance.addresses import InvalidAddress, address_key
 from compliance.forms import (
     ExportForm,
     ImportConfirmForm,
@@ -98,7 +98,7 @@ class SuppressionAdmin(RecordAdmin):
         term = search_term.strip()
         if "@" in term:
             try:
-                return queryset.filter(normalised=normalise_address(term)), False
+                return queryset.filter(normalised=address_key(term)), False
             except InvalidAddress:
                 pass
         return super().get_search_results(request, queryset, search_term)

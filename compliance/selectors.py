@@ -18,7 +18,7 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
-from compliance.addresses import normalise_address
+from compliance.addresses import address_key
 from compliance.models import OptIn, Suppression
 
 SUPPRESSIONS = Suppression._meta.db_table
@@ -52,17 +52,39 @@ def suppressions_in_force(*, account: Account, at: datetime) -> QuerySet[Suppres
 
 def is_suppressed(account: Account, address: str, *, at: datetime) -> bool:
     """Whether `address` was suppressed for `account` at the moment `at` (R9)."""
-    key = normalise_address(address)
+    key = address_key(address)
     return suppressions_in_force(account=account, at=at).filter(normalised=key).exists()
 
 
 def suppression_current(account: Account, address: str, *, at: datetime) -> Suppression | None:
     """The event that began the suppression in force at `at` (the earliest event in force),
     or None when the address is not suppressed then (R9)."""
-    key = normalise_address(address)
+    key = address_key(address)
     return (
         suppressions_in_force(account=account, at=at)
         .filter(normalised=key)
         .order_by("at", "id")
         .first()
     )
+
+
+def suppression_repeated_by(account: Account, address: str, *, at: datetime) -> Suppression | None:
+    """The suppression a new unsubscribe of `address` stamped `at` would only repeat: the one
+    in force at `at`, or else the first one recorded after `at` with no opt-in between `at` and
+    it. Two clicks of one link arriving together are one unsubscribe, also when the click that
+    read the clock first is the second to be recorded (SPEC "one click records one entry")."""
+    current = suppression_current(account, address, at=at)
+    if current is not None:
+        return current
+    key = address_key(address)
+    later = (
+        Suppression.objects.filter(account=account, normalised=key, at__gt=at)
+        .order_by("at", "id")
+        .first()
+    )
+    if later is None:
+        return None
+    lifted_between = OptIn.objects.filter(
+        account=account, normalised=key, at__gte=at, at__lte=later.at
+    ).exists()
+    return None if lifted_between else later

@@ -83,6 +83,39 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert "System check identified no issues" in result.stdout
 
 
+def _link_read(token: str, **keys: str) -> subprocess.CompletedProcess:
+    return manage(
+        "shell",
+        "-c",
+        "import os; from accounts.links import unsubscribe_token_read as read;"
+        "print(read(os.environ['TOKEN']).address)",
+        env_overrides={"DEBUG": "1", "TOKEN": token, **keys},
+        drop=("SECRET_KEY_FALLBACKS",),
+    )
+
+
+def test_unsubscribe_links_survive_a_key_rotation_with_secret_key_fallbacks():
+    """README "Rotating SECRET_KEY": the old key moves to SECRET_KEY_FALLBACKS, and every link
+    mailed before keeps working (SPEC "Unsubscribe links keep working")."""
+    old, new = "k3y-old-" + "a1B2" * 12, "k3y-new-" + "c3D4" * 12
+    signed = manage(
+        "shell",
+        "-c",
+        "from accounts.links import unsubscribe_token;"
+        "print(unsubscribe_token(account_id=7, address='reader@example.org'))",
+        env_overrides={"DEBUG": "1", "SECRET_KEY": old},
+        drop=("SECRET_KEY_FALLBACKS",),
+    )
+    token = signed.stdout.split()[-1]
+
+    rotated = _link_read(token, SECRET_KEY=new, SECRET_KEY_FALLBACKS=old)
+    forgotten = _link_read(token, SECRET_KEY=new)
+
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.split()[-1] == "reader@example.org"
+    assert forgotten.returncode != 0 and "InvalidLink" in forgotten.stderr
+
+
 def test_embedded_default_uses_sqlite_in_wal_mode_and_the_file_broker(tmp_path):
     result = manage(
         "shell",

@@ -7,13 +7,13 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from accounts.models import Account
-from compliance.addresses import normalise_address
+from compliance.addresses import address_key
 from compliance.models import OptIn, OptInMethod, Suppression, SuppressionSource
-from compliance.selectors import is_suppressed, suppression_current
+from compliance.selectors import is_suppressed, suppression_repeated_by
 from core.actors import Actor
 
 
-def _lock_address(account: Account, key: str) -> None:
+def lock_address(account: Account, key: str) -> None:
     """Serialise the writers of one address of one account until the transaction ends, so two
     unsubscribes arriving together (a link clicked twice, a complaint and an import) are one
     history event, not two. SQLite already runs one writing transaction at a time."""
@@ -33,18 +33,21 @@ def suppression_record(
     *, account: Account, address: str, source: str, at: datetime, by: Actor, evidence: str = ""
 ) -> Suppression:
     """Record that `address` unsubscribed from `account` (R9). Recorded whatever the account's
-    state, also after it closed or was purged.
+    state, also after it closed or was purged, and whatever the address looks like once it is
+    ours to keep (``address_key``: a signed link's address is always recorded).
 
-    When the address already is suppressed at `at`, the history already says so: the event
-    in force is returned and nothing is added (unsubscribing twice is one unsubscribe)."""
+    When the history already says so, nothing is added and the event that says it is returned
+    (unsubscribing twice is one unsubscribe): the address is suppressed at `at`, or a request
+    that read the clock later was recorded first (``suppression_repeated_by``). The look-up
+    runs under the address's lock, so however often a link arrives at once, one row results."""
     if source not in SuppressionSource.values:
         raise ValueError(f"unknown suppression source {source!r}")
-    key = normalise_address(address)
+    key = address_key(address)
     with transaction.atomic():
-        _lock_address(account, key)
-        current = suppression_current(account, key, at=at)
-        if current is not None:
-            return current
+        lock_address(account, key)
+        repeated = suppression_repeated_by(account, key, at=at)
+        if repeated is not None:
+            return repeated
         return Suppression.objects.create(
             account=account,
             address=address.strip(),
@@ -89,7 +92,7 @@ def optin_record(
     return OptIn.objects.create(
         account=account,
         address=address.strip(),
-        normalised=normalise_address(address),
+        normalised=address_key(address),
         at=at,
         method=method,
         origin=origin.strip(),

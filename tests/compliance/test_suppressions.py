@@ -6,7 +6,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from accounts.models import AccountStatus
-from compliance.addresses import InvalidAddress, normalise_address
+from compliance.addresses import InvalidAddress, address_key, normalise_address
 from compliance.models import OptIn, OptInMethod, Suppression
 from compliance.selectors import is_suppressed
 from compliance.services import (
@@ -248,6 +248,75 @@ def test_signup_on_open_account_lifts_but_not_on_closed_account_R9_R6(now):
     assert kept is None
     assert not is_suppressed(open_account, "e@example.com", at=later)
     assert is_suppressed(closed, "e@example.com", at=later)
+
+
+def test_an_unsubscribe_stamped_earlier_but_recorded_second_is_the_same_unsubscribe_R9(now):
+    """Two clicks of one link: the one that read the clock first got the lock second. Under
+    the lock it still finds the other's row, although that row is dated a moment later."""
+    account = AccountFactory()
+
+    first = suppression_record(
+        account=account,
+        address="ann@example.com",
+        source="unsubscribe_link",
+        at=now + timedelta(milliseconds=3),
+        by=LINK,
+    )
+    second = suppression_record(
+        account=account, address="ann@example.com", source="unsubscribe_link", at=now, by=LINK
+    )
+
+    assert second.pk == first.pk
+    assert Suppression.objects.filter(account=account).count() == 1
+
+
+def test_an_unsubscribe_before_an_opt_in_that_preceded_a_later_one_is_history_R9(agent, now):
+    """Recorded late (an import, a provider's webhook): when an opt-in came between it and the
+    later unsubscribe, it is an event of its own."""
+    account = AccountFactory()
+    suppression_record(
+        account=account,
+        address="d@example.com",
+        source="unsubscribe_link",
+        at=now + timedelta(days=9),
+        by=LINK,
+    )
+    optin_record(
+        account=account,
+        address="d@example.com",
+        at=now + timedelta(days=5),
+        method=OptInMethod.WRITTEN_CONSENT,
+        origin="letter",
+        evidence="scan 12",
+        by=agent,
+        now=now + timedelta(days=9),
+    )
+
+    suppression_record(
+        account=account, address="d@example.com", source="complaint", at=now, by=LINK
+    )
+
+    assert Suppression.objects.filter(account=account).count() == 2
+    assert is_suppressed(account, "d@example.com", at=now + timedelta(days=1))
+    assert not is_suppressed(account, "d@example.com", at=now + timedelta(days=6))
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("A@[127.0.0.1]", "a@[127.0.0.1]"),
+        (" " + "X" * 65 + "@Example.ORG", "x" * 65 + "@example.org"),
+        ("Anna@Example.COM", "anna@example.com"),  # what the normaliser takes, it keys
+    ],
+)
+def test_an_address_we_mailed_is_keyed_even_where_the_normaliser_refuses_it(raw, key):
+    assert address_key(raw) == key
+
+
+@pytest.mark.parametrize("raw", ["A@[127.0.0.1]", "x" * 65 + "@example.org"])
+def test_the_normaliser_still_refuses_what_only_a_signed_link_may_bring(raw):
+    with pytest.raises(InvalidAddress):
+        normalise_address(raw)
 
 
 @pytest.mark.postgres
