@@ -37,6 +37,7 @@ from compliance.forms import (
 from compliance.layouts import FileRefused
 from compliance.models import (
     OptIn,
+    OptInConfirmation,
     PurgeReceipt,
     RetentionAccount,
     Suppression,
@@ -147,6 +148,74 @@ class OptInAdmin(RecordAdmin):
             now=timezone.now(),
         )
         obj.pk, obj.account, obj._state.adding = created.pk, created.account, False
+
+
+class ConfirmationStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("confirmed", _("Confirmed")),
+            ("waiting", _("Mailed, waiting for the click")),
+            ("unsent", _("Mail not sent")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "confirmed":
+            return queryset.filter(confirmed_at__isnull=False)
+        if self.value() == "waiting":
+            return queryset.filter(confirmed_at__isnull=True, mail_sent_at__isnull=False)
+        if self.value() == "unsent":
+            return queryset.filter(confirmed_at__isnull=True, mail_sent_at__isnull=True)
+        return queryset
+
+
+@admin.register(OptInConfirmation)
+class OptInConfirmationAdmin(RecordAdmin):
+    """Double opt-ins: sign-ups of unsubscribed addresses, their mail and their click (R9)."""
+
+    list_display = (
+        "normalised",
+        "account",
+        "form_name",
+        "posted_at",
+        "posted_ip",
+        "mail_sent_at",
+        "confirmed_at",
+        "confirmed_ip",
+        "optin",
+    )
+    list_filter = (ConfirmationStateFilter,)
+    search_fields = ("=normalised", "=account__username")
+    search_help_text = gettext_lazy(
+        "An address (matched on its normalised form) or an account's username"
+    )
+    list_select_related = ("account", "optin")
+    fields = (
+        "account",
+        "address",
+        "normalised",
+        "form_name",
+        "form_key",
+        "posted_at",
+        "posted_ip",
+        "mail_sent_at",
+        "mail_error",
+        "confirmed_at",
+        "confirmed_ip",
+        "optin",
+    )
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if "@" in term:
+            try:
+                return queryset.filter(normalised=address_key(term)), False
+            except InvalidAddress:
+                pass
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(SuppressionExport)

@@ -19,7 +19,7 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
 from compliance.addresses import address_key
-from compliance.models import OptIn, Suppression
+from compliance.models import OptIn, OptInConfirmation, Suppression
 
 SUPPRESSIONS = Suppression._meta.db_table
 OPTINS = OptIn._meta.db_table
@@ -88,3 +88,20 @@ def suppression_repeated_by(account: Account, address: str, *, at: datetime) -> 
         account=account, normalised=key, at__gte=at, at__lte=later.at
     ).exists()
     return None if lifted_between else later
+
+
+def optin_confirmation_mailed_since(
+    account: Account, address: str, *, since: datetime
+) -> OptInConfirmation | None:
+    """The latest double opt-in confirmation of `address` mailed at or after `since` and not
+    yet confirmed: while there is one, a new sign-up of the address mails it nothing more."""
+    return (
+        OptInConfirmation.objects.filter(
+            account=account,
+            normalised=address_key(address),
+            mail_sent_at__gte=since,
+            confirmed_at__isnull=True,
+        )
+        .order_by("-posted_at", "-id")
+        .first()
+    )

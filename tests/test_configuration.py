@@ -37,6 +37,8 @@ def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.Complete
         ("EMAIL_URL", "pigeon://coop", "unknown scheme 'pigeon'"),
         ("CELERY_VISIBILITY_TIMEOUT", "soon", "'soon' is not a whole number"),
         ("PAUSE_FEE", "nine", "'nine' is not an amount"),
+        ("CACHE_URL", "memcached://cache:11211", "unknown cache scheme 'memcached'"),
+        ("SIGNUP_RATE_PER_ADDRESS", "lots", "'lots' is not a rate"),
         ("AXES_PROXY_COUNT", "-1", "-1 is not a number of proxies"),
     ],
 )
@@ -76,6 +78,29 @@ def test_production_settings_pass_check_deploy_without_warnings():
             "DATABASE_URL": "postgres://backoffice@db.internal:5432/backoffice",
             "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
             "EMAIL_URL": "smtp+tls://mailer:secret@smtp.internal:587",
+        },
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_with_a_redis_cache_passes_check_deploy_without_warnings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides={
+            "DEBUG": "0",
+            "SECRET_KEY": STRONG_KEY,
+            "SECRET_KEY_FALLBACKS": "k3y-before-" + "z8Vw" * 12,
+            "ALLOWED_HOSTS": "backoffice.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://backoffice.example.com",
+            "DATABASE_URL": "postgres://backoffice@db.internal:5432/backoffice",
+            "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+            "CACHE_URL": "redis://redis.internal:6379/1",
+            "AXES_PROXY_COUNT": "1",
         },
     )
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from accounts.models import Account
 from compliance.addresses import address_key
 from compliance.models import OptIn, OptInMethod, Suppression, SuppressionSource
-from compliance.selectors import is_suppressed, suppression_repeated_by
+from compliance.selectors import suppression_repeated_by
 from core.actors import Actor
 
 
@@ -99,30 +99,4 @@ def optin_record(
         evidence=evidence.strip(),
         recorded_at=now,
         **by.as_fields(),
-    )
-
-
-def optin_record_from_signup(
-    *,
-    account: Account,
-    address: str,
-    form_name: str,
-    form_key: str,
-    source_ip: str | None,
-    at: datetime,
-) -> OptIn | None:
-    """A sign-up form submission by a suppressed address on an open account is an opt-in: the
-    person acted at their own initiative (R9). Returns the opt-in, or None when nothing was
-    lifted (not suppressed, or the account is closed and records no sign-ups, R6)."""
-    if not account.is_open or not is_suppressed(account, address, at=at):
-        return None
-    return optin_record(
-        account=account,
-        address=address,
-        at=at,
-        method=OptInMethod.SIGNUP_FORM,
-        origin=f"sign-up form {form_name!r} ({form_key}) from {source_ip or 'unknown IP'}",
-        evidence="The person submitted the account's sign-up form with this address.",
-        by=Actor.system("signup_form"),
-        now=at,
     )

@@ -16,8 +16,9 @@ from django.utils import timezone
 from accounts.links import unsubscribe_token, unsubscribe_url
 from accounts.models import AccountStatus, Contact, SignupForm, SignupSubmission
 from accounts.services import account_mark_purged
-from compliance.models import Suppression
+from compliance.models import OptIn, Suppression
 from compliance.selectors import is_suppressed
+from compliance.services import suppression_record
 from core.actors import Actor
 from tests.accounts.factories import PNG, ContactFactory, HostedFileFactory, SignupFormFactory
 from tests.factories import AccountFactory
@@ -79,11 +80,9 @@ def test_a_signup_to_an_open_account_records_the_contact(live_server):
     assert SignupSubmission.objects.get(form=form).source_ip == "127.0.0.1"
 
 
-def test_a_signup_by_an_address_that_unsubscribed_is_its_opt_in_with_evidence_R9(live_server):
-    from compliance.models import OptIn
-    from compliance.selectors import is_suppressed
-    from compliance.services import suppression_record
-
+def test_a_signup_by_an_address_that_unsubscribed_lifts_nothing_until_it_confirms_R9(
+    live_server, mailoutbox
+):
     form = SignupFormFactory(account=AccountFactory(status=S.ACTIVE), name="Newsletter box")
     suppression_record(
         account=form.account,
@@ -98,9 +97,11 @@ def test_a_signup_by_an_address_that_unsubscribed_is_its_opt_in_with_evidence_R9
     )
 
     assert status == 200
-    optin = OptIn.objects.get(account=form.account)
-    assert "Newsletter box" in optin.origin and "127.0.0.1" in optin.origin
-    assert not is_suppressed(form.account, "back.again@reader.example", at=timezone.now())
+    assert not OptIn.objects.exists()
+    assert is_suppressed(form.account, "back.again@reader.example", at=timezone.now())
+    assert Contact.objects.get(account=form.account).awaiting_confirmation
+    (message,) = mailoutbox
+    assert message.to == ["back.again@reader.example"] and "/p/confirm/" in message.body
     assert Suppression.objects.filter(account=form.account).count() == 1
 
 

@@ -5,20 +5,22 @@ from datetime import timedelta
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import AccountStatus
+from accounts.models import AccountStatus, Contact
 from compliance.addresses import InvalidAddress, address_key, normalise_address
-from compliance.models import OptIn, OptInMethod, Suppression
+from compliance.models import OptIn, OptInConfirmation, OptInMethod, Suppression
 from compliance.selectors import is_suppressed
 from compliance.services import (
     OptInRefused,
+    optin_confirmation_request,
     optin_record,
-    optin_record_from_signup,
     suppression_record,
 )
 from core.actors import Actor
+from tests.accounts.factories import SignupFormFactory
 from tests.compliance.factories import ContactFactory
 from tests.factories import AccountFactory
 from workflows.cancellation import account_cancel
+from workflows.signup import Signup, signup_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -218,36 +220,48 @@ def test_new_unsubscribe_after_optin_suppresses_again_R9(agent, now):
     ]
 
 
-def test_signup_on_open_account_lifts_but_not_on_closed_account_R9_R6(now):
-    open_account = AccountFactory(status=AccountStatus.ACTIVE)
-    closed = AccountFactory(status=AccountStatus.CANCELLED)
-    for account in (open_account, closed):
+def test_a_signup_lifts_nothing_open_account_or_closed_R9_R6(now):
+    """A form post is no evidence (SPEC "Explicit opt-in"): on an open account it records a
+    contact awaiting confirmation and a confirmation to mail; on a closed one nothing (R6)."""
+    open_form = SignupFormFactory(account=AccountFactory(status=AccountStatus.ACTIVE))
+    closed_form = SignupFormFactory(account=AccountFactory(status=AccountStatus.CANCELLED))
+    for form in (open_form, closed_form):
         suppression_record(
-            account=account, address="e@example.com", source="unsubscribe_link", at=now, by=LINK
+            account=form.account,
+            address="e@example.com",
+            source="unsubscribe_link",
+            at=now,
+            by=LINK,
         )
     later = now + timedelta(days=2)
 
-    lifted = optin_record_from_signup(
-        account=open_account,
-        address="e@example.com",
+    outcomes = [
+        signup_receive(form=form, email="e@example.com", name="", at=later, source_ip="192.0.2.1")
+        for form in (open_form, closed_form)
+    ]
+
+    assert outcomes == [Signup.AWAITING_CONFIRMATION, Signup.DISCARDED]
+    assert not OptIn.objects.exists()
+    assert is_suppressed(open_form.account, "e@example.com", at=later)
+    assert is_suppressed(closed_form.account, "e@example.com", at=later)
+    confirmation = OptInConfirmation.objects.get()
+    assert (confirmation.account, confirmation.posted_ip) == (open_form.account, "192.0.2.1")
+    assert Contact.objects.get().awaiting_confirmation
+
+
+def test_a_confirmation_is_asked_only_of_a_suppressed_address(now):
+    account = AccountFactory(status=AccountStatus.ACTIVE)
+
+    asked = optin_confirmation_request(
+        account=account,
+        address="never@example.com",
         form_name="Newsletter",
         form_key="abc",
-        source_ip="192.0.2.1",
-        at=later,
-    )
-    kept = optin_record_from_signup(
-        account=closed,
-        address="e@example.com",
-        form_name="Newsletter",
-        form_key="def",
-        source_ip="192.0.2.1",
-        at=later,
+        source_ip=None,
+        now=now,
     )
 
-    assert lifted is not None and lifted.method == "signup_form" and "192.0.2.1" in lifted.origin
-    assert kept is None
-    assert not is_suppressed(open_account, "e@example.com", at=later)
-    assert is_suppressed(closed, "e@example.com", at=later)
+    assert asked is None and not OptInConfirmation.objects.exists()
 
 
 def test_an_unsubscribe_stamped_earlier_but_recorded_second_is_the_same_unsubscribe_R9(now):
