@@ -1,13 +1,20 @@
-"""Settings of the accounts app, with defaults; override in the environment via settings."""
+"""Settings of the accounts app, with defaults; override in the environment via settings.
+
+Unsubscribe links have no setting: they never expire (SPEC "Unsubscribe links keep working").
+"""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django.conf import settings
 
 
-def unsubscribe_link_max_age() -> timedelta:
-    """How long an unsubscribe link stays valid. The law asks for at least 30 days after a
-    send; every mail carries a fresh link, so a year covers old mail read late."""
-    return timedelta(days=getattr(settings, "UNSUBSCRIBE_LINK_MAX_AGE_DAYS", 365))
+def public_rate(name: str) -> str:
+    """A public endpoint's rate limit, e.g. SIGNUP_RATE_PER_ADDRESS = "10/m" (README)."""
+    defaults = {
+        "SIGNUP_RATE_PER_ADDRESS": "10/m",
+        "SIGNUP_RATE_PER_FORM": "120/m",
+        "UNSUBSCRIBE_RATE_PER_ADDRESS": "600/m",
+        "CONFIRM_RATE_PER_ADDRESS": "20/m",
+        "FILES_RATE_PER_ADDRESS": "600/m",
+    }
+    return str(getattr(settings, name, defaults[name]))

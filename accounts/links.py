@@ -1,8 +1,11 @@
-"""Signed unsubscribe links: no login, one per account and address.
+"""Signed public links, no login: unsubscribe links (one per account and address) and double
+opt-in confirmation links (one per confirmation mailed).
 
-The token carries the account id and the address (not a contact id), so it keeps working after
-the account is cancelled or purged and its contacts deleted (R9, SPEC "Unsubscribe links keep
-working"). It is signed with SECRET_KEY and carries when it was issued.
+An unsubscribe token carries the account id and the address (not a contact id), so it keeps
+working after the account is cancelled or purged and its contacts deleted (R9, SPEC
+"Unsubscribe links keep working"): it never expires. Tokens are signed with SECRET_KEY and
+checked against SECRET_KEY_FALLBACKS too, so links mailed before a key rotation keep working
+(README, "Rotating SECRET_KEY"). An unsubscribe token also carries when it was issued.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from accounts import conf
-
 SALT = "accounts.unsubscribe"
+CONFIRMATION_SALT = "compliance.optin_confirmation"
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,11 @@ class UnsubscribeClaim:
 
 
 class InvalidLink(ValueError):
-    """A forged, damaged or expired unsubscribe token."""
+    """A forged or damaged link."""
+
+
+def _absolute(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
 def unsubscribe_token(*, account_id: int, address: str) -> str:
@@ -36,20 +42,16 @@ def unsubscribe_token(*, account_id: int, address: str) -> str:
 
 def unsubscribe_url(*, account_id: int, address: str) -> str:
     token = unsubscribe_token(account_id=account_id, address=address)
-    path = reverse("public:unsubscribe", kwargs={"token": token})
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+    return _absolute(reverse("public:unsubscribe", kwargs={"token": token}))
 
 
 def unsubscribe_token_read(token: str) -> UnsubscribeClaim:
+    """The claim of a token we signed, however old (no max_age: the links never expire)."""
     try:
-        payload = signing.loads(
-            token, salt=SALT, max_age=conf.unsubscribe_link_max_age().total_seconds()
-        )
+        payload = signing.loads(token, salt=SALT)
         # A valid token is "payload:timestamp:signature" (TimestampSigner).
         issued_at = datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=UTC)
-    except signing.SignatureExpired as exc:
-        raise InvalidLink("the link has expired") from exc
-    except (signing.BadSignature, ValueError) as exc:
+    except (signing.BadSignature, ValueError, OverflowError) as exc:
         raise InvalidLink("the link is damaged or was not issued by us") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("a"), int):
         raise InvalidLink("the link is damaged or was not issued by us")
@@ -57,3 +59,21 @@ def unsubscribe_token_read(token: str) -> UnsubscribeClaim:
     if not isinstance(address, str) or "@" not in address:
         raise InvalidLink("the link is damaged or was not issued by us")
     return UnsubscribeClaim(account_id=payload["a"], address=address, issued_at=issued_at)
+
+
+def optin_confirmation_url(*, confirmation_id: int) -> str:
+    """The link a double opt-in mail carries. How long it is honoured is the confirmation's
+    own rule (compliance), judged from when the sign-up was posted."""
+    token = signing.dumps({"c": confirmation_id}, salt=CONFIRMATION_SALT)
+    return _absolute(reverse("public:optin_confirm", kwargs={"token": token}))
+
+
+def optin_confirmation_token_read(token: str) -> int:
+    """The confirmation id a token we signed names."""
+    try:
+        payload = signing.loads(token, salt=CONFIRMATION_SALT)
+    except (signing.BadSignature, ValueError) as exc:
+        raise InvalidLink("the link is damaged or was not issued by us") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
+        raise InvalidLink("the link is damaged or was not issued by us")
+    return payload["c"]

@@ -174,6 +174,13 @@ class Contact(models.Model):
     signup_form = models.ForeignKey(
         "SignupForm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Signed up while the address was unsubscribed: not mailed until the address confirms
+    # (double opt-in, R9). A database default too, so bulk loads need not name the column.
+    awaiting_confirmation = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Signed up while unsubscribed: not mailed until the address confirms (R9)",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["account", "email"], name="contact_account_email_idx")]

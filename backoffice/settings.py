@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from core import env
+from core import clientip, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
@@ -22,6 +22,9 @@ if DEBUG:
     SECRET_KEY = env.string("SECRET_KEY", "dev-only-insecure-key-never-use-in-production")
 else:
     SECRET_KEY = env.required("SECRET_KEY", "it is required when DEBUG is off")
+# Keys SECRET_KEY replaced (comma-separated, newest first): what they signed, unsubscribe and
+# opt-in confirmation links above all, stays valid after a rotation. See README, "Rotating".
+SECRET_KEY_FALLBACKS = env.csv("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
@@ -36,6 +39,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "axes",
+    "django_ratelimit",
     "core",
     "backoffice",
     "accounts",
@@ -90,6 +94,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) serve the suppression look-ups on PostgreSQL; SQLite, the
 # embedded default, simply builds them without the extra columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+
+# --- Cache (counts the public endpoints' rate limits) ---------------------------------------
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmem://")}
+# django-ratelimit lists Django's own Redis cache as unknown (its list predates it); it adds
+# and increments atomically (SET NX, INCR), which is all the limits need.
+SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # The embedded default: each web process counts on its own, so N processes let N times
+    # the limit through. Production sets CACHE_URL to Redis (README, "Configuration").
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -174,8 +190,17 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.integer("LOGIN_LOCKOUT_MINUTES", 30))
 # the same address, and one address cannot guess through every username.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Behind a TLS proxy set AXES_PROXY_COUNT=1, so the client address comes from X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env.integer("AXES_PROXY_COUNT", 0) or None
+# One address trying many usernames (password spraying): after LOGIN_ADDRESS_FAILURE_LIMIT
+# wrong passwords from it, for any usernames, the address is locked out for the same time.
+AXES_HANDLER = "backoffice.login.StaffLoginHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.integer("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+# Behind the TLS proxy set AXES_PROXY_COUNT=1: the client's address is then the one the proxy
+# appended to X-Forwarded-For (core.clientip), for the login throttle and the public endpoints.
+_proxies = env.integer("AXES_PROXY_COUNT", 0)
+if _proxies < 0:
+    env.fail("AXES_PROXY_COUNT", f"{_proxies} is not a number of proxies (0, 1, 2, ...)")
+AXES_IPWARE_PROXY_COUNT, AXES_IPWARE_META_PRECEDENCE_ORDER = clientip.ipware_settings(_proxies)
+IPWARE_STRICT = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -211,8 +236,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.integer("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 ADMIN_UPLOAD_MAX_BYTES = env.integer("ADMIN_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 
-# The public endpoints build absolute links (unsubscribe) from this.
+# The public endpoints build absolute links (unsubscribe, opt-in confirmation) from this.
 PUBLIC_BASE_URL = env.string("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# Requests to the public endpoints per client address (and per sign-up form), counted in the
+# cache; past a limit the endpoint answers 429 and records nothing. "10/m": ten a minute.
+# Unsubscribes are generous: mail providers send one-click unsubscribes from few addresses,
+# and a signed link records one row at most however often it comes.
+RATELIMIT_IP_META_KEY = "core.clientip.client_ip_for_limits"
+SIGNUP_RATE_PER_ADDRESS = env.rate("SIGNUP_RATE_PER_ADDRESS", "10/m")
+SIGNUP_RATE_PER_FORM = env.rate("SIGNUP_RATE_PER_FORM", "120/m")
+UNSUBSCRIBE_RATE_PER_ADDRESS = env.rate("UNSUBSCRIBE_RATE_PER_ADDRESS", "600/m")
+CONFIRM_RATE_PER_ADDRESS = env.rate("CONFIRM_RATE_PER_ADDRESS", "20/m")
+FILES_RATE_PER_ADDRESS = env.rate("FILES_RATE_PER_ADDRESS", "600/m")
+# Days a double opt-in confirmation link stays valid (SPEC "Explicit opt-in").
+OPTIN_CONFIRMATION_DAYS = env.integer("OPTIN_CONFIRMATION_DAYS", 30)
 
 
 # --- Production hardening (all on when DEBUG is off) ----------------------------------------

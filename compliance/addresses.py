@@ -46,3 +46,26 @@ def normalise_address(address: str) -> str:
     if len(ascii_domain) > 253 or not _DOMAIN.match(ascii_domain):
         raise InvalidAddress(f"not an address (invalid domain): {value[:80]!r}")
     return f"{local.lower()}@{ascii_domain}"
+
+
+def address_key(address: str) -> str:
+    """The match key of an address that reached us through a door we cannot send back: a
+    contact we mailed whose signed unsubscribe link comes back, a sign-up Django's email
+    validator accepted. It is ``normalise_address`` wherever that takes the address; where it
+    refuses one Django accepts (a domain literal such as ``a@[127.0.0.1]``, a local part over
+    64 characters), the key is the address trimmed and lower-cased, as normalising would have
+    made it, so the unsubscribe is recorded and later matches the same address again. Such a
+    key is one the normaliser refuses, so it never equals the key of an address it takes.
+    Imports and staff entries keep the normaliser's refusal."""
+    try:
+        return normalise_address(address)
+    except InvalidAddress:
+        value = address.strip()
+        local, at, domain = value.rpartition("@")
+        if not at or not local or not domain or any(c in value for c in "\x00\r\n"):
+            raise
+    key = value.lower()
+    try:
+        return normalise_address(key)
+    except InvalidAddress:
+        return key

@@ -26,7 +26,7 @@ from accounts.models import INACTIVE_STATUSES
 from accounts.selectors import accounts_due_for_purge, accounts_past_retention, purge_day
 from accounts.services import LegalHoldError, account_legal_hold_release, account_legal_hold_set
 from compliance import conf
-from compliance.addresses import InvalidAddress, normalise_address
+from compliance.addresses import InvalidAddress, address_key
 from compliance.forms import (
     ExportForm,
     ImportConfirmForm,
@@ -39,6 +39,7 @@ from compliance.forms import (
 from compliance.layouts import FileRefused
 from compliance.models import (
     OptIn,
+    OptInConfirmation,
     PurgeReceipt,
     RetentionAccount,
     Suppression,
@@ -106,7 +107,7 @@ class SuppressionAdmin(RecordAdmin):
         term = search_term.strip()
         if "@" in term:
             try:
-                return queryset.filter(normalised=normalise_address(term)), False
+                return queryset.filter(normalised=address_key(term)), False
             except InvalidAddress:
                 pass
         return super().get_search_results(request, queryset, search_term)
@@ -152,6 +153,74 @@ class OptInAdmin(RecordAdmin):
     def save_model(self, request, obj, form, change):
         created = form.applied
         obj.pk, obj.account, obj._state.adding = created.pk, created.account, False
+
+
+class ConfirmationStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("confirmed", _("Confirmed")),
+            ("waiting", _("Mailed, waiting for the click")),
+            ("unsent", _("Mail not sent")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "confirmed":
+            return queryset.filter(confirmed_at__isnull=False)
+        if self.value() == "waiting":
+            return queryset.filter(confirmed_at__isnull=True, mail_sent_at__isnull=False)
+        if self.value() == "unsent":
+            return queryset.filter(confirmed_at__isnull=True, mail_sent_at__isnull=True)
+        return queryset
+
+
+@admin.register(OptInConfirmation)
+class OptInConfirmationAdmin(RecordAdmin):
+    """Double opt-ins: sign-ups of unsubscribed addresses, their mail and their click (R9)."""
+
+    list_display = (
+        "normalised",
+        "account",
+        "form_name",
+        "posted_at",
+        "posted_ip",
+        "mail_sent_at",
+        "confirmed_at",
+        "confirmed_ip",
+        "optin",
+    )
+    list_filter = (ConfirmationStateFilter,)
+    search_fields = ("=normalised", "=account__username")
+    search_help_text = gettext_lazy(
+        "An address (matched on its normalised form) or an account's username"
+    )
+    list_select_related = ("account", "optin")
+    fields = (
+        "account",
+        "address",
+        "normalised",
+        "form_name",
+        "form_key",
+        "posted_at",
+        "posted_ip",
+        "mail_sent_at",
+        "mail_error",
+        "confirmed_at",
+        "confirmed_ip",
+        "optin",
+    )
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if "@" in term:
+            try:
+                return queryset.filter(normalised=address_key(term)), False
+            except InvalidAddress:
+                pass
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(SuppressionExport)

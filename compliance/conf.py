@@ -5,15 +5,23 @@
   within the request; larger ones go to a Celery task that reports progress.
 - ADMIN_UPLOAD_MAX_BYTES (backoffice settings): the admin refuses larger uploads; the
   `import_suppressions` command takes any size.
+- OPTIN_CONFIRMATION_DAYS (backoffice settings): how long a double opt-in confirmation link
+  stays valid.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.conf import settings
 
 
 def retention_days() -> int:
     return int(getattr(settings, "RETENTION_DAYS", 120))
+
+
+def optin_confirmation_valid_for() -> timedelta:
+    return timedelta(days=int(getattr(settings, "OPTIN_CONFIRMATION_DAYS", 30)))
 
 
 def import_inline_max_bytes() -> int:

@@ -3,14 +3,16 @@ ones too), a mix of sources and reasons (unsubscribes, hard bounces, complaints,
 with some imported from other providers' layouts (with the provider's words as evidence),
 opt-ins lifting a few, hand-over exports, purge receipts of the purged accounts, a legal hold
 on a cancelled account past 120 days, a saved column mapping and an uploaded table waiting
-for its columns to be mapped."""
+for its columns to be mapped, and on one open account two double opt-ins of unsubscribed
+addresses: one confirmed by its click, one mailed and still waiting."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
 
-from accounts.models import Account, AccountEvent, AccountStatus
+from accounts.models import Account, AccountEvent, AccountStatus, SignupForm
+from accounts.services.content import signup_record
 from compliance import conf
 from compliance.addresses import normalise_address
 from compliance.models import (
@@ -25,7 +27,14 @@ from compliance.models import (
     SuppressionReason,
     SuppressionSource,
 )
+from compliance.services import (
+    optin_confirmation_request,
+    optin_confirmation_send,
+    suppression_record,
+)
 from compliance.services.import_runs import suppression_import_preview
+from core.actors import Actor
+from workflows.signup import signup_confirm, signup_receive
 
 FIRST = ["anna", "ben", "carla", "david", "emma", "felix", "grace", "hannah", "ivan", "jonas"]
 LAST = ["weber", "miller", "diaz", "kuehn", "schmidt", "braun", "lee", "ito", "petrov", "wolf"]
@@ -166,11 +175,12 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     )
     Suppression.objects.bulk_create(suppressions, batch_size=1000)
 
-    # A few people signed up again: opt-ins with evidence lift their suppressions (R9).
+    # A few people opted in again in writing: opt-ins with evidence lift their suppressions (R9).
+    # (A form post alone is no evidence: sign-ups go through double opt-in, below.)
     optins = []
     for s in rng.sample(suppressions, min(15, len(suppressions))):
         at = s.at + (now - s.at) * rng.uniform(0.3, 0.9)
-        method = rng.choice(OptInMethod.values)
+        method = OptInMethod.WRITTEN_CONSENT
         optins.append(
             OptIn(
                 account=s.account,
@@ -254,9 +264,10 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         for soon, days in zip(cancelled[1:3], (116, 119), strict=False):
             Account.objects.filter(pk=soon.pk).update(inactive_since=now - timedelta(days=days))
     mapped = _mapping_step(accounts, now)
+    double = _double_optins(accounts=accounts, now=now)
     return (
         f"{len(suppressions)} suppressions ({len(imports)} imports), {len(optins)} opt-ins, "
-        f"{len(exports)} exports, {len(receipts)} purge receipts{held}{mapped}"
+        f"{len(exports)} exports, {len(receipts)} purge receipts{held}{mapped}{double}"
     )
 
 
@@ -299,3 +310,59 @@ def _mapping_step(accounts: list[Account], now: datetime) -> str:
     # Read as any upload is: no layout matches, so it waits for the staff's mapping.
     suppression_import_preview(record_id=record.pk, now=now - timedelta(hours=2))
     return ", a saved column mapping and an import waiting for its mapping"
+
+
+def _double_optins(*, accounts: list[Account], now: datetime) -> str:
+    """Two unsubscribed readers of an open account sign up again through its form (R9): one
+    confirmed the link mailed to her, the other's mail waits for the click. Made by the same
+    services the public endpoints use."""
+    form = (
+        SignupForm.objects.filter(account__in=[a for a in accounts if a.is_open])
+        .select_related("account")
+        .order_by("account_id")
+        .first()
+    )
+    if form is None:
+        return ""
+    account = form.account
+    confirmed, waiting = "lena.vogel@example.org", "Tom.Fischer@example.com"
+    for address in (confirmed, waiting):
+        suppression_record(
+            account=account,
+            address=address,
+            source=SuppressionSource.UNSUBSCRIBE_LINK,
+            at=now - timedelta(days=60),
+            by=Actor.system("unsubscribe_link"),
+            evidence="unsubscribe link used by GET",
+        )
+    # Confirmed: posted, mailed a minute later, clicked two hours after that.
+    posted = now - timedelta(days=5)
+    signup_record(
+        form=form,
+        email=confirmed,
+        name="Lena",
+        at=posted,
+        source_ip="198.51.100.23",
+        awaiting_confirmation=True,
+    )
+    confirmation = optin_confirmation_request(
+        account=account,
+        address=confirmed,
+        form_name=form.name,
+        form_key=form.public_key,
+        source_ip="198.51.100.23",
+        now=posted,
+    )
+    assert confirmation is not None
+    optin_confirmation_send(confirmation_id=confirmation.pk, now=posted + timedelta(minutes=1))
+    signup_confirm(
+        confirmation_id=confirmation.pk,
+        at=posted + timedelta(hours=2),
+        source_ip="203.0.113.41",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)",
+    )
+    # Waiting: the sign-up as the form records it; its link is mailed when the demo commits.
+    signup_receive(
+        form=form, email=waiting, name="Tom", at=now - timedelta(hours=6), source_ip="192.0.2.77"
+    )
+    return f", double opt-ins on {account.username} (one confirmed, one waiting)"

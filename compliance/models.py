@@ -145,6 +145,48 @@ class OptIn(AppendOnlyModel, ByFields):
         return f"opt-in of {self.normalised} ({self.account})"
 
 
+class OptInConfirmation(ByFields):
+    """A double opt-in under way: a suppressed address signed up through a form, was mailed a
+    confirmation link, and (once clicked) confirmed it; only the click records the opt-in
+    (SPEC "Explicit opt-in means the address's owner confirmed it").
+
+    Operational record: the mail and the click are filled in as they happen; the evidence it
+    leads to is the append-only ``OptIn`` it points at."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    address = models.CharField(_("address"), max_length=320, help_text=_("The address as posted"))
+    normalised = models.CharField(_("normalised address"), max_length=320)
+    form_name = models.CharField(_("sign-up form"), max_length=200)
+    form_key = models.CharField(_("form key"), max_length=40)
+    posted_at = models.DateTimeField(_("posted at"))
+    posted_ip = models.GenericIPAddressField(_("posted from"), null=True, blank=True)
+    mail_sent_at = models.DateTimeField(_("confirmation mail sent at"), null=True, blank=True)
+    mail_error = models.TextField(_("mail error"), blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_ip = models.GenericIPAddressField(_("confirmed from"), null=True, blank=True)
+    optin = models.OneToOneField(
+        OptIn,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="confirmation",
+        verbose_name=_("opt-in recorded"),
+    )
+
+    class Meta:
+        verbose_name = _("double opt-in confirmation")
+        verbose_name_plural = _("double opt-in confirmations")
+        ordering = ["-posted_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "normalised", "posted_at"], name="optinconf_key_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"confirmation of {self.normalised} ({self.account})"
+
+
 class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV of addresses"
     MD5 = "md5", "MD5 of normalised addresses"

@@ -18,8 +18,8 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
-from compliance.addresses import normalise_address
-from compliance.models import OptIn, Suppression
+from compliance.addresses import address_key
+from compliance.models import OptIn, OptInConfirmation, Suppression
 
 SUPPRESSIONS = Suppression._meta.db_table
 OPTINS = OptIn._meta.db_table
@@ -57,17 +57,56 @@ def suppressions_in_force(*, at: datetime, account: Account | None = None) -> Qu
 
 def is_suppressed(account: Account, address: str, *, at: datetime) -> bool:
     """Whether `address` was suppressed for `account` at the moment `at` (R9)."""
-    key = normalise_address(address)
+    key = address_key(address)
     return suppressions_in_force(account=account, at=at).filter(normalised=key).exists()
 
 
 def suppression_current(account: Account, address: str, *, at: datetime) -> Suppression | None:
     """The event that began the suppression in force at `at` (the earliest event in force),
     or None when the address is not suppressed then (R9)."""
-    key = normalise_address(address)
+    key = address_key(address)
     return (
         suppressions_in_force(account=account, at=at)
         .filter(normalised=key)
         .order_by("at", "id")
+        .first()
+    )
+
+
+def suppression_repeated_by(account: Account, address: str, *, at: datetime) -> Suppression | None:
+    """The suppression a new unsubscribe of `address` stamped `at` would only repeat: the one
+    in force at `at`, or else the first one recorded after `at` with no opt-in between `at` and
+    it. Two clicks of one link arriving together are one unsubscribe, also when the click that
+    read the clock first is the second to be recorded (SPEC "one click records one entry")."""
+    current = suppression_current(account, address, at=at)
+    if current is not None:
+        return current
+    key = address_key(address)
+    later = (
+        Suppression.objects.filter(account=account, normalised=key, at__gt=at)
+        .order_by("at", "id")
+        .first()
+    )
+    if later is None:
+        return None
+    lifted_between = OptIn.objects.filter(
+        account=account, normalised=key, at__gte=at, at__lte=later.at
+    ).exists()
+    return None if lifted_between else later
+
+
+def optin_confirmation_mailed_since(
+    account: Account, address: str, *, since: datetime
+) -> OptInConfirmation | None:
+    """The latest double opt-in confirmation of `address` mailed at or after `since` and not
+    yet confirmed: while there is one, a new sign-up of the address mails it nothing more."""
+    return (
+        OptInConfirmation.objects.filter(
+            account=account,
+            normalised=address_key(address),
+            mail_sent_at__gte=since,
+            confirmed_at__isnull=True,
+        )
+        .order_by("-posted_at", "-id")
         .first()
     )

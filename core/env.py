@@ -7,6 +7,7 @@ never a traceback: operators read this at 3 a.m.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +18,8 @@ TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
 
 BROKER_SCHEMES = ("redis", "rediss", "filesystem", "amqp", "memory")
+CACHE_SCHEMES = ("locmem", "redis", "rediss")
+RATE = re.compile(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]\Z")
 DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
 
 
@@ -87,6 +90,30 @@ def counts(name: str) -> dict[str, int]:
             fail(name, f"{item!r} is not NAME=NUMBER (a whole number of at least 1)")
         result[key.strip()] = int(value)
     return result
+
+
+def rate(name: str, default: str) -> str:
+    """A rate such as `10/m` (per second, minute, hour, day; `5/10m`: five per ten minutes)."""
+    value = (os.environ.get(name) or default).strip()
+    if not RATE.match(value):
+        fail(name, f"{value!r} is not a rate (e.g. 10/m, 300/h, 5/10m)")
+    return value
+
+
+def cache(name: str, *, default: str) -> dict:
+    """The cache that counts rate limits: `locmem://` (each process counts on its own) or
+    `redis://host:6379/1` (shared by every process and machine)."""
+    url = os.environ.get(name) or default
+    scheme = urlparse(url).scheme
+    if scheme not in CACHE_SCHEMES:
+        fail(
+            name,
+            f"unknown cache scheme {scheme or '(none)'!r} in {_redact(url)!r}; "
+            "use locmem:// or redis://host:6379/1",
+        )
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
 
 
 def database(name: str, *, default: str) -> dict:

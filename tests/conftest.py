@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from core.actors import Actor
@@ -84,6 +85,14 @@ def _services(request):
         _missing("PostgreSQL", f"DATABASE_URL points at {connection.vendor}")
     if request.node.get_closest_marker("redis") and redis_url() is None:
         _missing("Redis", f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with the public endpoints' rate-limit counts at zero: they live in the
+    local-memory cache, which outlives a test (never a shared cache: nothing here clears one)."""
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
 
 
 @pytest.fixture

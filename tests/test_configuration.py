@@ -37,6 +37,9 @@ def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.Complete
         ("EMAIL_URL", "pigeon://coop", "unknown scheme 'pigeon'"),
         ("CELERY_VISIBILITY_TIMEOUT", "soon", "'soon' is not a whole number"),
         ("PAUSE_FEE", "nine", "'nine' is not an amount"),
+        ("CACHE_URL", "memcached://cache:11211", "unknown cache scheme 'memcached'"),
+        ("SIGNUP_RATE_PER_ADDRESS", "lots", "'lots' is not a rate"),
+        ("AXES_PROXY_COUNT", "-1", "-1 is not a number of proxies"),
     ],
 )
 def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, value, expected):
@@ -80,6 +83,62 @@ def test_production_settings_pass_check_deploy_without_warnings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_with_a_redis_cache_passes_check_deploy_without_warnings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides={
+            "DEBUG": "0",
+            "SECRET_KEY": STRONG_KEY,
+            "SECRET_KEY_FALLBACKS": "k3y-before-" + "z8Vw" * 12,
+            "ALLOWED_HOSTS": "backoffice.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://backoffice.example.com",
+            "DATABASE_URL": "postgres://backoffice@db.internal:5432/backoffice",
+            "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+            "CACHE_URL": "redis://redis.internal:6379/1",
+            "AXES_PROXY_COUNT": "1",
+        },
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def _link_read(token: str, **keys: str) -> subprocess.CompletedProcess:
+    return manage(
+        "shell",
+        "-c",
+        "import os; from accounts.links import unsubscribe_token_read as read;"
+        "print(read(os.environ['TOKEN']).address)",
+        env_overrides={"DEBUG": "1", "TOKEN": token, **keys},
+        drop=("SECRET_KEY_FALLBACKS",),
+    )
+
+
+def test_unsubscribe_links_survive_a_key_rotation_with_secret_key_fallbacks():
+    """README "Rotating SECRET_KEY": the old key moves to SECRET_KEY_FALLBACKS, and every link
+    mailed before keeps working (SPEC "Unsubscribe links keep working")."""
+    old, new = "k3y-old-" + "a1B2" * 12, "k3y-new-" + "c3D4" * 12
+    signed = manage(
+        "shell",
+        "-c",
+        "from accounts.links import unsubscribe_token;"
+        "print(unsubscribe_token(account_id=7, address='reader@example.org'))",
+        env_overrides={"DEBUG": "1", "SECRET_KEY": old},
+        drop=("SECRET_KEY_FALLBACKS",),
+    )
+    token = signed.stdout.split()[-1]
+
+    rotated = _link_read(token, SECRET_KEY=new, SECRET_KEY_FALLBACKS=old)
+    forgotten = _link_read(token, SECRET_KEY=new)
+
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.split()[-1] == "reader@example.org"
+    assert forgotten.returncode != 0 and "InvalidLink" in forgotten.stderr
 
 
 def test_embedded_default_uses_sqlite_in_wal_mode_and_the_file_broker(tmp_path):

@@ -31,6 +31,7 @@ BILLING = {
 }
 COMPLIANCE = {
     "compliance.optin",
+    "compliance.optinconfirmation",
     "compliance.purgereceipt",
     "compliance.retentionaccount",
     "compliance.suppression",

@@ -34,18 +34,39 @@ def bring_online(*, account: Account, now: datetime, inactive_since: datetime | 
 
 
 def signup_record(
-    *, form: SignupForm, email: str, name: str, at: datetime, source_ip: str | None
+    *,
+    form: SignupForm,
+    email: str,
+    name: str,
+    at: datetime,
+    source_ip: str | None,
+    awaiting_confirmation: bool = False,
 ) -> Account | None:
     """A sign-up posted to a public form. Recorded (contact and submission) while the account
     is open; after it closed the form still answers, but the sign-up is only counted (R6).
-    Returns the account when it was recorded, None when discarded."""
+    A contact `awaiting_confirmation` (an unsubscribed address, R9) is not mailed until the
+    address confirms. Returns the account when it was recorded, None when discarded."""
     account = Account.objects.only("status").get(pk=form.account_id)
     if not account.is_open:
         SignupForm.objects.filter(pk=form.pk).update(discarded_signups=F("discarded_signups") + 1)
         return None
     with transaction.atomic():
-        Contact.objects.create(account_id=form.account_id, email=email, name=name, signup_form=form)
+        Contact.objects.create(
+            account_id=form.account_id,
+            email=email,
+            name=name,
+            signup_form=form,
+            awaiting_confirmation=awaiting_confirmation,
+        )
         SignupSubmission.objects.create(
             form=form, account_id=form.account_id, email=email, at=at, source_ip=source_ip
         )
     return account
+
+
+def contacts_confirm(*, account_id: int, email: str) -> int:
+    """`email` confirmed its sign-up (double opt-in): the account's contacts of that address
+    that awaited it are mailed from now on. Returns how many there were."""
+    return Contact.objects.filter(
+        account_id=account_id, awaiting_confirmation=True, email__iexact=email.strip()
+    ).update(awaiting_confirmation=False)

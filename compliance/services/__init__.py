@@ -1,6 +1,7 @@
 """Compliance writes: suppressions and opt-ins (R9), hand-over exports (R10), imports of other
-providers' lists, purge records (R7). Compliance writes only its own tables; the purge itself
-and a sign-up's opt-in cross apps and are in ``workflows``.
+providers' lists, purge records (R7), double opt-in confirmations. Compliance writes only its
+own tables; the purge itself and a sign-up (the contact, its confirmation) cross apps and are
+in ``workflows``.
 """
 
 from compliance.addresses import InvalidAddress, normalise_address
@@ -15,6 +16,12 @@ from compliance.services.import_runs import (
     suppression_mapping_save,
 )
 from compliance.services.imports import ImportOutcome, suppressions_import
+from compliance.services.optins import (
+    Confirmed,
+    optin_confirm,
+    optin_confirmation_request,
+    optin_confirmation_send,
+)
 from compliance.services.purge import (
     purge_progress_of,
     purge_progress_save,
@@ -23,12 +30,12 @@ from compliance.services.purge import (
 from compliance.services.suppressions import (
     OptInRefused,
     optin_record,
-    optin_record_from_signup,
     suppression_record,
 )
 
 __all__ = [
     "ColumnMapping",
+    "Confirmed",
     "ExportRefused",
     "FileRefused",
     "ImportOutcome",
@@ -36,8 +43,10 @@ __all__ = [
     "MappingNeeded",
     "OptInRefused",
     "normalise_address",
+    "optin_confirm",
+    "optin_confirmation_request",
+    "optin_confirmation_send",
     "optin_record",
-    "optin_record_from_signup",
     "purge_progress_of",
     "purge_progress_save",
     "purge_receipts_record",

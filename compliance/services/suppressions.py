@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from accounts.models import Account
-from compliance.addresses import normalise_address
+from compliance.addresses import address_key
 from compliance.models import (
     SOURCE_REASON,
     OptIn,
@@ -16,11 +16,11 @@ from compliance.models import (
     SuppressionReason,
     SuppressionSource,
 )
-from compliance.selectors import is_suppressed, suppression_current
+from compliance.selectors import suppression_repeated_by
 from core.actors import Actor
 
 
-def _lock_address(account: Account, key: str) -> None:
+def lock_address(account: Account, key: str) -> None:
     """Serialise the writers of one address of one account until the transaction ends, so two
     unsubscribes arriving together (a link clicked twice, a complaint and an import) are one
     history event, not two. SQLite already runs one writing transaction at a time."""
@@ -49,10 +49,14 @@ def suppression_record(
     """Record that `address` may no longer be mailed by `account` (R9), and why: `reason` (a
     SuppressionReason; by default the one the source implies: a link is an unsubscribe, a
     bounce a hard bounce, staff a manual entry) with `evidence`, the provider's or person's
-    own words. Recorded whatever the account's state, also after it closed or was purged.
+    own words. Recorded whatever the account's state, also after it closed or was purged, and
+    whatever the address looks like once it is ours to keep (``address_key``: a signed link's
+    address is always recorded).
 
-    When the address already is suppressed at `at`, the history already says so: the event
-    in force is returned and nothing is added (unsubscribing twice is one unsubscribe)."""
+    When the history already says so, nothing is added and the event that says it is returned
+    (unsubscribing twice is one unsubscribe): the address is suppressed at `at`, or a request
+    that read the clock later was recorded first (``suppression_repeated_by``). The look-up
+    runs under the address's lock, so however often a link arrives at once, one row results."""
     if source not in SuppressionSource.values:
         raise ValueError(f"unknown suppression source {source!r}")
     if reason is None:
@@ -61,12 +65,12 @@ def suppression_record(
         raise ValueError(
             f"unknown suppression reason {reason!r}; one of: {', '.join(SuppressionReason.values)}"
         )
-    key = normalise_address(address)
+    key = address_key(address)
     with transaction.atomic():
-        _lock_address(account, key)
-        current = suppression_current(account, key, at=at)
-        if current is not None:
-            return current
+        lock_address(account, key)
+        repeated = suppression_repeated_by(account, key, at=at)
+        if repeated is not None:
+            return repeated
         return Suppression.objects.create(
             account=account,
             address=address.strip(),
@@ -112,37 +116,11 @@ def optin_record(
     return OptIn.objects.create(
         account=account,
         address=address.strip(),
-        normalised=normalise_address(address),
+        normalised=address_key(address),
         at=at,
         method=method,
         origin=origin.strip(),
         evidence=evidence.strip(),
         recorded_at=now,
         **by.as_fields(),
-    )
-
-
-def optin_record_from_signup(
-    *,
-    account: Account,
-    address: str,
-    form_name: str,
-    form_key: str,
-    source_ip: str | None,
-    at: datetime,
-) -> OptIn | None:
-    """A sign-up form submission by a suppressed address on an open account is an opt-in: the
-    person acted at their own initiative (R9). Returns the opt-in, or None when nothing was
-    lifted (not suppressed, or the account is closed and records no sign-ups, R6)."""
-    if not account.is_open or not is_suppressed(account, address, at=at):
-        return None
-    return optin_record(
-        account=account,
-        address=address,
-        at=at,
-        method=OptInMethod.SIGNUP_FORM,
-        origin=f"sign-up form {form_name!r} ({form_key}) from {source_ip or 'unknown IP'}",
-        evidence="The person submitted the account's sign-up form with this address.",
-        by=Actor.system("signup_form"),
-        now=at,
     )

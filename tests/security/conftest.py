@@ -24,6 +24,7 @@ from accounts.models import AccountEvent, AccountStatus
 from billing.models import CardChargeAttempt, EntryKind, LedgerEntry
 from compliance.models import (
     OptIn,
+    OptInConfirmation,
     PurgeReceipt,
     SuppressionExport,
     SuppressionImport,
@@ -110,6 +111,20 @@ def build_world(django_user_model) -> World:
         recorded_at=AT,
         by_job="walk",
     )
+    confirmation = OptInConfirmation.objects.create(
+        account=account,
+        address="back.again.zq7@optout.example",
+        normalised="back.again.zq7@optout.example",
+        form_name="Newsletter",
+        form_key="walk-form",
+        posted_at=AT,
+        posted_ip="198.51.100.7",
+        mail_sent_at=AT,
+        confirmed_at=AT,
+        confirmed_ip="203.0.113.40",
+        optin=optin,
+        by_job="walk",
+    )
     export = SuppressionExport.objects.create(
         account=account, at=AT, purpose="hand-over", format="csv", rows=2, by_job="walk"
     )
@@ -181,6 +196,7 @@ def build_world(django_user_model) -> World:
         "billing.cardchargeattempt": attempt,
         "compliance.suppression": suppression,
         "compliance.optin": optin,
+        "compliance.optinconfirmation": confirmation,
         "compliance.suppressionexport": export,
         "compliance.suppressionimport": suppression_import,
         "compliance.suppressionmapping": SuppressionMapping.objects.create(

@@ -168,12 +168,13 @@ ALLOWED = {
         ("billing.billingprofile", "action:retry_card"),
         ("billing.ledgerentry", "action:refund_charge"),
     },
-    # Compliance officers: suppressions and opt-ins (R9), hand-over exports (R10), imports of
-    # other providers' lists, retention and legal holds (R7).
+    # Compliance officers: suppressions, opt-ins and double opt-in confirmations (R9), hand-over
+    # exports (R10), imports of other providers' lists, retention and legal holds (R7).
     "Compliance": EVERYONE
     | read_only(
         "compliance.suppression",
         "compliance.optin",
+        "compliance.optinconfirmation",
         "compliance.suppressionexport",
         "compliance.suppressionimport",
         "compliance.purgereceipt",
