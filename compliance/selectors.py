@@ -11,7 +11,7 @@ from accounts.models import INACTIVE_STATUSES, Account
 from accounts.selectors import local_midnight
 from compliance import conf
 from compliance.addresses import normalise_address
-from compliance.models import OptIn, Suppression
+from compliance.models import OptIn, Suppression, SuppressionImport
 
 
 def is_suppressed(account: Account, address: str, *, at: datetime) -> bool:
@@ -103,3 +103,10 @@ def accounts_past_retention(*, as_of: datetime, legal_hold: bool) -> QuerySet[Ac
         cutoff = local_midnight(day=local_today - timedelta(days=days), zone=zone)
         due |= Q(time_zone=zone_name, inactive_since__lt=cutoff)
     return base.filter(due)
+
+
+def suppression_imports_running() -> QuerySet[SuppressionImport]:
+    """Unsubscribe-list imports reading their file now, for a preview or for good."""
+    return SuppressionImport.objects.filter(
+        status__in=(SuppressionImport.Status.PREVIEWING, SuppressionImport.Status.IMPORTING)
+    )

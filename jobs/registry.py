@@ -61,6 +61,9 @@ JOBS: dict[str, Job] = {}
 # The id of the JobBatch this process is running, for a job that must tell its own earlier,
 # dead attempt apart from another run (send_confirmations' claims); None outside a batch.
 current_batch: ContextVar[int | None] = ContextVar("current_batch", default=None)
+# The id of the JobRun whose batch this process is running (log lines carry both); None
+# outside a run.
+current_run: ContextVar[int | None] = ContextVar("current_run", default=None)
 
 
 class UnknownJob(LookupError):
