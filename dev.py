@@ -70,7 +70,11 @@ def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dev.py run")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--worker-metrics-port", type=int, help="where the worker serves its metrics (--port + 1)"
+    )
     options = parser.parse_args(argv)
+    worker_metrics_port = options.worker_metrics_port or options.port + 1
 
     ensure_venv()
     env = dict(os.environ)
@@ -82,6 +86,15 @@ def run(argv: list[str]) -> int:
     say("loading demo data (once) and the demo logins")
     manage("seed_demo", env=env)
 
+    # The worker's pool processes count their tasks in a directory of the worker's own, which
+    # the worker serves (ops.worker); emptied when the worker starts.
+    metrics_dir = Path(env.get("VAR_DIR", ROOT / "var")) / "metrics" / "worker"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    worker_env = {
+        **env,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "WORKER_METRICS_ADDRESS": f"{options.host}:{worker_metrics_port}",
+    }
     celery = [str(PYTHON), "-m", "celery", "-A", "backoffice"]
     commands = {
         "web": [
@@ -96,8 +109,16 @@ def run(argv: list[str]) -> int:
     }
     processes: dict[str, subprocess.Popen] = {}
     for name, command in commands.items():
-        processes[name] = subprocess.Popen(command, cwd=ROOT, env=env)
-    say(f"admin on http://{options.host}:{options.port}/admin/  (Ctrl-C stops web, worker, beat)")
+        processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=worker_env if name == "worker" else env
+        )
+    base = f"http://{options.host}:{options.port}"
+    say(f"admin on {base}/admin/  (Ctrl-C stops web, worker, beat)")
+    say(f"health on {base}/healthz (alive) and {base}/readyz (database, broker, beat)")
+    say(
+        f"metrics on {base}/metrics (from this machine) and the worker's on "
+        f"http://{options.host}:{worker_metrics_port}/metrics"
+    )
 
     # The first jobs run at start, so a newcomer sees job runs without waiting for the clock.
     manage("enqueue_jobs", env=env)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from core import clientip, env
+from ops.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "django_ratelimit",
+    "django_prometheus",
     "core",
     "backoffice",
     "accounts",
@@ -47,10 +49,16 @@ INSTALLED_APPS = [
     "compliance",
     "jobs",
     "exchanges",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, before host checks, HTTPS redirects and sessions.
+    "ops.middleware.OperationsEndpoints",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every log line of a request carries its id and staff user (ops.logs).
+    "ops.middleware.RequestContext",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -58,13 +66,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Requests by view and status, latencies (django-prometheus, at /metrics).
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
     # Serves the admin's static files in production (after collectstatic), no web server needed.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
@@ -90,6 +103,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}")
 }
+# Queries counted and timed by database for /metrics: django-prometheus wraps the backend.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) serve the suppression look-ups on PostgreSQL; SQLite, the
 # embedded default, simply builds them without the extra columns.
@@ -153,7 +170,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One task at a time per worker process: batches are long, and prefetching would park work
 # on a worker that may die.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, with a heartbeat for /readyz and the metrics.
+CELERY_BEAT_SCHEDULER = "ops.beat:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -283,15 +301,53 @@ PAYMENT_GATEWAY = env.string("PAYMENT_GATEWAY", "billing.gateway.TestGateway")
 
 # --- Logging --------------------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
-    # django-axes announces itself at INFO on every start-up; lockouts are WARNING.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
-}
+# plain: one text line per event (the default); json: one JSON object per line, with the
+# request id, staff user, job run and batch ids (ops.logs). Web, workers and beat alike.
+LOG_FORMAT = env.choice("LOG_FORMAT", "plain", ("plain", "json"))
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical"))
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL.upper())
+
+
+# --- Operations: metrics, health, error reporting (ops/, README "Operating it") ----------
+
+# /metrics answers a request with this bearer token, or from these networks (the scraper's
+# own address: behind a proxy on the same host every request would come from 127.0.0.1, so
+# production allows no network unless told). With neither, /metrics answers 403 to all.
+METRICS_TOKEN = env.string("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env.networks(
+    "METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1"] if DEBUG else []
+)
+# With several processes per host (gunicorn -w, a worker's pool) their figures meet in this
+# directory, one per service and host, emptied at its start (prometheus-client's multiprocess
+# mode; read by the client library itself, checked here).
+PROMETHEUS_MULTIPROC_DIR = env.directory("PROMETHEUS_MULTIPROC_DIR")
+# HOST:PORT where each Celery worker serves its task metrics; unset: not served.
+WORKER_METRICS_ADDRESS = env.listen_address("WORKER_METRICS_ADDRESS")
+if WORKER_METRICS_ADDRESS and not PROMETHEUS_MULTIPROC_DIR:
+    env.fail(
+        "WORKER_METRICS_ADDRESS",
+        "needs PROMETHEUS_MULTIPROC_DIR (an empty directory of the worker's own): the "
+        "worker's pool processes run the tasks and count them there",
+    )
+# What /readyz checks; a web process may leave out beat (see README, "Health").
+READINESS_CHECKS = env.subset(
+    "READINESS_CHECKS",
+    ["database", "migrations", "broker", "beat"],
+    ("database", "migrations", "broker", "beat"),
+)
+# Seconds without beat's heartbeat (written every 30 s) before readiness says it is silent.
+BEAT_SILENT_AFTER = env.integer("BEAT_SILENT_AFTER", 120)
+# Errors to Sentry, only when set (ops.sentry).
+SENTRY_DSN = env.sentry_dsn("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env.string("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+if SENTRY_DSN:
+    from ops.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=env.string("SENTRY_RELEASE", ""),
+    )
 
 # Used by the tests: when set, a test that needs PostgreSQL or Redis fails instead of skipping.
 REQUIRE_SERVICES = env.boolean("REQUIRE_SERVICES", False)

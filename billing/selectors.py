@@ -124,6 +124,16 @@ def _per_zone(
     return profiles.filter(wanted)
 
 
+# Days suspended for non-payment, in the bands staff filter by and operators watch (R11:
+# cancelled after 90).
+UNPAID_DAY_BANDS: dict[str, tuple[int, int | None]] = {
+    "0-30": (0, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "91+": (91, None),
+}
+
+
 def profiles_suspended_for_days(
     *, as_of: datetime, low: int, high: int | None
 ) -> QuerySet[BillingProfile]:

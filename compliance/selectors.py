@@ -19,7 +19,7 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
 from compliance.addresses import address_key
-from compliance.models import OptIn, OptInConfirmation, Suppression
+from compliance.models import OptIn, OptInConfirmation, Suppression, SuppressionImport
 
 SUPPRESSIONS = Suppression._meta.db_table
 OPTINS = OptIn._meta.db_table
@@ -109,4 +109,11 @@ def optin_confirmation_mailed_since(
         )
         .order_by("-posted_at", "-id")
         .first()
+    )
+
+
+def suppression_imports_running() -> QuerySet[SuppressionImport]:
+    """Unsubscribe-list imports reading their file now, for a preview or for good."""
+    return SuppressionImport.objects.filter(
+        status__in=(SuppressionImport.Status.PREVIEWING, SuppressionImport.Status.IMPORTING)
     )

@@ -6,6 +6,7 @@ never a traceback: operators read this at 3 a.m.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sys
@@ -79,6 +80,70 @@ def csv(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        fail(name, f"{raw!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def subset(name: str, default: list[str], choices: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of names, each one of `choices`; empty when set to ''."""
+    items = csv(name, default)
+    unknown = [item for item in items if item not in choices]
+    if unknown:
+        fail(name, f"{unknown[0]!r} is not one of {', '.join(choices)}")
+    return items
+
+
+def networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or networks (`10.0.0.0/8`, `192.0.2.7`, `::1`)."""
+    result = []
+    for item in csv(name, default):
+        try:
+            result.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            fail(name, f"{item!r} is not an address or network (e.g. 10.0.0.0/8 or ::1)")
+    return result
+
+
+def listen_address(name: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:9100` for IPv6) to listen on; None when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    host, sep, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(name, f"{raw!r} is not HOST:PORT (e.g. 0.0.0.0:9808)")
+    return host, int(port)
+
+
+def directory(name: str) -> str:
+    """An existing directory; '' when unset."""
+    raw = os.environ.get(name, "")
+    if raw and not Path(raw).is_dir():
+        fail(name, f"{raw!r} is not an existing directory")
+    return raw
+
+
+def sentry_dsn(name: str) -> str:
+    """A Sentry DSN (`https://KEY@HOST/PROJECT`); '' when unset. Shown redacted on error."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    project = parsed.path.rstrip("/").rpartition("/")[2]
+    if parsed.scheme not in ("http", "https") or not parsed.username or not parsed.hostname:
+        fail(name, "not a DSN of the form https://KEY@HOST/PROJECT (value not shown)")
+    if not project.isdigit():
+        fail(name, "names no project number at its end (https://KEY@HOST/PROJECT)")
+    return raw
 
 
 def counts(name: str) -> dict[str, int]:

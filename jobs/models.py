@@ -93,7 +93,9 @@ class JobBatch(models.Model):
                 fields=["state", "heartbeat_at"],
                 condition=Q(state__in=["pending", "running"]),
                 name="jobbatch_unfinished_idx",
-            )
+            ),
+            # Failed batches are few among many: the metrics count them at every scrape.
+            models.Index(fields=["run"], condition=Q(state="failed"), name="jobbatch_failed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -77,6 +77,9 @@ class BatchContext:
 
 # The batch this process is running, set by jobs.services around a batch; None outside one.
 current_batch: ContextVar[BatchContext | None] = ContextVar("current_batch", default=None)
+# The id of the JobRun this process is planning or running a batch of (log lines carry it);
+# None outside a run.
+current_run: ContextVar[int | None] = ContextVar("current_run", default=None)
 
 
 class UnknownJob(LookupError):

@@ -1,4 +1,5 @@
-"""Questions about the jobs: which schedules passed with no run (late)."""
+"""Questions about the jobs: which schedules passed with no run (late), when each last
+succeeded, which batches failed or were abandoned by their worker."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 
-from jobs.models import JobRun
+from jobs.models import JobBatch, JobRun
+from jobs.registry import JOBS
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,55 @@ def jobs_late(*, now: datetime) -> list[LateJob]:
         if due_at + late_after() < now:
             late.append(LateJob(job=name, due_at=due_at, queue=task.queue or ""))
     return late
+
+
+def jobs_last_succeeded() -> dict[str, datetime]:
+    """When the last successful run of each registered job finished (dry runs aside); a job
+    that never succeeded is absent. One short index walk per job (newest runs first)."""
+    last = {}
+    for name in JOBS:
+        finished = (
+            JobRun.objects.filter(job=name, outcome=JobRun.Outcome.SUCCEEDED, dry_run=False)
+            .order_by("-started_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+        if finished is not None:
+            last[name] = finished
+    return last
+
+
+def batches_failed_by_job() -> dict[str, int]:
+    """Failed batches of every run kept, by job: a count that only grows as runs are kept
+    (served by the failed-batches index)."""
+    return dict(
+        JobBatch.objects.filter(state=JobBatch.State.FAILED)
+        .order_by()
+        .values_list("run__job")
+        .annotate(n=Count("*"))
+    )
+
+
+def batches_unfinished_by_job(*, now: datetime) -> dict[tuple[str, str], int]:
+    """Unfinished batches by (job, "pending" | "running" | "abandoned"): a running batch
+    whose heartbeat is older than JOB_BATCH_LEASE was abandoned by its worker (the sweep or
+    the broker's redelivery hands it out again)."""
+    from jobs.services import batch_lease
+
+    stale = Q(state=JobBatch.State.RUNNING, heartbeat_at__lt=now - batch_lease())
+    rows = (
+        JobBatch.objects.filter(state__in=(JobBatch.State.PENDING, JobBatch.State.RUNNING))
+        .order_by()
+        .values_list("run__job")
+        .annotate(
+            pending=Count("id", filter=Q(state=JobBatch.State.PENDING)),
+            running=Count("id", filter=Q(state=JobBatch.State.RUNNING) & ~stale),
+            abandoned=Count("id", filter=stale),
+        )
+    )
+    counts = {}
+    for job, pending, running, abandoned in rows:
+        counts[(job, "pending")] = pending
+        counts[(job, "running")] = running
+        counts[(job, "abandoned")] = abandoned
+    return counts

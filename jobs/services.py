@@ -43,10 +43,12 @@ from jobs.registry import (
     Job,
     ProgressCallback,
     current_batch,
+    current_run,
     get_job,
     run_function,
 )
 from jobs.selectors import jobs_late
+from jobs.signals import job_run_finished, job_run_started
 
 logger = logging.getLogger(__name__)
 
@@ -145,16 +147,21 @@ def job_run_plan(
             logger.info("job %s: the run for %s exists already; nothing started", name, slot)
             return None
         raise
-    logger.info(
-        "job %s started (as of %s%s): %s batch(es)",
-        name,
-        as_of.isoformat(),
-        ", dry run" * dry_run,
-        run.batches,
-    )
-    if not batches:
-        job_run_finish(run_id=run.pk)
-        run.refresh_from_db()
+    marker = current_run.set(run.pk)
+    try:
+        logger.info(
+            "job %s started (as of %s%s): %s batch(es)",
+            name,
+            as_of.isoformat(),
+            ", dry run" * dry_run,
+            run.batches,
+        )
+        job_run_started.send_robust(sender=JobRun, run=run)
+        if not batches:
+            job_run_finish(run_id=run.pk)
+            run.refresh_from_db()
+    finally:
+        current_run.reset(marker)
     return run
 
 
@@ -209,33 +216,42 @@ def job_batch_run(*, batch_id: int, progress: ProgressCallback | None = None) ->
         return "skipped"
     batch = JobBatch.objects.select_related("run").get(pk=batch_id)
     run = batch.run
+    # Every log line of the batch names its run and batch (ops.logs).
+    run_marker = current_run.set(run.pk)
+    batch_marker = current_batch.set(
+        BatchContext(batch_id=batch_id, run_id=run.pk, job=run.job, as_of=run.as_of)
+    )
+    try:
+        return _batch_run(batch=batch, run=run, progress=progress)
+    finally:
+        current_batch.reset(batch_marker)
+        current_run.reset(run_marker)
+
+
+def _batch_run(*, batch: JobBatch, run: JobRun, progress: ProgressCallback | None) -> str:
     if batch.attempts > settings.JOB_BATCH_MAX_ATTEMPTS:
-        JobBatch.objects.filter(pk=batch_id).update(
+        JobBatch.objects.filter(pk=batch.pk).update(
             state=JobBatch.State.FAILED,
             finished_at=timezone.now(),
             error=f"Gave up after {batch.attempts - 1} attempts that did not finish "
             "(each worker died or lost its database); the next run takes these items up",
         )
+        logger.warning("job %s, batch %s given up", run.job, batch.number)
         job_run_finish(run_id=run.pk)
         return "failed"
-    marker = current_batch.set(
-        BatchContext(batch_id=batch_id, run_id=run.pk, job=run.job, as_of=run.as_of)
-    )
     try:
         counts = run_function(
             get_job(run.job),
             as_of=run.as_of,
             dry_run=run.dry_run,
             within=batch.within,
-            progress=_Heartbeat(batch_id, progress),
+            progress=_Heartbeat(batch.pk, progress),
         )
     except Exception as exc:
         logger.exception("job %s, batch %s failed", run.job, batch.number)
-        _record_failure(batch_id=batch_id, run_id=run.pk, exc=exc)
+        _record_failure(batch_id=batch.pk, run_id=run.pk, exc=exc)
         raise
-    finally:
-        current_batch.reset(marker)
-    JobBatch.objects.filter(pk=batch_id).update(
+    JobBatch.objects.filter(pk=batch.pk).update(
         state=JobBatch.State.DONE, finished_at=timezone.now(), counts=counts, error=""
     )
     job_run_finish(run_id=run.pk)
@@ -291,6 +307,7 @@ def job_run_finish(*, run_id: int) -> bool:
         run = JobRun.objects.get(pk=run_id)
         log = logger.warning if failed else logger.info
         log("job %s %s: %s", run.job, run.outcome, run.counts or "nothing to do")
+        job_run_finished.send_robust(sender=JobRun, run=run)
     return bool(closed)
 
 

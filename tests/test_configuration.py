@@ -40,6 +40,15 @@ def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.Complete
         ("CACHE_URL", "memcached://cache:11211", "unknown cache scheme 'memcached'"),
         ("SIGNUP_RATE_PER_ADDRESS", "lots", "'lots' is not a rate"),
         ("AXES_PROXY_COUNT", "-1", "-1 is not a number of proxies"),
+        ("LOG_FORMAT", "xml", "'xml' is not one of plain, json"),
+        ("LOG_LEVEL", "loud", "'loud' is not one of debug, info"),
+        ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,10.0.0.0/33", "'10.0.0.0/33' is not an address"),
+        ("WORKER_METRICS_ADDRESS", "nowhere", "'nowhere' is not HOST:PORT"),
+        ("WORKER_METRICS_ADDRESS", "127.0.0.1:9808", "needs PROMETHEUS_MULTIPROC_DIR"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/no/such/directory", "is not an existing directory"),
+        ("READINESS_CHECKS", "database,dns", "'dns' is not one of database, migrations"),
+        ("SENTRY_DSN", "https://sentry.example.com/42", "not a DSN of the form"),
+        ("SENTRY_DSN", "https://k3y@sentry.example.com/", "names no project number"),
     ],
 )
 def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, value, expected):
@@ -53,6 +62,13 @@ def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, val
     assert lines[0].startswith(f"configuration error: {name}: ")
     assert expected in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_sentry_dsn_is_not_repeated_in_the_error():
+    result = manage("check", env_overrides={"DEBUG": "1", "SENTRY_DSN": "htps://s3cret@x/1"})
+
+    assert result.returncode == 2
+    assert "s3cret" not in result.stderr
 
 
 def test_secret_key_is_required_when_debug_is_off():

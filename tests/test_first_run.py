@@ -71,13 +71,21 @@ def test_run_command_starts_everything_on_a_bare_clone_and_stops_on_ctrl_c(tmp_p
     env["PATH"] = os.pathsep.join(
         p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p
     )
-    port = free_port()
+    port, worker_metrics_port = free_port(), free_port()
     log = tmp_path / "run.log"
     base = f"http://127.0.0.1:{port}"
 
     # when the newcomer runs the README's run command
     process = subprocess.Popen(
-        [sys.executable, "dev.py", "run", "--port", str(port)],
+        [
+            sys.executable,
+            "dev.py",
+            "run",
+            "--port",
+            str(port),
+            "--worker-metrics-port",
+            str(worker_metrics_port),
+        ],
         cwd=clone,
         env=env,
         stdout=log.open("wb"),
@@ -118,6 +126,27 @@ def test_run_command_starts_everything_on_a_bare_clone_and_stops_on_ctrl_c(tmp_p
             return status == 200 and "field-job" in page
 
         wait_for(a_job_run_succeeded, timeout=180, what="a job run by the worker", logs=(log,))
+
+        # and the run command said where health and metrics answer, and they do
+        printed = log.read_text()
+        worker_metrics = f"http://127.0.0.1:{worker_metrics_port}/metrics"
+        for url in (f"{base}/healthz", f"{base}/readyz", f"{base}/metrics", worker_metrics):
+            assert url in printed, printed[-3000:]
+        assert get(opener, f"{base}/healthz")[0] == 200
+        wait_for(
+            lambda: get(opener, f"{base}/readyz")[0] == 200,
+            timeout=120,
+            what="the system to be ready (database, migrations, broker, beat)",
+            logs=(log,),
+        )
+        status, page = get(opener, f"{base}/metrics")
+        assert status == 200 and 'backoffice_accounts{state="active"}' in page, page[:2000]
+        wait_for(
+            lambda: "backoffice_celery_tasks_total{" in get(opener, worker_metrics)[1],
+            timeout=60,
+            what="the worker's task metrics",
+            logs=(log,),
+        )
     finally:
         # when Ctrl-C reaches the run command
         process.send_signal(signal.SIGINT)

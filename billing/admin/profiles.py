@@ -30,7 +30,7 @@ from workflows.payments import card_retry_now, payment_record
 class SuspendedDaysUnpaidFilter(admin.SimpleListFilter):
     title = gettext_lazy("suspended, days unpaid")
     parameter_name = "days_unpaid"
-    RANGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
+    RANGES = selectors.UNPAID_DAY_BANDS
 
     def lookups(self, request, model_admin):
         return [(key, _("%(range)s days") % {"range": key}) for key in self.RANGES]

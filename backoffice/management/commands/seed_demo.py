@@ -28,6 +28,7 @@ DEMO_MODULES = [
     "compliance.demo.seed",
     "exchanges.demo.seed",
     "backoffice.demo.seed",
+    "ops.demo.seed",
 ]
 DEMO_ACCOUNTS = 400
 
