@@ -1,0 +1,174 @@
+"""Suppressions and opt-ins in the admin (R9): records nobody edits or deletes (R12); a staff
+opt-in is recorded through its service, with its evidence."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from compliance.addresses import InvalidAddress, address_key
+from compliance.forms import (
+    OptInForm,
+)
+from compliance.models import (
+    OptIn,
+    OptInConfirmation,
+    Suppression,
+)
+from compliance.selectors import in_force_at
+from core.actors import Actor
+from core.admin import ReadOnlyAdmin
+
+
+class InForceFilter(admin.SimpleListFilter):
+    """Whether a suppression event is in force now (R9: no opt-in of the address since)."""
+
+    title = gettext_lazy("in force now (R9)")
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("in force")), ("no", _("lifted by a later opt-in"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        in_force = in_force_at(timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(in_force)
+        return queryset.exclude(in_force)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ReadOnlyAdmin):
+    list_display = ("normalised", "address", "account", "reason", "source", "at", "by")
+    list_filter = ("reason", "source", InForceFilter)
+    search_fields = ("=normalised", "=account__username")
+    search_help_text = gettext_lazy(
+        "An address (matched on its normalised form) or an account's username"
+    )
+    list_select_related = ("account", "by_user")
+    date_hierarchy = None
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff paste addresses as they got them; the key is the normalised form. An address
+        # is looked up on its own index (across every account: "is this person suppressed
+        # anywhere?"); anything else is an account's username.
+        term = search_term.strip()
+        if "@" in term:
+            try:
+                return queryset.filter(normalised=address_key(term)), False
+            except InvalidAddress:
+                pass
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(OptIn)
+class OptInAdmin(ReadOnlyAdmin):
+    """Opt-ins lift suppressions; they are added with their evidence, never changed."""
+
+    form = OptInForm
+    list_display = ("normalised", "account", "method", "at", "origin", "by")
+    list_filter = ("method",)
+    search_fields = ("=normalised", "=account__username")
+    list_select_related = ("account", "by_user")
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("compliance.add_optin")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["account_username", "address", "at", "method", "origin", "evidence"]
+        return [
+            "account",
+            "address",
+            "normalised",
+            "at",
+            "method",
+            "origin",
+            "evidence",
+            "recorded_at",
+            "by",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # The staff member records the opt-in through the service (ServiceForm).
+        setattr(form, "actor", Actor.staff(request.user))  # noqa: B010
+        return form
+
+    def save_model(self, request, obj, form, change):
+        created = form.applied
+        obj.pk, obj.account, obj._state.adding = created.pk, created.account, False
+
+
+class ConfirmationStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("confirmed", _("Confirmed")),
+            ("waiting", _("Mailed, waiting for the click")),
+            ("unsent", _("Mail not sent")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "confirmed":
+            return queryset.filter(confirmed_at__isnull=False)
+        if self.value() == "waiting":
+            return queryset.filter(confirmed_at__isnull=True, mail_sent_at__isnull=False)
+        if self.value() == "unsent":
+            return queryset.filter(confirmed_at__isnull=True, mail_sent_at__isnull=True)
+        return queryset
+
+
+@admin.register(OptInConfirmation)
+class OptInConfirmationAdmin(ReadOnlyAdmin):
+    """Double opt-ins: sign-ups of unsubscribed addresses, their mail and their click (R9)."""
+
+    list_display = (
+        "normalised",
+        "account",
+        "form_name",
+        "posted_at",
+        "posted_ip",
+        "mail_sent_at",
+        "confirmed_at",
+        "confirmed_ip",
+        "optin",
+    )
+    list_filter = (ConfirmationStateFilter,)
+    search_fields = ("=normalised", "=account__username")
+    search_help_text = gettext_lazy(
+        "An address (matched on its normalised form) or an account's username"
+    )
+    list_select_related = ("account", "optin")
+    fields = (
+        "account",
+        "address",
+        "normalised",
+        "form_name",
+        "form_key",
+        "posted_at",
+        "posted_ip",
+        "mail_sent_at",
+        "mail_error",
+        "confirmed_at",
+        "confirmed_ip",
+        "optin",
+    )
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if "@" in term:
+            try:
+                return queryset.filter(normalised=address_key(term)), False
+            except InvalidAddress:
+                pass
+        return super().get_search_results(request, queryset, search_term)
