@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Count, Max, Q
 
+from jobs.conf import batch_lease, late_after
 from jobs.models import JobBatch, JobRun
 from jobs.registry import JOBS
 
@@ -22,9 +22,10 @@ class LateJob:
     queue: str
 
 
-def late_after() -> timedelta:
-    """How long past its due moment a job may go unstarted before it counts as late."""
-    return timedelta(seconds=settings.JOB_LATE_AFTER)
+def abandoned_batches(*, now: datetime) -> Q:
+    """Running batches whose worker stopped beating for longer than JOB_BATCH_LEASE: the
+    sweep and the broker's redelivery hand them out again, the metrics count them."""
+    return Q(state=JobBatch.State.RUNNING, heartbeat_at__lt=now - batch_lease())
 
 
 def next_due(task, *, after: datetime, now: datetime) -> datetime:
@@ -92,9 +93,7 @@ def batches_unfinished_by_job(*, now: datetime) -> dict[tuple[str, str], int]:
     """Unfinished batches by (job, "pending" | "running" | "abandoned"): a running batch
     whose heartbeat is older than JOB_BATCH_LEASE was abandoned by its worker (the sweep or
     the broker's redelivery hands it out again)."""
-    from jobs.services import batch_lease
-
-    stale = Q(state=JobBatch.State.RUNNING, heartbeat_at__lt=now - batch_lease())
+    stale = abandoned_batches(now=now)
     rows = (
         JobBatch.objects.filter(state__in=(JobBatch.State.PENDING, JobBatch.State.RUNNING))
         .order_by()

@@ -28,7 +28,7 @@ import socket
 import time as clock
 import traceback
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 from celery import current_app
 from django.conf import settings
@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from jobs.conf import redispatch_after
 from jobs.models import JobBatch, JobRun
 from jobs.registry import (
     BatchContext,
@@ -47,7 +48,7 @@ from jobs.registry import (
     get_job,
     run_function,
 )
-from jobs.selectors import jobs_late
+from jobs.selectors import abandoned_batches, jobs_late
 from jobs.signals import job_run_finished, job_run_started
 
 logger = logging.getLogger(__name__)
@@ -78,16 +79,6 @@ def parse_as_of(value: str) -> datetime:
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment
-
-
-def batch_lease() -> timedelta:
-    """How long a running batch may go without a heartbeat before it counts as abandoned."""
-    return timedelta(seconds=settings.JOB_BATCH_LEASE)
-
-
-def redispatch_after() -> timedelta:
-    """How long a dispatched batch may wait unstarted before the sweep sends it again."""
-    return timedelta(seconds=settings.JOB_REDISPATCH_AFTER)
 
 
 def this_worker() -> str:
@@ -194,10 +185,7 @@ def job_batch_claim(*, batch_id: int, now: datetime) -> bool:
     """Take a batch to run: a pending one, or a running one whose worker stopped beating."""
     return bool(
         JobBatch.objects.filter(pk=batch_id)
-        .filter(
-            Q(state=JobBatch.State.PENDING)
-            | Q(state=JobBatch.State.RUNNING, heartbeat_at__lt=now - batch_lease())
-        )
+        .filter(Q(state=JobBatch.State.PENDING) | abandoned_batches(now=now))
         .update(
             state=JobBatch.State.RUNNING,
             attempts=F("attempts") + 1,
@@ -385,7 +373,7 @@ def jobs_sweep(*, now: datetime) -> dict[str, int]:
         JobBatch.objects.filter(quiet)
         .filter(
             Q(state=JobBatch.State.PENDING, run__started_at__lt=now - redispatch_after())
-            | Q(state=JobBatch.State.RUNNING, heartbeat_at__lt=now - batch_lease())
+            | abandoned_batches(now=now)
         )
         .select_related("run")
     )
