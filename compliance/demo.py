@@ -97,7 +97,13 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         ]
         for s in rows:
             s.imported_in = record
-        record.counts = {"rows": len(rows) + 2, "added": len(rows), "already": 0, "rejected": 1}
+        record.counts = {
+            "rows": len(rows) + 2,
+            "added": len(rows),
+            "already": 0,
+            "rejected": 1,
+            "written": len(rows),
+        }
         record.problems = [[7, "two addresses glued together: 'a@example.comb@example.org'"]]
         record.rows_done, record.bytes_done = len(rows) + 2, record.size_bytes
     SuppressionImport.objects.bulk_update(

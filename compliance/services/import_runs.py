@@ -1,14 +1,24 @@
 """An import as staff run it: the file is kept, previewed, then confirmed (in the request for
-small files, in a Celery task with progress for large ones) and recorded."""
+small files, in a Celery task with progress for large ones) and recorded.
+
+The import's record of what it did is written in the transaction that writes the
+suppressions (``suppressions_import``'s `record`): a crash leaves the record "importing" with
+nothing written, never rows without their counts. On PostgreSQL each attempt holds a session
+lock on the record while it works; the lock goes with its connection when the worker dies, so
+the task's redelivery (or the staff confirming again) takes over a preview or an import left
+half-way instead of leaving it stuck.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -19,6 +29,8 @@ from compliance.services.imports import ImportOutcome, suppressions_import
 from core.actors import Actor
 
 S = SuppressionImport.Status
+# Session advisory lock namespace of an attempt at an import record (previewing, importing).
+_ATTEMPT_LOCK_BASE = 0x5349_0000_0000
 
 
 def _actor(record: SuppressionImport) -> Actor:
@@ -60,7 +72,13 @@ def _progress(record_id: int):
     return report
 
 
-def _run(record: SuppressionImport, *, now: datetime, dry_run: bool) -> ImportOutcome:
+def _run(
+    record: SuppressionImport,
+    *,
+    now: datetime,
+    dry_run: bool,
+    record_outcome: Callable[[ImportOutcome], None] | None = None,
+) -> ImportOutcome:
     with open(record.stored_path, "rb") as stream:
         return suppressions_import(
             account=record.account,
@@ -71,17 +89,13 @@ def _run(record: SuppressionImport, *, now: datetime, dry_run: bool) -> ImportOu
             dry_run=dry_run,
             record_id=record.pk,
             progress=_progress(record.pk) if record.in_background else None,
+            record=record_outcome,
         )
 
 
-def _finish(
-    record_id: int,
-    *,
-    status: str,
-    outcome: ImportOutcome | None = None,
-    error: str = "",
-    now: datetime | None = None,
-) -> SuppressionImport:
+def _outcome_fields(
+    *, status: str, outcome: ImportOutcome | None, error: str, now: datetime | None
+) -> dict:
     fields: dict = {"status": status, "error": error}
     if outcome is not None:
         fields.update(
@@ -92,46 +106,102 @@ def _finish(
         )
     if status in (S.DONE, S.REFUSED, S.FAILED):
         fields["finished_at"] = now or timezone.now()
-    SuppressionImport.objects.filter(pk=record_id).update(**fields)
+    return fields
+
+
+def _finish(
+    record_id: int,
+    *,
+    status: str,
+    outcome: ImportOutcome | None = None,
+    error: str = "",
+    now: datetime | None = None,
+) -> SuppressionImport:
+    SuppressionImport.objects.filter(pk=record_id).update(
+        **_outcome_fields(status=status, outcome=outcome, error=error, now=now)
+    )
+    return _closed(record_id)
+
+
+def _closed(record_id: int) -> SuppressionImport:
+    """The record as it is now; its kept file goes once the import is done or refused."""
     record = SuppressionImport.objects.get(pk=record_id)
-    if status in (S.DONE, S.REFUSED) and record.stored_path:
+    if record.status in (S.DONE, S.REFUSED) and record.stored_path:
         Path(record.stored_path).unlink(missing_ok=True)
     return record
+
+
+@contextmanager
+def _attempt(record_id: int, *, waiting: str, working: str, **fields) -> Iterator[bool]:
+    """Take the record from `waiting` to `working` for this attempt (True), or leave it as it
+    is (False): finished, or in the hands of a live attempt. On PostgreSQL an attempt left
+    `working` by a dead worker is taken over: a live attempt holds the record's session lock,
+    which a dead worker's connection took with it."""
+    statuses = [waiting]
+    key = _ATTEMPT_LOCK_BASE + record_id
+    locked = False
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            locked = bool(cursor.fetchone()[0])
+        if not locked:
+            yield False
+            return
+        statuses.append(working)
+    try:
+        taken = SuppressionImport.objects.filter(pk=record_id, status__in=statuses).update(
+            status=working, **fields
+        )
+        yield bool(taken)
+    finally:
+        if locked:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:
+                pass  # the connection is gone, and its lock with it
 
 
 def suppression_import_preview(*, record_id: int, now: datetime) -> SuppressionImport:
     """Read the kept file without writing anything and store what the import would do. Runs
     once: a second call (a task delivered twice) returns the record as it is."""
-    if not SuppressionImport.objects.filter(pk=record_id, status=S.UPLOADED).update(
-        status=S.PREVIEWING
-    ):
-        return SuppressionImport.objects.get(pk=record_id)
-    record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
-    try:
-        outcome = _run(record, now=now, dry_run=True)
-    except FileRefused as exc:
-        return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
-    except Exception as exc:
-        _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
-        raise
-    return _finish(record_id, status=S.PREVIEWED, outcome=outcome)
+    with _attempt(record_id, waiting=S.UPLOADED, working=S.PREVIEWING) as mine:
+        if not mine:
+            return SuppressionImport.objects.get(pk=record_id)
+        record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
+        try:
+            outcome = _run(record, now=now, dry_run=True)
+        except FileRefused as exc:
+            return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
+        except Exception as exc:
+            _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
+            raise
+        return _finish(record_id, status=S.PREVIEWED, outcome=outcome)
 
 
 def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImport:
-    """Import the previewed file for good (the staff confirmed the preview). Runs once."""
-    if not SuppressionImport.objects.filter(pk=record_id, status=S.PREVIEWED).update(
-        status=S.IMPORTING, bytes_done=0, rows_done=0
-    ):
-        return SuppressionImport.objects.get(pk=record_id)
-    record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
-    try:
-        outcome = _run(record, now=now, dry_run=False)
-    except FileRefused as exc:
-        return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
-    except Exception as exc:
-        _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
-        raise
-    return _finish(record_id, status=S.DONE, outcome=outcome, now=now)
+    """Import the previewed file for good (the staff confirmed the preview). Runs once; the
+    suppressions and the record of what was imported commit together."""
+    with _attempt(
+        record_id, waiting=S.PREVIEWED, working=S.IMPORTING, bytes_done=0, rows_done=0
+    ) as mine:
+        if not mine:
+            return SuppressionImport.objects.get(pk=record_id)
+        record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
+
+        def done(outcome: ImportOutcome) -> None:
+            SuppressionImport.objects.filter(pk=record_id).update(
+                **_outcome_fields(status=S.DONE, outcome=outcome, error="", now=now)
+            )
+
+        try:
+            _run(record, now=now, dry_run=False, record_outcome=done)
+        except FileRefused as exc:
+            return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
+        except Exception as exc:
+            _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
+            raise
+        return _closed(record_id)
 
 
 def suppression_import_summary(record: SuppressionImport) -> str:
@@ -182,6 +252,8 @@ def suppression_import_file(
             progress=progress,
         )
         if record:
-            SuppressionImport.objects.filter(pk=record.pk).update(bytes_done=record.size_bytes)
-            _finish(record.pk, status=S.DONE, outcome=outcome)
+            SuppressionImport.objects.filter(pk=record.pk).update(
+                bytes_done=record.size_bytes,
+                **_outcome_fields(status=S.DONE, outcome=outcome, error="", now=now),
+            )
     return outcome

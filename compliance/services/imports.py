@@ -54,6 +54,10 @@ class ImportOutcome:
     rejected: int = 0
     skipped: int = 0
     repeated: int = 0
+    # Rows the import wrote into the suppression history: the addresses it added, and the
+    # earlier date of an address suppressed since (history, not a second suppression in
+    # force). None for a dry run.
+    written: int | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)
     dry_run: bool = True
 
@@ -75,7 +79,7 @@ class ImportOutcome:
         return text + (f" ({'; '.join(extras)})" if extras else "")
 
     def counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "rows": self.rows,
             "added": self.added,
             "already": self.already,
@@ -84,6 +88,9 @@ class ImportOutcome:
             "skipped": self.skipped,
             "repeated": self.repeated,
         }
+        if self.written is not None:
+            counts["written"] = self.written
+        return counts
 
 
 def _check_head(head: bytes) -> None:
@@ -306,6 +313,7 @@ def _merge(
                     AND {in_force_sql(event="s", at="k.at")})""",
             [a, SuppressionSource.IMPORT, user_id, by_fields["by_job"], record_id, a],
         )
+        outcome.written = cursor.rowcount
 
 
 def suppressions_import(
@@ -318,10 +326,14 @@ def suppressions_import(
     dry_run: bool,
     record_id: int | None = None,
     progress: ProgressCallback | None = None,
+    record: Callable[[ImportOutcome], None] | None = None,
 ) -> ImportOutcome:
     """Read an unsubscribe list (a seekable binary file) and add its addresses to the
     account's suppressions, or with `dry_run` only count what it would do. Raises FileRefused
-    for a file that cannot be imported at all; then nothing is written."""
+    for a file that cannot be imported at all; then nothing is written.
+
+    `record(outcome)` is called in the transaction that writes the suppressions, so the
+    import's record of what it did commits with the rows it wrote, or neither does."""
     if not by.may("compliance.import_suppressions"):
         raise FileRefused(f"{by.label} may not import unsubscribe lists")
     outcome = ImportOutcome(dry_run=dry_run)
@@ -346,6 +358,8 @@ def suppressions_import(
                 dry_run=dry_run,
                 record_id=record_id,
             )
+            if record is not None:
+                record(outcome)
     finally:
         stage.drop()
     return outcome
