@@ -1,4 +1,5 @@
-"""Questions about the jobs: which schedules passed with no run (late)."""
+"""Questions about the jobs: which schedules passed with no run (late), which batches nobody is
+working on (abandoned), which runs were left open after their last batch."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, Q, QuerySet
 
-from jobs.models import JobRun
+from jobs.models import JobBatch, JobRun
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,26 @@ def jobs_late(*, now: datetime) -> list[LateJob]:
         if due_at + late_after() < now:
             late.append(LateJob(job=name, due_at=due_at, queue=task.queue or ""))
     return late
+
+
+def batches_abandoned(*, now: datetime) -> QuerySet[JobBatch]:
+    """Unfinished batches nobody is working on: sent long enough ago (JOB_REDISPATCH_AFTER)
+    that the broker should have handed them out, or never sent, and either never started or
+    silent past their lease (JOB_BATCH_LEASE, their worker died). The sweep sends these again;
+    one still here after a sweep means the sweep is not running."""
+    redispatch = timedelta(seconds=settings.JOB_REDISPATCH_AFTER)
+    lease = timedelta(seconds=settings.JOB_BATCH_LEASE)
+    quiet = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - redispatch)
+    return JobBatch.objects.filter(quiet).filter(
+        Q(state=JobBatch.State.PENDING, run__started_at__lt=now - redispatch)
+        | Q(state=JobBatch.State.RUNNING, heartbeat_at__lt=now - lease)
+    )
+
+
+def runs_left_open() -> QuerySet[JobRun]:
+    """Runs still "running" although none of their batches is: the process that finished the
+    last batch died before closing the run (the sweep closes them)."""
+    unfinished = (JobBatch.State.PENDING, JobBatch.State.RUNNING)
+    return JobRun.objects.filter(outcome=JobRun.Outcome.RUNNING).exclude(
+        batch_set__state__in=unfinished
+    )
