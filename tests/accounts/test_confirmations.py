@@ -13,27 +13,11 @@ from accounts import selectors
 from accounts.models import AccountEvent, CancellationOutcome, CancellationRequest
 from accounts.services.confirmations import confirmation_claim, confirmation_record_sent
 from tests.accounts.factories import CancellationRequestFactory
-from tests.accounts.smtp import Recorder, SMTPServer
+from tests.accounts.smtp import Recorder
 from tests.factories import AccountFactory
 from tests.jobrun import job
 
 send_confirmations = job("send_confirmations")
-
-
-@pytest.fixture
-def smtp(settings):
-    """Starts a real SMTP server and points Django's SMTP backend at it."""
-
-    def start(**handler_options):
-        server = SMTPServer(Recorder(**handler_options))
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        return server
-
-    return start
 
 
 def recipients(recorder: Recorder) -> list[str]:

@@ -72,9 +72,7 @@ def test_an_import_killed_after_writing_leaves_no_suppression_without_its_counts
     # then the suppressions went with the record of them: nothing is half-imported
     record.refresh_from_db()
     assert record.status == "importing"
-    assert Suppression.objects.filter(imported_in=record).count() == record.counts.get(
-        "written", 0
-    )
+    assert Suppression.objects.filter(imported_in=record).count() == record.counts.get("written", 0)
     assert not Suppression.objects.filter(imported_in=record).exists()
 
 
