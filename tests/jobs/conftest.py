@@ -38,11 +38,15 @@ def cluster(tmp_path, settings):
             RECORDING_GATEWAY_FILE=str(tmp_path / "charges"),
         )
 
-        def worker(self, name: str, **env: str) -> subprocess.Popen:
+        def worker(
+            self, name: str, *, app: str = "backoffice", pool: str = "prefork", **env: str
+        ) -> subprocess.Popen:
             log = tmp_path / f"{name}.log"
             args = ["-Q", self.queue, "-c", "1", "-n", f"{name}-{self.queue}@%h", "-l", "INFO"]
             process = start(
-                celery("worker", *args, "--without-gossip", "--without-mingle"),
+                celery(
+                    "worker", *args, "-P", pool, "--without-gossip", "--without-mingle", app=app
+                ),
                 env={**self.env, **env},
                 log=log,
             )
