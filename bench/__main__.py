@@ -4,13 +4,13 @@ benchmark in sequence, each rewriting its section of bench/README.md:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_scale DEBUG=1 .venv/bin/python -m bench
 
     --quick         small sizes throughout (a check that everything runs, in a few minutes)
-    --only NAME     run only these benchmarks (repeatable): admin_scale, billing_run,
-                    suppressions
+    --only NAME     run only these benchmarks (repeatable): admin_scale, invariants,
+                    billing_run, suppressions
     --accounts/--contacts/--suppressions   the data set's size (default 1M/10M/5M)
 
-admin_scale runs first, on the data set as generated; billing_run and suppressions then add
-their own accounts (named bench-…) to the same database. Each benchmark runs in its own
-process; a failure stops the sequence.
+admin_scale and invariants run first, on the data set as generated; billing_run and
+suppressions then add their own accounts (named bench-…) to the same database. Each benchmark
+runs in its own process; a failure stops the sequence.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FULL = {
     "admin_scale": [],
+    "invariants": [],
     "billing_run": [],
     "suppressions": [],
 }
 QUICK = {
     "admin_scale": ["--runs", "3"],
+    "invariants": ["--runs", "1"],
     "billing_run": ["--accounts", "10000", "--small", "2000", "--naive", "300"],
     "suppressions": [
         "--rows",
