@@ -512,22 +512,30 @@ def billing_gateway_checks(scope: Scope) -> Iterator[Violation]:
         + " ".join(f"WHEN '{purpose}' THEN '{kind}'" for purpose, kind in PURPOSE_KINDS.items())
         + " END"
     )
+    # Each query joins the batch's rows of both tables (their account index gives the range),
+    # so the planner matches them in one pass instead of probing once per row.
+    paid = (
+        "CASE WHEN e.kind = %s AND e.amount = t.amount AND e.currency = t.currency "
+        "THEN 1 ELSE 0 END"
+    )
+    billed = f"CASE WHEN e.kind = {kinds} THEN 1 ELSE 0 END"
     successes = f"""
-        SELECT t.id, t.account_id, t.gateway_reference, t.purpose,
-          (SELECT COUNT(*) FROM {ledger} e WHERE e.account_id = t.account_id
-             AND e.kind = %s AND e.reference = t.gateway_reference
-             AND e.amount = t.amount AND e.currency = t.currency),
-          (SELECT COUNT(*) FROM {ledger} e WHERE e.account_id = t.account_id
-             AND e.kind = {kinds} AND e.reference = t.gateway_reference)
+        SELECT t.id, t.account_id, t.gateway_reference, t.purpose, SUM({paid}), SUM({billed})
         FROM {attempts} t
+        LEFT JOIN {ledger} e ON e.account_id = t.account_id
+          AND e.reference = t.gateway_reference AND e.account_id > %s AND e.account_id <= %s
         WHERE t.account_id > %s AND t.account_id <= %s AND t.outcome = 'succeeded'
+        GROUP BY t.id, t.account_id, t.gateway_reference, t.purpose
+        HAVING SUM({paid}) <> 1 OR SUM({billed}) <> 1
         ORDER BY t.id"""
     payments = f"""
-        SELECT e.id, e.account_id, e.reference,
-          (SELECT COUNT(*) FROM {attempts} t WHERE t.account_id = e.account_id
-             AND t.outcome = 'succeeded' AND t.gateway_reference = e.reference)
+        SELECT e.id, e.account_id, e.reference, COUNT(t.id)
         FROM {ledger} e
+        LEFT JOIN {attempts} t ON t.account_id = e.account_id
+          AND t.gateway_reference = e.reference AND t.outcome = 'succeeded'
+          AND t.account_id > %s AND t.account_id <= %s
         WHERE e.account_id > %s AND e.account_id <= %s AND e.kind = %s
+        GROUP BY e.id, e.account_id, e.reference HAVING COUNT(t.id) <> 1
         ORDER BY e.id"""
     # A pause fee taken from the prepaid balance says so (the balance after it).
     unpaid = f"""
@@ -535,41 +543,37 @@ def billing_gateway_checks(scope: Scope) -> Iterator[Violation]:
         WHERE e.account_id > %s AND e.account_id <= %s
           AND (e.kind = %s OR e.kind = %s AND e.prepaid_balance_after IS NULL)
           AND NOT EXISTS (SELECT 1 FROM {ledger} p WHERE p.account_id = e.account_id
+                          AND p.account_id > %s AND p.account_id <= %s
                           AND p.kind IN (%s, %s) AND p.reference = e.reference
                           AND e.reference <> '')
         ORDER BY e.id"""
+    card, charge, fee, payment = (
+        EntryKind.CARD_PAYMENT,
+        EntryKind.CHARGE,
+        EntryKind.PAUSE_FEE,
+        EntryKind.PAYMENT,
+    )
     for low, high in account_ranges(scope):
-        for attempt_id, account_id, reference, purpose, paid, billed in _rows(
-            successes, [EntryKind.CARD_PAYMENT, low, high]
+        for attempt_id, account_id, reference, purpose, paid_by, billed_by in _rows(
+            successes, [card, low, high, low, high, card]
         ):
-            if paid != 1 or billed != 1:
-                yield Violation(
-                    "billing_gateway",
-                    f"account {account_id}, charge attempt #{attempt_id} ({reference})",
-                    f"the gateway charged the card ({purpose}), but the ledger has {paid} card "
-                    f"payment(s) and {billed} {PURPOSE_KINDS.get(purpose, purpose)} "
-                    "entr(y/ies) for it instead of one each",
-                )
+            yield Violation(
+                "billing_gateway",
+                f"account {account_id}, charge attempt #{attempt_id} ({reference})",
+                f"the gateway charged the card ({purpose}), but the ledger has {paid_by} card "
+                f"payment(s) and {billed_by} {PURPOSE_KINDS.get(purpose, purpose)} "
+                "entr(y/ies) for it instead of one each",
+            )
         for entry_id, account_id, reference, charged in _rows(
-            payments, [low, high, EntryKind.CARD_PAYMENT]
+            payments, [low, high, low, high, card]
         ):
-            if charged != 1:
-                yield Violation(
-                    "billing_gateway",
-                    f"account {account_id}, ledger entry #{entry_id} "
-                    f"({reference or 'no reference'})",
-                    f"a card payment, but {charged} gateway success(es) for it instead of one",
-                )
+            yield Violation(
+                "billing_gateway",
+                f"account {account_id}, ledger entry #{entry_id} ({reference or 'no reference'})",
+                f"a card payment, but {charged} gateway success(es) for it instead of one",
+            )
         for entry_id, account_id, kind, reference in _rows(
-            unpaid,
-            [
-                low,
-                high,
-                EntryKind.CHARGE,
-                EntryKind.PAUSE_FEE,
-                EntryKind.CARD_PAYMENT,
-                EntryKind.PAYMENT,
-            ],
+            unpaid, [low, high, charge, fee, low, high, card, payment]
         ):
             yield Violation(
                 "billing_gateway",
