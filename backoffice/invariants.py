@@ -8,8 +8,11 @@ rows by id so an engineer can look at them.
 
 Each check walks its table in bounded batches of ids (ACCOUNTS_PER_BATCH accounts, or as many
 rows of a smaller table), one or two indexed queries per batch, so memory and each query stay
-small whatever the database's size. The checks read every app, which is why they live here at
-the top of the project and not in one of the apps.
+small whatever the database's size. A batch whose rule needs two queries reads them in one
+snapshot (a short read-only transaction), so the jobs and the staff working meanwhile cause no
+false alarm: a move committed between the two reads is seen by both or by neither. The checks
+read every app, which is why they live here at the top of the project and not in one of the
+apps.
 
 The rules about the payment gateway's charges are written against the billing run's data
 model as it is (``CardChargeAttempt`` and ``LedgerEntry``) and kept together in
@@ -19,11 +22,12 @@ model as it is (``CardChargeAttempt`` and ``LedgerEntry``) and kept together in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max
 
 from accounts.models import (
@@ -111,6 +115,18 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """The queries inside read one snapshot of the database (PostgreSQL: a repeatable-read,
+    read-only transaction; it takes no lock). Inside a caller's transaction they share its."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 def _listed(ids: list) -> str:
     shown = ", ".join(f"#{i}" for i in ids[:IDS_LISTED])
     more = len(ids) - IDS_LISTED
@@ -147,8 +163,11 @@ def _status_history(scope: Scope) -> Iterator[Violation]:
     )
     accounts_sql = f"SELECT id, status FROM {_table(Account)} WHERE id > %s AND id <= %s"
     for low, high in account_ranges(scope):
+        with snapshot():
+            events = _rows(events_sql, [low, high])
+            statuses = _rows(accounts_sql, [low, high])
         last: dict[int, tuple[int, str]] = {}
-        for account_id, event_id, source, target in _rows(events_sql, [low, high]):
+        for account_id, event_id, source, target in events:
             before = last.get(account_id)
             if before is not None and source != before[1]:
                 yield Violation(
@@ -158,7 +177,7 @@ def _status_history(scope: Scope) -> Iterator[Violation]:
                     f"the event before it left it {before[1]}",
                 )
             last[account_id] = (event_id, target)
-        for account_id, status in _rows(accounts_sql, [low, high]):
+        for account_id, status in statuses:
             event_id, target = last.get(account_id, (None, S.TRIAL))
             if status != target:
                 said = (
@@ -403,16 +422,17 @@ def _import_counts(scope: Scope) -> Iterator[Violation]:
     )
     last = 0
     while True:
-        batch = list(
-            SuppressionImport.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", "account_id", "status", "counts")[:IMPORTS_PER_BATCH]
-        )
+        with snapshot():
+            batch = [
+                (*record, _rows(sql, [record[1], record[0]])[0][0])
+                for record in SuppressionImport.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "account_id", "status", "counts")[:IMPORTS_PER_BATCH]
+            ]
         if not batch:
             return
         last = batch[-1][0]
-        for import_id, account_id, status, counts in batch:
-            ((written,),) = _rows(sql, [account_id, import_id])
+        for import_id, account_id, status, counts, written in batch:
             counts = counts or {}
             where = f"account {account_id}, suppression import #{import_id}"
             if status != SuppressionImport.Status.DONE:

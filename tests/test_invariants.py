@@ -12,9 +12,11 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import (
@@ -434,3 +436,35 @@ def test_hosted_files_of_open_accounts_may_be_online():
     HostedFileFactory(account=account(S.ACTIVE), online=True)
     assert HostedFile.objects.filter(online=True).exists()
     assert violations("closed_content_offline") == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_move_committed_while_a_batch_is_read_raises_no_false_alarm():
+    """The check runs while jobs and staff work: a move (its status and its event, one
+    transaction) committed between a batch's two reads is seen by both or by neither."""
+    moving = account(S.ACTIVE)
+    moved = []
+
+    def move_between_the_reads(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "FROM accounts_accountevent" in sql and not moved:
+            with psycopg.connect(processes.test_database_url()) as other:
+                other.execute(
+                    "UPDATE accounts_account SET status = 'paused' WHERE id = %s", [moving.pk]
+                )
+                other.execute(
+                    "INSERT INTO accounts_accountevent (account_id, at, kind, from_status, "
+                    "to_status, reason, by_job) VALUES (%s, now(), 'pause', 'active', 'paused', "
+                    "'paused meanwhile', 'test')",
+                    [moving.pk],
+                )
+            moved.append(moving.pk)
+        return result
+
+    with connection.execute_wrapper(move_between_the_reads):
+        during = violations("status_history")
+
+    assert moved == [moving.pk]
+    assert during == []
+    assert violations("status_history") == []
