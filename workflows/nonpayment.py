@@ -93,7 +93,8 @@ def suspension_notice_send(*, profile_id: int, by: Actor, now: datetime) -> str:
     if claim is None:
         return "skipped"
     profile = BillingProfile.objects.select_related("account").get(pk=profile_id)
-    assert profile.suspended_at is not None  # claimed: the suspension is recorded
+    if profile.suspended_at is None:
+        return "skipped"  # a payment cleared the suspension since the claim: nothing to say
     try:
         suspension_notice(profile=profile, as_of=profile.suspended_at).send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 — any refusal or outage is retried next run
