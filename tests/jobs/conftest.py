@@ -23,7 +23,10 @@ VISIBILITY, LEASE = 8, 3
 
 @pytest.fixture
 def cluster(tmp_path, settings):
-    """Starts worker processes on a queue of this test's own; stops them all afterwards."""
+    """Starts worker processes on a queue of this test's own; stops them all afterwards. The
+    test's own process (which plans runs and may sweep) uses the workers' lease and
+    redispatch delays."""
+    settings.JOB_BATCH_LEASE, settings.JOB_REDISPATCH_AFTER = LEASE, VISIBILITY
 
     class Cluster:
         queue = f"test-{uuid.uuid4().hex[:8]}"
