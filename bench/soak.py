@@ -58,7 +58,8 @@ def run_seed(seed: int, *, scale: int, chaos: float, logs: Path) -> bool:
         if line.startswith("seed ") or "violation" in line or line.startswith("E ")
     ]
     verdict = "passed" if result.returncode == 0 else "FAILED"
-    print(f"seed {seed}: {verdict} in {seconds:.0f} s; " + (summary[0] if summary else ""))
+    faults = summary[0].removeprefix(f"seed {seed}: ") if summary else ""
+    print(f"seed {seed}: {verdict} in {seconds:.0f} s; {faults}")
     if result.returncode:
         for line in summary[1:12]:
             print(f"    {line}")
