@@ -185,6 +185,9 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             account.created_at = account.inactive_since - timedelta(days=rng.randint(150, 700))
         if status in (S.CANCELLED, S.EXPIRED, S.PURGED):
             account.last_activity_at = account.inactive_since
+        if status in (S.PAUSED, S.SUSPENDED):
+            # Paid for a while before it was paused or suspended (in the last 80 days).
+            account.created_at = min(account.created_at, now - timedelta(days=120))
         accounts.append(account)
     # A few recent cancellations: two with the confirmation overdue (R4), two still due.
     recent = [a for a in accounts if a.status == S.CANCELLED][:4]
@@ -215,6 +218,20 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             non_payment=non_payment,
             unsent=account.pk in overdue_ids,
         )
+    # Each confirmation sent is on the account's timeline (R4, R12).
+    events += [
+        _event(
+            r.account,
+            r.confirmation_sent_at,
+            "confirmation_sent",
+            "",
+            "",
+            f"Cancellation confirmation sent to {r.account.primary_email} (R4)",
+            job="send_confirmations",
+        )
+        for r in requests
+        if r.confirmation_sent_at is not None
+    ]
     AccountEvent.objects.bulk_create(events, batch_size=1000)
     CancellationRequest.objects.bulk_create(requests, batch_size=1000)
     content = _content(accounts, rng=rng, now=now)

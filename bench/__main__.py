@@ -5,12 +5,12 @@ benchmark in sequence, each rewriting its section of bench/README.md:
 
     --quick         small sizes throughout (a check that everything runs, in a few minutes)
     --only NAME     run only these benchmarks (repeatable): admin_scale, metrics_scrape,
-                    billing_run, suppressions
+                    invariants, billing_run, suppressions
     --accounts/--contacts/--suppressions   the data set's size (default 1M/10M/5M)
 
-admin_scale and metrics_scrape run first, on the data set as generated; billing_run and
-suppressions then add their own accounts (named bench-…) to the same database. Each
-benchmark runs in its own process; a failure stops the sequence.
+admin_scale, metrics_scrape and invariants run first, on the data set as generated;
+billing_run and suppressions then add their own accounts (named bench-…) to the same
+database. Each benchmark runs in its own process; a failure stops the sequence.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL = {
     "admin_scale": [],
     "metrics_scrape": [],
+    "invariants": [],
     "billing_run": [],
     "suppressions": [],
 }
 QUICK = {
     "admin_scale": ["--runs", "3"],
     "metrics_scrape": ["--runs", "3"],
+    "invariants": ["--runs", "1"],
     "billing_run": ["--accounts", "10000", "--small", "2000", "--naive", "300"],
     "suppressions": [
         "--rows",

@@ -231,6 +231,8 @@ class Generator:
         )
         rng = self.rng
 
+        first_paid = {}
+
         def rows():
             for pk, _u, status, _z, created, trial_ends, inactive in accounts:
                 yield f"{pk}\t{ts(created)}\tcreated\t\ttrial\t\tSigned up"
@@ -240,6 +242,7 @@ class Generator:
                     yield f"{pk}\t{ts(trial_ends)}\texpire_trial\ttrial\texpired\texpire_trials\t"
                     continue
                 paid = min(created + timedelta(days=rng.randrange(1, 30)), self.now)
+                first_paid[pk] = paid
                 yield f"{pk}\t{ts(paid)}\tactivate\ttrial\tactive\t\tFirst payment"
                 if status in ("paused", "suspended", "cancelled"):
                     at = inactive or self.now - timedelta(days=rng.randrange(1, 100))
@@ -252,24 +255,48 @@ class Generator:
                     yield f"{pk}\t{ts(inactive)}\tcancelled_voluntary\tactive\tcancelled\t\t"
                     purged = inactive + timedelta(days=121)
                     yield f"{pk}\t{ts(purged)}\tpurge\tcancelled\tpurged\tpurge_inactive\t"
-            # The account with a long history: thousands of pauses and resumes.
-            pk, created = accounts[0][0], accounts[0][4]
-            step = (self.now - created) / (TIMELINE_EVENTS + 1)
+            # The account with a long history: thousands of pauses and resumes since it paid.
+            pk = accounts[0][0]
+            paid = first_paid[pk]
+            step = (self.now - paid) / (TIMELINE_EVENTS + 1)
             for n in range(TIMELINE_EVENTS):
-                at = created + step * (n + 1)
+                at = paid + step * (n + 1)
                 a, b = ("active", "paused") if n % 2 == 0 else ("paused", "active")
                 kind = "pause" if n % 2 == 0 else "resume"
                 yield f"{pk}\t{ts(at)}\t{kind}\t{a}\t{b}\t\tCustomer asked, call {n}"
 
-        return copier.write(rows())
+        count = copier.write(rows())
+        return count + self.purge_receipts(cursor, accounts)
+
+    def purge_receipts(self, cursor, accounts: list[tuple]) -> int:
+        """The receipt of each purged account's purge (R7), at its purge event."""
+        from compliance.models import PurgeReceipt
+
+        counts = '{"contacts": 0, "campaigns": 0, "hosted_files": 0}'
+
+        def rows():
+            for pk, _u, status, _z, _c, _t, inactive in accounts:
+                if status != "purged":
+                    continue
+                purged = ts(inactive + timedelta(days=121))
+                yield (
+                    f"{pk}\t{purged}\t{purged}\t{ts(inactive)}\t{counts}\tpurge_inactive\t"
+                    "purge_inactive (generated)"
+                )
+
+        return Copier(
+            cursor,
+            PurgeReceipt,
+            ["account_id", "at", "started_at", "inactive_since", "counts", "by_job", "run"],
+        ).write(rows())
 
     def phase_billing(self, cursor, accounts: list[tuple]) -> int:
         """Profiles with next billing dates and unpaid state, cards, and a few ledger entries
         per paying account; cancellation requests for cancelled accounts."""
         from django.conf import settings
 
-        from accounts.models import CancellationReason, CancellationRequest
-        from billing.models import BillingProfile, Card, LedgerEntry, Plan
+        from accounts.models import AccountEvent, CancellationReason, CancellationRequest
+        from billing.models import BillingProfile, Card, CardChargeAttempt, LedgerEntry, Plan
 
         plans = []
         for code, name, price, currency in PLANS:
@@ -284,7 +311,25 @@ class Generator:
         system_reason = system.first() or reasons[0]
         rng, now = self.rng, self.now
         unpaid_days = settings.UNPAID_CANCEL_AFTER_DAYS
-        profiles, cards, ledger, requests = [], [], [], []
+        profiles, cards, ledger, requests, attempts, events = [], [], [], [], [], []
+
+        def paid_by_card(pk, at, kind, amount, currency, period, description, purpose):
+            """A period paid by card, as the billing run writes it: the entry, its card
+            payment and the gateway's success, all with the gateway's reference."""
+            ref = f"ch_gen_{pk}_{period:%Y%m%d}"
+            ledger.append(
+                f"{pk}\t{ts(at)}\t{kind}\t{amount}\t{currency}\t{period}\t{description}\t"
+                f"{NULL}\tbilling\t{ref}"
+            )
+            ledger.append(
+                f"{pk}\t{ts(at)}\tcard_payment\t{amount}\t{currency}\t{NULL}\tCard payment\t"
+                f"{NULL}\tbilling\t{ref}"
+            )
+            attempts.append(
+                f"{pk}\t{ts(at)}\t{purpose}\t{period}\t{amount}\t{currency}\t"
+                f"{purpose}:{pk}:{period}:0\tsucceeded\t{ref}\tbilling"
+            )
+
         for pk, _u, status, zone, created, _t, inactive in accounts:
             if status in ("trial", "expired", "purged"):
                 continue
@@ -303,13 +348,23 @@ class Generator:
                 )
                 unpaid = suspended - timedelta(days=3)
             balance = plan.monthly_price * rng.randrange(0, 12) if prepaid else Decimal("0.00")
+            closed = NULL
+            if status == "cancelled":
+                # Billing closed with the account: the balance forfeited (R5).
+                balance, closed = Decimal("0.00"), ts(inactive)
             mode = "prepaid" if prepaid else "monthly_card"
             profiles.append(
                 f"{pk}\t{plan.pk}\t{mode}\t{anchor}\t"
                 f"{nxt.isoformat() if due else NULL}\t{ts(due) if due else NULL}\t{balance}\t"
                 f"{ts(unpaid) if unpaid else NULL}\t{'Card declined' if unpaid else ''}\t"
-                f"{ts(suspended) if suspended else NULL}\t{ts(suspended) if suspended else NULL}"
+                f"{ts(suspended) if suspended else NULL}\t{ts(suspended) if suspended else NULL}\t"
+                f"{closed}"
             )
+            if suspended:
+                events.append(
+                    f"{pk}\t{ts(suspended)}\tsuspension_notice\t\t\tsuspend_unpaid\t"
+                    "Suspension notice sent"
+                )
             if not prepaid:
                 cards.append(
                     f"{pk}\ttok_ok_{pk}\tVisa\t{pk % 10000:04d}\t{1 + pk % 12}\t2031\t{ts(created)}"
@@ -322,31 +377,47 @@ class Generator:
                 at = self.midnight(zone, period) + timedelta(hours=2)
                 if at < created or at > now:
                     continue
-                if status == "paused" and back == 1:
+                fee, fee_currency = settings.PAUSE_FEE, settings.PAUSE_FEE_CURRENCY
+                if status == "paused" and back == 1 and prepaid:
                     ledger.append(
-                        f"{pk}\t{ts(at)}\tpause_fee\t{settings.PAUSE_FEE}\t"
-                        f"{settings.PAUSE_FEE_CURRENCY}\t{period}\tPause fee\t{NULL}\tbilling"
+                        f"{pk}\t{ts(at)}\tpause_fee\t{fee}\t{fee_currency}\t{period}\t"
+                        f"Pause fee, from the prepaid balance\t{balance}\tbilling\t"
+                    )
+                elif status == "paused" and back == 1:
+                    paid_by_card(
+                        pk, at, "pause_fee", fee, fee_currency, period, "Pause fee", "pause_fee"
                     )
                 elif prepaid:
                     ledger.append(
                         f"{pk}\t{ts(at)}\tprepaid_consumption\t{plan.monthly_price}\t"
-                        f"{plan.currency}\t{period}\tMonth consumed\t{balance}\tbilling"
+                        f"{plan.currency}\t{period}\tMonth consumed\t{balance}\tbilling\t"
+                    )
+                elif status == "suspended" and back == 1:
+                    # Declined: the gateway's answer recorded, nothing in the ledger.
+                    attempts.append(
+                        f"{pk}\t{ts(at)}\tcharge\t{period}\t{plan.monthly_price}\t"
+                        f"{plan.currency}\tcharge:{pk}:{period}:0\tdeclined\t\tbilling"
                     )
                 else:
-                    ledger.append(
-                        f"{pk}\t{ts(at)}\tcharge\t{plan.monthly_price}\t{plan.currency}\t"
-                        f"{period}\t{plan.name}\t{NULL}\tbilling"
+                    paid_by_card(
+                        pk,
+                        at,
+                        "charge",
+                        plan.monthly_price,
+                        plan.currency,
+                        period,
+                        plan.name,
+                        "charge",
                     )
-                    if not (status == "suspended" and back == 1):
-                        ledger.append(
-                            f"{pk}\t{ts(at + timedelta(seconds=5))}\tcard_payment\t"
-                            f"{plan.monthly_price}\t{plan.currency}\t{NULL}\tCard payment\t"
-                            f"{NULL}\tbilling"
-                        )
             if status == "cancelled":
                 voluntary = pk % 5 != 0
                 overdue = pk % 997 == 0
                 sent = NULL if overdue else ts(inactive + timedelta(minutes=10 + pk % 600))
+                if not overdue:
+                    events.append(
+                        f"{pk}\t{sent}\tconfirmation_sent\t\t\tsend_confirmations\t"
+                        "Cancellation confirmation sent (R4)"
+                    )
                 requests.append(
                     f"{pk}\t{ts(inactive)}\t{rng.choice(reasons) if voluntary else system_reason}\t"
                     f"{'t' if voluntary else 'f'}\tcancelled\t{'t' if voluntary else 'f'}\t"
@@ -367,6 +438,7 @@ class Generator:
                 "unpaid_reason",
                 "suspended_at",
                 "notice_sent_at",
+                "closed_at",
             ],
         ).write(profiles)
         total += Copier(
@@ -387,8 +459,30 @@ class Generator:
                 "description",
                 "prepaid_balance_after",
                 "by_job",
+                "reference",
             ],
         ).write(ledger)
+        total += Copier(
+            cursor,
+            CardChargeAttempt,
+            [
+                "account_id",
+                "at",
+                "purpose",
+                "period",
+                "amount",
+                "currency",
+                "idempotency_key",
+                "outcome",
+                "gateway_reference",
+                "by_job",
+            ],
+        ).write(attempts)
+        total += Copier(
+            cursor,
+            AccountEvent,
+            ["account_id", "at", "kind", "from_status", "to_status", "by_job", "reason"],
+        ).write(events)
         total += Copier(
             cursor,
             CancellationRequest,

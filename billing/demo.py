@@ -8,7 +8,7 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from accounts.models import Account, AccountStatus
+from accounts.models import Account, AccountEvent, AccountStatus
 from billing.calendar import add_months
 from billing.models import (
     AccountAddOn,
@@ -59,7 +59,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     AddOn.objects.bulk_create(addons.values())
     usd_plans = [plans["starter"], plans["growth"], plans["growth"], plans["pro"]]
 
-    profiles, cards, subs, entries, attempts = [], [], [], [], []
+    profiles, cards, subs, entries, attempts, notices = [], [], [], [], [], []
     paying = Account.objects.exclude(status__in=(S.TRIAL, S.EXPIRED)).order_by("id")
     for i, account in enumerate(paying.iterator()):
         german = account.language == "de"
@@ -89,6 +89,15 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             profile.mode = BillingMode.PREPAID if not has_card else BillingMode.MONTHLY_CARD
             suspended = now - timedelta(days=rng.choice([2, 12, 35, 60, 84, 86, 88, 89]))
             profile.unpaid_since = profile.suspended_at = profile.notice_sent_at = suspended
+            notices.append(
+                AccountEvent(
+                    account=account,
+                    at=suspended,
+                    kind="suspension_notice",
+                    reason=f"Suspension notice sent to {account.primary_email}",
+                    by_job="suspend_unpaid",
+                )
+            )
             profile.unpaid_reason = (
                 "no card on file" if not has_card else "card declined (card_declined), retries over"
             )
@@ -121,6 +130,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             has_card = False  # prepaid without a card: suspended when the balance runs out
         if account.status in (S.CANCELLED, S.PURGED):
             profile.due_at = None
+            profile.closed_at = account.inactive_since
         if has_card:
             brand, last4 = CARD_DETAILS[token]
             cards.append(
@@ -142,16 +152,53 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
                 )
         profile.prepaid_balance = _history(account, profile, plan, now, rng, entries)
         profiles.append(profile)
+    attempts += _gateway_successes(entries)
 
     Card.objects.bulk_create(cards, batch_size=500)
     AccountAddOn.objects.bulk_create(subs, batch_size=500)
     BillingProfile.objects.bulk_create(profiles, batch_size=500)
     LedgerEntry.objects.bulk_create(entries, batch_size=1000)
     CardChargeAttempt.objects.bulk_create(attempts, batch_size=500)
+    AccountEvent.objects.bulk_create(notices, batch_size=500)
     return (
         f"{len(plans)} plans, {len(addons)} add-ons, {len(profiles)} billing profiles, "
         f"{len(cards)} cards, {len(entries)} ledger entries"
     )
+
+
+def _gateway_successes(entries: list[LedgerEntry]) -> list[CardChargeAttempt]:
+    """The gateway's charge behind each card payment of the history (R12: every charge is
+    recorded with what the gateway answered)."""
+    purposes = {
+        EntryKind.CHARGE: "charge",
+        EntryKind.PAUSE_FEE: "pause_fee",
+        EntryKind.PREPAYMENT_PURCHASE: "purchase",
+    }
+    billed = {
+        e.reference: e for e in entries if e.kind in purposes and e.reference.startswith("ch_")
+    }
+    attempts = []
+    for payment in entries:
+        if payment.kind != EntryKind.CARD_PAYMENT:
+            continue
+        entry = billed[payment.reference]
+        purpose = purposes[EntryKind(entry.kind)]
+        day = entry.period or entry.at.date()
+        attempts.append(
+            CardChargeAttempt(
+                account=payment.account,
+                at=payment.at,
+                purpose=purpose,
+                period=entry.period,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"{purpose}:{payment.account.pk}:{day}:0",
+                outcome="succeeded",
+                gateway_reference=payment.reference,
+                **JOB,
+            )
+        )
+    return attempts
 
 
 def _history(account, profile, plan, now, rng, entries) -> Decimal:

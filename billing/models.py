@@ -131,6 +131,10 @@ class BillingProfile(KeptModel):
     notice_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the suspension notice was sent (once)."
     )
+    # A sender's claim on the suspension notice, taken before the mail server is called and
+    # lapsing after billing.services.nonpayment.NOTICE_CLAIM_LEASE; its end is its token (a
+    # later run takes a lapsed claim over with a later end).
+    notice_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Billing's own record of the account's closing (cancellation), cleared by a reactivation:
     # a billing date that had begun unbilled by then is still owed (R3).
     closed_at = models.DateTimeField(

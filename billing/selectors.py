@@ -203,11 +203,18 @@ def profiles_due_for_billing(*, as_of: datetime) -> QuerySet[BillingProfile]:
 
 
 def profiles_due_for_suspension(*, as_of: datetime) -> QuerySet[BillingProfile]:
-    """Accounts marked unpaid and not yet suspended for it (R11)."""
+    """Accounts marked unpaid and not yet suspended for it, and suspended ones whose notice is
+    still to be sent and not claimed by a sender right now (R11)."""
+    claim_free = Q(notice_claimed_until__isnull=True) | Q(notice_claimed_until__lt=as_of)
+    notice_unsent = Q(
+        suspended_at__isnull=False,
+        notice_sent_at__isnull=True,
+        account__status=AccountStatus.SUSPENDED,
+    )
     return BillingProfile.objects.filter(
+        Q(suspended_at__isnull=True) | (notice_unsent & claim_free),
         unpaid_since__isnull=False,
         unpaid_since__lte=as_of,
-        suspended_at__isnull=True,
         account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED),
     )
 

@@ -164,6 +164,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             "rejected": 1,
             "skipped": 1,
             "undated": 1 if rows else 0,
+            "written": len(rows),
             "reasons": reasons,
         }
         record.problems = [[7, "two addresses glued together: 'a@example.comb@example.org'"]]

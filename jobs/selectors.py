@@ -1,5 +1,6 @@
 """Questions about the jobs: which schedules passed with no run (late), when each last
-succeeded, which batches failed or were abandoned by their worker."""
+succeeded, which batches failed, were abandoned by their worker or wait for nobody, which runs
+were left open after their last batch."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 
-from jobs.conf import batch_lease, late_after
+from jobs.conf import batch_lease, late_after, redispatch_after
 from jobs.models import JobBatch, JobRun
 from jobs.registry import JOBS
 
@@ -110,3 +111,25 @@ def batches_unfinished_by_job(*, now: datetime) -> dict[tuple[str, str], int]:
         counts[(job, "running")] = running
         counts[(job, "abandoned")] = abandoned
     return counts
+
+
+def batches_to_resend(*, now: datetime) -> QuerySet[JobBatch]:
+    """Unfinished batches nobody is working on: sent long enough ago (JOB_REDISPATCH_AFTER)
+    that the broker should have handed them out, or never sent, and either never started or
+    silent past their lease (JOB_BATCH_LEASE, their worker died). The sweep sends these again;
+    one still here after a sweep means the sweep is not running."""
+    redispatch = redispatch_after()
+    quiet = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - redispatch)
+    return JobBatch.objects.filter(quiet).filter(
+        Q(state=JobBatch.State.PENDING, run__started_at__lt=now - redispatch)
+        | abandoned_batches(now=now)
+    )
+
+
+def runs_left_open() -> QuerySet[JobRun]:
+    """Runs still "running" although none of their batches is: the process that finished the
+    last batch died before closing the run (the sweep closes them)."""
+    unfinished = (JobBatch.State.PENDING, JobBatch.State.RUNNING)
+    return JobRun.objects.filter(outcome=JobRun.Outcome.RUNNING).exclude(
+        batch_set__state__in=unfinished
+    )

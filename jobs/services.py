@@ -17,7 +17,9 @@ Faults, and why nothing happens twice:
   so the second finds it taken;
 - the broker lost the queued tasks (Redis restarted): the sweep sends again the batches that
   were dispatched long ago (JOB_REDISPATCH_AFTER) and never started, and starts runs of jobs
-  whose schedule came and went with no run (`jobs.selectors.jobs_late`).
+  whose schedule came and went with no run (`jobs.selectors.jobs_late`);
+- a worker died between finishing a run's last batch and closing the run: the sweep closes
+  it (`jobs.selectors.runs_left_open`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from jobs.conf import redispatch_after
 from jobs.models import JobBatch, JobRun
 from jobs.registry import (
     BatchContext,
@@ -48,7 +49,7 @@ from jobs.registry import (
     get_job,
     run_function,
 )
-from jobs.selectors import abandoned_batches, jobs_late
+from jobs.selectors import abandoned_batches, batches_to_resend, jobs_late, runs_left_open
 from jobs.signals import job_run_finished, job_run_started
 
 logger = logging.getLogger(__name__)
@@ -364,25 +365,19 @@ def job_run_start(
 
 
 def jobs_sweep(*, now: datetime) -> dict[str, int]:
-    """Beat's housekeeping, every minute: send again the batches nobody is working on, and
-    start the runs whose schedule passed with no run (both are no-ops when repeated)."""
-    # Sent long enough ago that the broker should have handed it out (or never sent), and
-    # either never started or abandoned by its worker.
-    quiet = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - redispatch_after())
-    stale = (
-        JobBatch.objects.filter(quiet)
-        .filter(
-            Q(state=JobBatch.State.PENDING, run__started_at__lt=now - redispatch_after())
-            | abandoned_batches(now=now)
-        )
-        .select_related("run")
-    )
+    """Beat's housekeeping, every minute: send again the batches nobody is working on, close
+    the runs whose last batch finished without closing them (its worker died in between), and
+    start the runs whose schedule passed with no run (all are no-ops when repeated)."""
     resent = 0
-    for batch in stale.order_by("pk")[:1000]:
+    for batch in batches_to_resend(now=now).select_related("run").order_by("pk")[:1000]:
         resent += job_run_dispatch(run=batch.run, batch_ids=[batch.pk])
+    closed = sum(
+        job_run_finish(run_id=run_id)
+        for run_id in runs_left_open().order_by("pk").values_list("pk", flat=True)[:1000]
+    )
     started = 0
     for late in jobs_late(now=now):
         if job_run_start(name=late.job, as_of=now, slot=late.due_at, queue=late.queue):
             logger.warning("job %s missed its run due %s; started it now", late.job, late.due_at)
             started += 1
-    return {"batches_resent": resent, "late_runs_started": started}
+    return {"batches_resent": resent, "runs_closed": closed, "late_runs_started": started}

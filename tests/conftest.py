@@ -96,6 +96,24 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
+def smtp(settings):
+    """Starts a real SMTP server (tests.accounts.smtp) and points Django's SMTP backend at it:
+    `with smtp(refuse_first=1) as server: ...`."""
+    from tests.accounts.smtp import Recorder, SMTPServer
+
+    def start(**handler_options):
+        server = SMTPServer(Recorder(**handler_options))
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        return server
+
+    return start
+
+
+@pytest.fixture
 def now() -> datetime:
     """A fixed 'now' for services that take now=."""
     return datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -38,8 +38,8 @@ def start(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Pope
     )
 
 
-def celery(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "backoffice", *args]
+def celery(*args: str, app: str = "backoffice") -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", app, *args]
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:

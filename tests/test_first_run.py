@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -158,7 +157,13 @@ def test_run_command_starts_everything_on_a_bare_clone_and_stops_on_ctrl_c(tmp_p
 
     # then web, worker and beat are all gone and the run command says so
     assert process.returncode == 0, log.read_text()[-3000:]
-    time.sleep(1)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)
+
+    def group_gone():
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(group_gone, timeout=30, what="web, worker and beat to be gone", logs=(log,))
     assert "stopped" in log.read_text()

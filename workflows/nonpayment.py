@@ -1,7 +1,10 @@
 """Non-payment (R11): an account marked unpaid by the billing run is suspended once, with one
 notice; one suspended for more than UNPAID_CANCEL_AFTER_DAYS local days is cancelled by the
 system (day 91, not day 90). Each is the account's move (accounts) and billing's record
-(billing) in one transaction; the notice goes out when it commits."""
+(billing) in one transaction. The notice goes out after the suspension committed: claimed
+first, then sent, then recorded sent with its timeline event in one transaction, so a crash
+or a refusing mail server leaves it to the next run instead of recording a notice that never
+went out (billing.services.nonpayment)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,13 @@ from accounts.services import LifecycleError, account_event_record, account_susp
 from billing import conf
 from billing.models import BillingProfile
 from billing.selectors import unpaid_cancel_is_due
-from billing.services import profile_suspension_record, suspension_notice
+from billing.services import (
+    profile_suspension_record,
+    suspension_notice,
+    suspension_notice_claim,
+    suspension_notice_record_sent,
+    suspension_notice_release,
+)
 from core.actors import Actor
 from core.localtime import local_date
 from workflows.cancellation import account_cancel
@@ -51,12 +60,20 @@ def accounts_suspend_unpaid(
     *, profiles: QuerySet[BillingProfile], by: Actor, now: datetime
 ) -> dict[str, int]:
     """Suspend the accounts of these profiles marked unpaid (the suspend_unpaid job's items),
-    each with its one notice (R11). `suspended_at` is set in the same transaction as the
-    suspension, so a second run (or a second worker) finds nothing left to do."""
+    then send each suspension's one notice (R11), also those an earlier run left unsent.
+    `suspended_at` is set in the same transaction as the suspension, so a second run (or a
+    second worker) finds no suspension left to do."""
     counts: Counter = Counter()
-    for batch in _locked_batches(profiles):
+    for batch in _locked_batches(profiles.filter(suspended_at__isnull=True)):
         for profile in batch:
             _suspend(profile, by=by, now=now, counts=counts)
+    unsent = profiles.filter(suspended_at__isnull=False, notice_sent_at__isnull=True)
+    for profile_id in unsent.order_by("pk").values_list("pk", flat=True):
+        outcome = suspension_notice_send(profile_id=profile_id, by=by, now=now)
+        if outcome == "sent":
+            counts["notices"] += 1
+        elif outcome == "failed":
+            counts["notices_failed"] += 1
     return dict(counts)
 
 
@@ -67,17 +84,39 @@ def _suspend(profile: BillingProfile, *, by: Actor, now: datetime, counts: Count
         account_suspend(account=account, by=by, now=now, reason=f"Unpaid: {reason} (R11)")
         counts["suspended"] += 1
     profile_suspension_record(profile=profile, as_of=now)
-    notice = suspension_notice(profile=profile, as_of=now)
-    account_event_record(
-        account=account,
-        kind="suspension_notice",
-        by=by,
-        now=now,
-        reason=f"Suspension notice sent to {account.primary_email}",
-    )
-    # robust: a mail server failure is logged, it does not undo the committed suspension.
-    transaction.on_commit(lambda: notice.send(fail_silently=False), robust=True)
-    counts["notices"] += 1
+
+
+def suspension_notice_send(*, profile_id: int, by: Actor, now: datetime) -> str:
+    """Send a suspension's notice if nobody has (R11); returns "sent", "failed" or
+    "skipped"."""
+    claim = suspension_notice_claim(profile_id=profile_id, as_of=now)
+    if claim is None:
+        return "skipped"
+    profile = BillingProfile.objects.select_related("account").get(pk=profile_id)
+    if profile.suspended_at is None:
+        return "skipped"  # a payment cleared the suspension since the claim: nothing to say
+    try:
+        suspension_notice(profile=profile, as_of=profile.suspended_at).send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 — any refusal or outage is retried next run
+        logger.warning("suspension notice of %s failed: %s", profile.account, exc)
+        suspension_notice_release(profile_id=profile_id, claim=claim)
+        return "failed"
+    with transaction.atomic():
+        if not suspension_notice_record_sent(profile_id=profile_id, claim=claim, as_of=now):
+            logger.warning(
+                "suspension notice of %s was sent after its claim lapsed; the sender that "
+                "took it over records it",
+                profile.account,
+            )
+            return "skipped"
+        account_event_record(
+            account=profile.account,
+            kind="suspension_notice",
+            by=by,
+            now=now,
+            reason=f"Suspension notice sent to {profile.account.primary_email}",
+        )
+    return "sent"
 
 
 def accounts_cancel_unpaid(

@@ -1,11 +1,14 @@
 """Confirmation emails of cancellation requests: exactly one each, within 24 hours (R4).
 
 A sender first claims a request with a conditional UPDATE (only an unsent request whose claim
-is free or lapsed), so two workers running the job at once never both send it. It records
-``confirmation_sent_at`` after the mail server accepted the message; a refused send releases
-the claim and counts the attempt, and the next run tries again. A worker that dies between
-the server's acceptance and the record leaves a claim that lapses after CLAIM_LEASE: that one
-request may then be sent twice, the only case, and rarer than losing it.
+is free or lapsed), so two workers running the job at once never both send it: the claim is
+the record of the attempt, committed before the mail server is called. After the server
+accepted the message, ``confirmation_sent_at`` and the ``confirmation_sent`` timeline event are
+written in one transaction (R4, R12): a crash leaves both or neither, never a request marked
+sent without its event. A refused send releases the claim and counts the attempt, and the next
+run tries again. A worker that dies between the server's acceptance and the record leaves a
+claim that lapses after CLAIM_LEASE: that one request may then be sent twice, the only case,
+and rarer than losing it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -96,18 +100,36 @@ def confirmation_send(*, request_id: int, as_of: datetime, sender: str = "") -> 
             confirmation_last_error=f"{as_of:%Y-%m-%d %H:%M} UTC: {exc}"[:2000],
         )
         return "failed"
-    mine.update(
+    if not confirmation_record_sent(request=request, token=token, as_of=as_of):
+        return "skipped"
+    return "sent"
+
+
+@transaction.atomic
+def confirmation_record_sent(*, request: CancellationRequest, token: str, as_of: datetime) -> bool:
+    """Record that the mail server accepted `request`'s confirmation, with its timeline event,
+    in one transaction. False when the claim `token` was no longer ours (it lapsed and another
+    sender took the request over): that sender's record is the one that counts."""
+    recorded = CancellationRequest.objects.filter(pk=request.pk, confirmation_claim=token).update(
         confirmation_sent_at=as_of,
         confirmation_claimed_until=None,
         confirmation_claim="",
         confirmation_attempts=F("confirmation_attempts") + 1,
         confirmation_last_error="",
     )
+    if not recorded:
+        logger.warning(
+            "confirmation of cancellation request %s was sent after its claim lapsed; the "
+            "sender that took it over records it",
+            request.pk,
+        )
+        return False
     account_event_record(
         account=request.account,
         kind="confirmation_sent",
         by=Actor.system("send_confirmations"),
         now=as_of,
-        reason=f"Cancellation confirmation sent to {request.account.primary_email} (R4)",
+        reason=f"Cancellation confirmation of request #{request.pk} sent to "
+        f"{request.account.primary_email} (R4)",
     )
-    return "sent"
+    return True

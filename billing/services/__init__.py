@@ -6,7 +6,13 @@ in ``workflows``.
 
 from billing.services.catalogue import catalogue_entry_save
 from billing.services.common import BillingError, money
-from billing.services.nonpayment import profile_suspension_record, suspension_notice
+from billing.services.nonpayment import (
+    profile_suspension_record,
+    suspension_notice,
+    suspension_notice_claim,
+    suspension_notice_record_sent,
+    suspension_notice_release,
+)
 from billing.services.payments import (
     R5_REFUSAL,
     card_retry_now,
@@ -56,4 +62,7 @@ __all__ = [
     "prepaid_term_buy",
     "profile_suspension_record",
     "suspension_notice",
+    "suspension_notice_claim",
+    "suspension_notice_record_sent",
+    "suspension_notice_release",
 ]

@@ -1,15 +1,25 @@
 """An import as staff run it: the file is kept, previewed, then confirmed (in the request for
 small files, in a Celery task with progress for large ones) and recorded. A file no known
-layout matches waits for the staff's column mapping (the mapping step), then is previewed."""
+layout matches waits for the staff's column mapping (the mapping step), then is previewed.
+
+The import's record of what it did is written in the transaction that writes the
+suppressions (``suppressions_import``'s `record`): a crash leaves the record "importing" with
+nothing written, never rows without their counts. On PostgreSQL each attempt holds a session
+lock on the record while it works; the lock goes with its connection when the worker dies, so
+the task's redelivery (or the staff confirming again) takes over a preview or an import left
+half-way instead of leaving it stuck.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -22,6 +32,8 @@ from compliance.services.imports import ImportOutcome, suppressions_import
 from core.actors import Actor
 
 S = SuppressionImport.Status
+# Session advisory lock namespace of an attempt at an import record (previewing, importing).
+_ATTEMPT_LOCK_BASE = 0x5349_0000_0000
 
 
 def _actor(record: SuppressionImport) -> Actor:
@@ -79,7 +91,13 @@ def _progress(record_id: int):
     return report
 
 
-def _run(record: SuppressionImport, *, now: datetime, dry_run: bool) -> ImportOutcome:
+def _run(
+    record: SuppressionImport,
+    *,
+    now: datetime,
+    dry_run: bool,
+    record_outcome: Callable[[ImportOutcome], None] | None = None,
+) -> ImportOutcome:
     with open(record.stored_path, "rb") as stream:
         return suppressions_import(
             account=record.account,
@@ -92,6 +110,7 @@ def _run(record: SuppressionImport, *, now: datetime, dry_run: bool) -> ImportOu
             progress=_progress(record.pk) if record.in_background else None,
             layout=record.chosen_layout,
             mapping=ColumnMapping.from_dict(record.mapping) if record.mapping else None,
+            record=record_outcome,
         )
 
 
@@ -106,6 +125,24 @@ def _outcome_fields(outcome: ImportOutcome) -> dict:
     }
 
 
+def _finish_fields(
+    *,
+    status: str,
+    outcome: ImportOutcome | None = None,
+    error: str = "",
+    now: datetime | None = None,
+    columns: list | None = None,
+) -> dict:
+    fields: dict = {"status": status, "error": error}
+    if outcome is not None:
+        fields.update(_outcome_fields(outcome))
+    if columns is not None:
+        fields["columns"] = columns
+    if status in (S.DONE, S.REFUSED, S.FAILED):
+        fields["finished_at"] = now or timezone.now()
+    return fields
+
+
 def _finish(
     record_id: int,
     *,
@@ -115,39 +152,69 @@ def _finish(
     now: datetime | None = None,
     columns: list | None = None,
 ) -> SuppressionImport:
-    fields: dict = {"status": status, "error": error}
-    if outcome is not None:
-        fields.update(_outcome_fields(outcome))
-    if columns is not None:
-        fields["columns"] = columns
-    if status in (S.DONE, S.REFUSED, S.FAILED):
-        fields["finished_at"] = now or timezone.now()
-    SuppressionImport.objects.filter(pk=record_id).update(**fields)
+    SuppressionImport.objects.filter(pk=record_id).update(
+        **_finish_fields(status=status, outcome=outcome, error=error, now=now, columns=columns)
+    )
+    return _closed(record_id)
+
+
+def _closed(record_id: int) -> SuppressionImport:
+    """The record as it is now; its kept file goes once the import is done or refused."""
     record = SuppressionImport.objects.get(pk=record_id)
-    if status in (S.DONE, S.REFUSED) and record.stored_path:
+    if record.status in (S.DONE, S.REFUSED) and record.stored_path:
         Path(record.stored_path).unlink(missing_ok=True)
     return record
+
+
+@contextmanager
+def _attempt(record_id: int, *, waiting: str, working: str, **fields) -> Iterator[bool]:
+    """Take the record from `waiting` to `working` for this attempt (True), or leave it as it
+    is (False): finished, or in the hands of a live attempt. On PostgreSQL an attempt left
+    `working` by a dead worker is taken over: a live attempt holds the record's session lock,
+    which a dead worker's connection took with it."""
+    statuses = [waiting]
+    key = _ATTEMPT_LOCK_BASE + record_id
+    locked = False
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            locked = bool(cursor.fetchone()[0])
+        if not locked:
+            yield False
+            return
+        statuses.append(working)
+    try:
+        taken = SuppressionImport.objects.filter(pk=record_id, status__in=statuses).update(
+            status=working, **fields
+        )
+        yield bool(taken)
+    finally:
+        if locked:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:
+                pass  # the connection is gone, and its lock with it
 
 
 def suppression_import_preview(*, record_id: int, now: datetime) -> SuppressionImport:
     """Read the kept file without writing anything and store what the import would do. Runs
     once: a second call (a task delivered twice) returns the record as it is. A file no known
     layout matches waits for a column mapping (status "mapping"); its file is kept."""
-    if not SuppressionImport.objects.filter(pk=record_id, status=S.UPLOADED).update(
-        status=S.PREVIEWING
-    ):
-        return SuppressionImport.objects.get(pk=record_id)
-    record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
-    try:
-        outcome = _run(record, now=now, dry_run=True)
-    except MappingNeeded as exc:
-        return _finish(record_id, status=S.MAPPING, error=str(exc), columns=exc.columns)
-    except FileRefused as exc:
-        return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
-    except Exception as exc:
-        _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
-        raise
-    return _finish(record_id, status=S.PREVIEWED, outcome=outcome)
+    with _attempt(record_id, waiting=S.UPLOADED, working=S.PREVIEWING) as mine:
+        if not mine:
+            return SuppressionImport.objects.get(pk=record_id)
+        record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
+        try:
+            outcome = _run(record, now=now, dry_run=True)
+        except MappingNeeded as exc:
+            return _finish(record_id, status=S.MAPPING, error=str(exc), columns=exc.columns)
+        except FileRefused as exc:
+            return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
+        except Exception as exc:
+            _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
+            raise
+        return _finish(record_id, status=S.PREVIEWED, outcome=outcome)
 
 
 def suppression_mapping_save(
@@ -214,20 +281,28 @@ def suppression_import_map(
 
 
 def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImport:
-    """Import the previewed file for good (the staff confirmed the preview). Runs once."""
-    if not SuppressionImport.objects.filter(pk=record_id, status=S.PREVIEWED).update(
-        status=S.IMPORTING, bytes_done=0, rows_done=0
-    ):
-        return SuppressionImport.objects.get(pk=record_id)
-    record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
-    try:
-        outcome = _run(record, now=now, dry_run=False)
-    except FileRefused as exc:
-        return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
-    except Exception as exc:
-        _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
-        raise
-    return _finish(record_id, status=S.DONE, outcome=outcome, now=now)
+    """Import the previewed file for good (the staff confirmed the preview). Runs once; the
+    suppressions and the record of what was imported commit together."""
+    with _attempt(
+        record_id, waiting=S.PREVIEWED, working=S.IMPORTING, bytes_done=0, rows_done=0
+    ) as mine:
+        if not mine:
+            return SuppressionImport.objects.get(pk=record_id)
+        record = SuppressionImport.objects.select_related("account", "by_user").get(pk=record_id)
+
+        def done(outcome: ImportOutcome) -> None:
+            SuppressionImport.objects.filter(pk=record_id).update(
+                **_finish_fields(status=S.DONE, outcome=outcome, now=now)
+            )
+
+        try:
+            _run(record, now=now, dry_run=False, record_outcome=done)
+        except FileRefused as exc:
+            return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
+        except Exception as exc:
+            _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
+            raise
+        return _closed(record_id)
 
 
 def suppression_import_summary(record: SuppressionImport) -> str:
@@ -330,6 +405,8 @@ def suppression_import_file(
             mapping=mapping,
         )
         if record:
-            SuppressionImport.objects.filter(pk=record.pk).update(bytes_done=record.size_bytes)
-            _finish(record.pk, status=S.DONE, outcome=outcome)
+            SuppressionImport.objects.filter(pk=record.pk).update(
+                bytes_done=record.size_bytes,
+                **_finish_fields(status=S.DONE, outcome=outcome, now=now),
+            )
     return outcome

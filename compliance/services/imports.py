@@ -64,6 +64,10 @@ class ImportOutcome:
     undated: int = 0
     # Rows read as suppressed, by reason code (before merging with what is already there).
     reasons: dict[str, int] = field(default_factory=dict)
+    # Rows the import wrote into the suppression history: the addresses it added, and the
+    # earlier date of an address suppressed since (history, not a second suppression in
+    # force). None for a dry run.
+    written: int | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)
     notices: list[tuple[int, str]] = field(default_factory=list)
     dry_run: bool = True
@@ -88,7 +92,7 @@ class ImportOutcome:
         return text + (f" ({'; '.join(extras)})" if extras else "")
 
     def counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "rows": self.rows,
             "added": self.added,
             "already": self.already,
@@ -98,6 +102,9 @@ class ImportOutcome:
             "repeated": self.repeated,
             "undated": self.undated,
         }
+        if self.written is not None:
+            counts["written"] = self.written
+        return counts
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -304,6 +311,7 @@ def _merge(
                     AND {in_force_sql(event="s", at="k.at")})""",
             [a, SuppressionSource.IMPORT, user_id, by_fields["by_job"], record_id, a],
         )
+        outcome.written = cursor.rowcount
 
 
 def suppressions_import(
@@ -318,13 +326,17 @@ def suppressions_import(
     progress: ProgressCallback | None = None,
     layout: str = "",
     mapping: ColumnMapping | None = None,
+    record: Callable[[ImportOutcome], None] | None = None,
 ) -> ImportOutcome:
     """Read an unsubscribe list (a seekable binary file) and add its addresses to the
     account's suppressions, each with its date, reason and the provider's words, or with
     `dry_run` only count what it would do. The layout is recognised from the file unless
     `layout` (a key of compliance.layouts.NAMES) or a column `mapping` is given. Raises
     FileRefused (MappingNeeded when no layout matches) for a file that cannot be imported
-    as it is; then nothing is written."""
+    as it is; then nothing is written.
+
+    `record(outcome)` is called in the transaction that writes the suppressions, so the
+    import's record of what it did commits with the rows it wrote, or neither does."""
     if not by.may("compliance.import_suppressions"):
         raise FileRefused(f"{by.label} may not import unsubscribe lists")
     outcome = ImportOutcome(dry_run=dry_run)
@@ -351,6 +363,8 @@ def suppressions_import(
                 dry_run=dry_run,
                 record_id=record_id,
             )
+            if record is not None:
+                record(outcome)
     finally:
         stage.drop()
     return outcome

@@ -11,28 +11,13 @@ from django.db import connection
 
 from accounts import selectors
 from accounts.models import AccountEvent, CancellationOutcome, CancellationRequest
+from accounts.services.confirmations import confirmation_claim, confirmation_record_sent
 from tests.accounts.factories import CancellationRequestFactory
-from tests.accounts.smtp import Recorder, SMTPServer
+from tests.accounts.smtp import Recorder
 from tests.factories import AccountFactory
 from tests.jobrun import job
 
 send_confirmations = job("send_confirmations")
-
-
-@pytest.fixture
-def smtp(settings):
-    """Starts a real SMTP server and points Django's SMTP backend at it."""
-
-    def start(**handler_options):
-        server = SMTPServer(Recorder(**handler_options))
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        return server
-
-    return start
 
 
 def recipients(recorder: Recorder) -> list[str]:
@@ -167,3 +152,62 @@ def test_a_request_claimed_by_another_sender_is_left_alone_R4(mailoutbox, now):
     assert send_confirmations(as_of=now, dry_run=False)["sent"] == 0
     assert send_confirmations(as_of=now + timedelta(minutes=6), dry_run=False)["sent"] == 1
     assert len(mailoutbox) == 1
+
+
+class Killed(BaseException):
+    """Stands for the worker dying at this point (not an error any code would catch)."""
+
+
+@pytest.mark.django_db
+def test_a_crash_between_the_sent_record_and_its_event_leaves_neither_R4_R12(
+    mailoutbox, monkeypatch, now
+):
+    # given a request whose confirmation the mail server accepts, and a sender that dies
+    # right after recording the send, before its timeline event is written
+    request = CancellationRequestFactory(at=now - timedelta(hours=1))
+
+    def dies(**kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr("accounts.services.confirmations.account_event_record", dies)
+        with pytest.raises(Killed):
+            send_confirmations(as_of=now, dry_run=False)
+
+    # then nothing of the record was kept: the request is still unsent and claimed (a
+    # visible, resumable state), never "sent" without its event
+    request.refresh_from_db()
+    assert request.confirmation_sent_at is None
+    assert request.confirmation_claimed_until is not None
+    assert not AccountEvent.objects.filter(kind="confirmation_sent").exists()
+    # and once the claim lapsed the next run sends it and records it with its one event
+    later = now + timedelta(minutes=11)
+    assert send_confirmations(as_of=later, dry_run=False)["sent"] == 1
+    request.refresh_from_db()
+    assert request.confirmation_sent_at == later
+    assert (
+        AccountEvent.objects.filter(account=request.account, kind="confirmation_sent").count() == 1
+    )
+    assert len(mailoutbox) == 2  # the one accepted before the crash went out again (README)
+
+
+@pytest.mark.django_db
+def test_a_sender_whose_claim_lapsed_and_was_taken_over_writes_no_second_event_R4_R12(
+    mailoutbox, now
+):
+    # given a request claimed by a slow sender whose claim lapsed and was taken over
+    request = CancellationRequestFactory(at=now - timedelta(hours=1))
+    slow = confirmation_claim(request_id=request.pk, as_of=now)
+    later = now + timedelta(minutes=11)
+    assert send_confirmations(as_of=later, dry_run=False)["sent"] == 1
+
+    # when the slow sender's server finally accepts and it records the send
+    recorded = confirmation_record_sent(request=request, token=slow, as_of=now)
+
+    # then the request keeps the record of the sender that took it over, with one event
+    assert recorded is False
+    request.refresh_from_db()
+    assert request.confirmation_sent_at == later
+    assert (
+        AccountEvent.objects.filter(account=request.account, kind="confirmation_sent").count() == 1
+    )

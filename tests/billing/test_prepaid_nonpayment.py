@@ -249,6 +249,41 @@ def test_suspension_notice_is_sent_once_even_when_two_runs_overlap_R11(
     assert AccountEvent.objects.filter(account=account, kind="suspension_notice").count() == 1
 
 
+def test_a_notice_the_mail_server_refused_is_not_recorded_sent_and_goes_with_the_next_run_R11(
+    smtp, django_capture_on_commit_callbacks
+):
+    # given an account whose prepaid balance reached zero without a card
+    account = prepaid_account()
+    consume_eleven_months(account)
+    run_billing(at(ZERO_DAY))
+
+    # when it is suspended while the mail server refuses the notice
+    with smtp(refuse_first=1) as server:
+        with django_capture_on_commit_callbacks(execute=True):
+            first = suspend_unpaid(at(ZERO_DAY, 0, 50))
+        account.refresh_from_db()
+        profile = account.billing_profile
+        profile.refresh_from_db()
+
+        # then the suspension stands, but the notice is not recorded as sent
+        assert account.status == AccountStatus.SUSPENDED
+        assert (first["suspended"], first.get("notices", 0)) == (1, 0)
+        assert profile.suspended_at is not None and profile.notice_sent_at is None
+        assert not AccountEvent.objects.filter(account=account, kind="suspension_notice").exists()
+
+        # and the next run sends it, once, with its timeline event
+        with django_capture_on_commit_callbacks(execute=True):
+            second = suspend_unpaid(at(ZERO_DAY, 1, 50))
+            third = suspend_unpaid(at(ZERO_DAY, 2, 50))
+
+    assert (second, third) == ({"notices": 1}, {})
+    assert [m["To"] for m in server.handler.messages] == ["owner@lakeside.example"]
+    assert AccountEvent.objects.filter(account=account, kind="suspension_notice").count() == 1
+    assert AccountEvent.objects.filter(account=account, to_status="suspended").count() == 1
+    profile.refresh_from_db()
+    assert profile.notice_sent_at == at(ZERO_DAY, 1, 50)
+
+
 def test_dry_runs_change_nothing_R11():
     account = prepaid_account()
     consume_eleven_months(account)

@@ -285,8 +285,8 @@ def test_a_schedule_that_passed_with_no_run_is_late_and_the_sweep_starts_it_once
     monkeypatch.setattr(tasks.run_batch, "apply_async", lambda args, **o: sent.append(args[0]))
     first = services.jobs_sweep(now=now)
     second = services.jobs_sweep(now=now)
-    assert first == {"batches_resent": 0, "late_runs_started": 1}
-    assert second == {"batches_resent": 0, "late_runs_started": 0}
+    assert first == {"batches_resent": 0, "runs_closed": 0, "late_runs_started": 1}
+    assert second == {"batches_resent": 0, "runs_closed": 0, "late_runs_started": 0}
     assert len(sent) == 1
     assert jobs_late(now=now) == []
 
@@ -312,6 +312,36 @@ def test_the_sweep_resends_batches_no_worker_is_on(settings, monkeypatch):
 
     assert counts["batches_resent"] == 1 and again["batches_resent"] == 0
     assert sent == [(batch.pk, {"queue": "jobs-a"})]
+
+
+class Killed(BaseException):
+    """Stands for the worker dying at this point (not an error any code would catch)."""
+
+
+def test_a_run_whose_worker_died_before_closing_it_is_closed_by_the_sweep(monkeypatch):
+    # given a run whose only batch finished, and whose worker died before closing the run
+    PeriodicTask.objects.filter(task="jobs.run_job").update(enabled=False)
+    run = plan_one()
+    batch = run.batch_set.get()
+
+    def dies(**kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "job_run_finish", dies)
+        with pytest.raises(Killed):
+            services.job_batch_run(batch_id=batch.pk)
+    run.refresh_from_db()
+    assert (run.outcome, JobBatch.objects.get(pk=batch.pk).state) == ("running", "done")
+
+    # when the sweep comes by
+    counts = services.jobs_sweep(now=timezone.now())
+
+    # then the run is closed with its batch's counts, once
+    run.refresh_from_db()
+    assert counts["runs_closed"] == 1
+    assert (run.outcome, run.counts) == ("succeeded", {"expired": 3, "skipped": 0})
+    assert services.jobs_sweep(now=timezone.now())["runs_closed"] == 0
 
 
 def test_the_default_schedule_includes_the_sweep_every_minute():

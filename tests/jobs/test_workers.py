@@ -113,8 +113,7 @@ def assert_each_charged_exactly_once(ids: list[int], charges_file) -> None:
 
 def test_two_workers_share_a_run_billing_of_100000_accounts_each_charged_once_R3(cluster, tmp_path):
     ids = monthly_accounts_due(100_000)
-    cluster.worker("one")
-    cluster.worker("two")
+    cluster.ready(cluster.worker("one"), cluster.worker("two"))
 
     run = cluster.start_run("run_billing", BILLED_AS_OF)
     finished = cluster.finished(run, timeout=400)
