@@ -97,6 +97,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         elif i % 23 == 5:
             token = "tok_decline"  # declined once, retry tomorrow
             profile.card_declines, profile.first_declined_on = 1, today
+            profile.retry_on = today + timedelta(days=1)
             profile.next_billing_date = today
             profile.due_at = start_of_day(today + timedelta(days=1), zone)
             attempts.append(

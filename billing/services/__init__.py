@@ -4,11 +4,14 @@ also move the account (a payment lifting a suspension, a cancellation closing bi
 in ``workflows``.
 """
 
+from billing.services.charging import Charge, Sent, charge_in_flight_refusal, charge_send
 from billing.services.common import BillingError, money
 from billing.services.nonpayment import profile_suspension_record, suspension_notice
 from billing.services.payments import (
     R5_REFUSAL,
-    card_retry_now,
+    CardRetry,
+    card_retry_claim,
+    card_retry_record,
     charge_refund,
     payment_record,
     prepaid_term_buy,
@@ -29,6 +32,9 @@ from billing.services.run import billing_account_run, billing_run, billing_run_p
 __all__ = [
     "R5_REFUSAL",
     "BillingError",
+    "CardRetry",
+    "Charge",
+    "Sent",
     "addon_subscribe",
     "billing_account_run",
     "billing_close_for_cancellation",
@@ -40,8 +46,11 @@ __all__ = [
     "billing_run_preview",
     "card_attach",
     "card_check",
-    "card_retry_now",
+    "card_retry_claim",
+    "card_retry_record",
+    "charge_in_flight_refusal",
     "charge_refund",
+    "charge_send",
     "money",
     "payment_record",
     "plan_get",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import transaction
 
 from accounts.models import Account, AccountStatus
-from billing import conf
 from billing.gateway import CardDetails, GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,
@@ -239,12 +238,8 @@ def billing_rezone(*, account: Account) -> datetime | None:
     )
     if profile is None:
         return None
-    day = profile.next_billing_date
-    if profile.card_declines and profile.first_declined_on is not None:
-        retry_days = conf.card_retry_days()
-        day = profile.first_declined_on + timedelta(
-            days=retry_days[min(profile.card_declines, len(retry_days)) - 1]
-        )
+    day = profile.retry_on if profile.card_declines and profile.retry_on else None
+    day = day or profile.next_billing_date
     if day is None:
         return None
     due_at = start_of_day(day, account.zone)
