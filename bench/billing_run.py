@@ -112,7 +112,7 @@ def prepare(month: int, due: int) -> datetime:
                 due_at = CASE WHEN a.username < %(limit)s
                     THEN (%(period)s::timestamp AT TIME ZONE a.time_zone) END,
                 prepaid_balance = CASE WHEN p.mode = 'prepaid' THEN 540 ELSE 0 END,
-                card_declines = 0, first_declined_on = NULL, unpaid_since = NULL
+                card_declines = 0, first_declined_on = NULL, retry_on = NULL, unpaid_since = NULL
             FROM accounts_account a
             WHERE a.id = p.account_id AND a.username LIKE 'bench-%%'
             """,

@@ -311,3 +311,65 @@ def test_the_refusal_names_the_charge_in_flight_in_the_staff_members_language_R1
         refused.value
     )
     assert not entries(account).exists()
+
+
+@pytest.mark.django_db
+def test_a_card_retry_cut_off_after_the_gateway_charged_is_completed_by_retrying_R11_R12(
+    gateways, agent
+):
+    # given a suspended account whose staff card retry died after the gateway charged
+    account = AccountFactory(username="retried", time_zone=ZONE, status=AccountStatus.SUSPENDED)
+    BillingProfileFactory(
+        account=account,
+        next_billing_date=date(2026, 11, 1),
+        due_at=None,
+        card_declines=4,
+        unpaid_since=AS_OF - timedelta(days=25),
+        suspended_at=AS_OF - timedelta(days=25),
+    )
+    CardFactory(account=account, token="tok_visa")
+    gateways(CrashAfterChargeGateway)
+    with pytest.raises(ProcessKilled):
+        card_retry_now(account=account, by=agent, now=NOW)
+    [(key, reference)] = CrashAfterChargeGateway.calls
+    gateways(RememberingGateway)
+    later = NOW + timedelta(minutes=15)
+
+    # then the billing run leaves the staff member's charge alone, and a payment is refused,
+    # naming the way to complete it
+    assert run_billing(later) == {}
+    with pytest.raises(BillingError, match="'Retry card now' asks the gateway again"):
+        payment_record(
+            account=account, amount="45.00", currency="USD", by=agent, now=later, reference="w1"
+        )
+
+    # when the staff member retries the card
+    outcome = card_retry_now(account=account, by=agent, now=later)
+
+    # then the same key went to the gateway, which gave the first charge back: recorded once,
+    # and the account is active again (R11)
+    assert outcome == "the card was charged 45.00 USD"
+    assert RememberingGateway.calls == [(key, reference)]
+    assert charges(account).get().reference == reference
+    account.refresh_from_db()
+    assert account.status == AccountStatus.ACTIVE
+    assert BillingProfile.objects.get(account=account).charge_key == ""
+
+
+@pytest.mark.django_db
+def test_a_declined_prepaid_term_is_refused_and_its_attempt_recorded_R12(agent):
+    account = AccountFactory(time_zone=ZONE)
+    BillingProfileFactory(account=account, mode=BillingMode.PREPAID, next_billing_date=None)
+    CardFactory(account=account, token="tok_decline")
+
+    with pytest.raises(BillingError, match=r"the card was declined \(card_declined\)"):
+        prepaid_term_buy(account=account, by=agent, now=NOW)
+
+    attempt = CardChargeAttempt.objects.get(account=account)
+    assert (attempt.purpose, attempt.outcome, attempt.amount) == (
+        "purchase",
+        "declined",
+        Decimal("540.00"),
+    )
+    assert not entries(account).exists()
+    assert BillingProfile.objects.get(account=account).charge_key == ""
