@@ -139,8 +139,10 @@ class BillingProfile(models.Model):
     )
     # A card charge in flight (billing.services.charging): written and committed before the
     # gateway is called, cleared in the transaction that records its outcome. While it is set,
-    # money actions on the account are refused; a claim left by a crash is sent again with the
-    # same idempotency key once its lease lapses, and the gateway answers with the first charge.
+    # money actions on the account are refused and the profile stays due; a claim left by a
+    # crash is sent again with the same idempotency key once its lease lapses, and the gateway
+    # answers with the first charge. No index: the run finds them among the due profiles, and
+    # the claim is written without touching an indexed column.
     charge_key = models.CharField(
         max_length=120,
         blank=True,
@@ -166,12 +168,6 @@ class BillingProfile(models.Model):
                 fields=["due_at"],
                 condition=models.Q(due_at__isnull=False),
                 name="billing_profile_due_idx",
-            ),
-            # Charges in flight whose claim lapsed: the run takes them up.
-            models.Index(
-                fields=["charge_claimed_until"],
-                condition=~models.Q(charge_key=""),
-                name="billing_profile_charge_idx",
             ),
             models.Index(
                 fields=["unpaid_since"],

@@ -151,26 +151,29 @@ def profiles_due_for_billing(*, as_of: datetime, sender: str = "") -> QuerySet[B
     the date due (billing_close_for_cancellation), and once billed the next date lies after
     the closing, so it is never selected again.
 
-    A profile with a card charge in flight is not due while another run holds it: only once
-    its claim has lapsed (a crash between the gateway's answer and the record) is it due,
-    whatever its state now, so that the run asks the gateway again with the same key and
-    records what it charged. `sender` (a batch of the run_billing job, the same for every
-    attempt of that batch) also takes back the charges its own dead attempt left in flight."""
+    A profile with a card charge in flight stays due, whatever happened to its account since,
+    but is not the run's while another run holds it: only once its claim has lapsed (a crash
+    between the gateway's answer and the record) does the run take it, to ask the gateway
+    again with the same key and record what it charged. `sender` (a batch of the run_billing
+    job, the same for every attempt of that batch) also takes back at once the charges its own
+    dead attempt left in flight. A staff member's charge in flight is theirs to complete."""
     owed_after_closing = Q(
         closed_at__isnull=False, mode=BillingMode.MONTHLY_CARD, due_at__lte=F("closed_at")
     )
-    due = Q(
-        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED)) | owed_after_closing,
-        due_at__lte=as_of,
-        unpaid_since__isnull=True,
-        plan__isnull=False,
-        charge_key="",
-    )
+    in_flight = ~Q(charge_key="")
     left = Q(charge_claimed_until__lt=as_of)
     if sender:
         left |= Q(charge_claim__startswith=f"{sender[:15]}-")
-    left_in_flight = ~Q(charge_key="") & left & ~Q(charge_claim__startswith=STAFF_CLAIM_PREFIX)
-    return BillingProfile.objects.filter(due | left_in_flight)
+    left &= ~Q(charge_claim__startswith=STAFF_CLAIM_PREFIX)
+    return BillingProfile.objects.filter(
+        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED))
+        | owed_after_closing
+        | in_flight,
+        Q(charge_key="") | left,
+        due_at__lte=as_of,
+        unpaid_since__isnull=True,
+        plan__isnull=False,
+    )
 
 
 def profiles_due_for_suspension(*, as_of: datetime) -> QuerySet[BillingProfile]:

@@ -189,7 +189,11 @@ def billing_close_for_cancellation(
             **by.as_fields(),
         )
         profile.prepaid_balance = 0
-    if not _billing_date_begun_unbilled(profile, now=now, status_before=status_before):
+    # A charge in flight keeps the profile due: the run records what the gateway answers.
+    in_flight = bool(profile.charge_key)
+    if not in_flight and not _billing_date_begun_unbilled(
+        profile, now=now, status_before=status_before
+    ):
         profile.due_at = None
     profile.closed_at = now
     profile.save(update_fields=["prepaid_balance", "due_at", "closed_at"])

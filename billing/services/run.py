@@ -71,38 +71,34 @@ logger = logging.getLogger(__name__)
 # charges a crash can leave in flight for the next run to take up.
 BATCH_SIZE = 500
 BILLABLE_STATUSES = (AccountStatus.ACTIVE, AccountStatus.PAUSED)
-PROFILE_FIELDS = [
-    "next_billing_date",
-    "anchor_day",
-    "due_at",
-    "prepaid_balance",
-    "card_declines",
-    "first_declined_on",
-    "retry_on",
-    "unpaid_since",
-    "unpaid_reason",
-    *CLAIM_FIELDS,
-]
-# PostgreSQL types of PROFILE_FIELDS, for the one-statement batch update.
-_PROFILE_SQL_TYPES = [
-    "date",
-    "smallint",
-    "timestamptz",
-    "numeric",
-    "smallint",
-    "date",
-    "date",
-    "timestamptz",
-    "varchar",
-    # CLAIM_FIELDS
-    "varchar",
-    "varchar",
-    "date",
-    "numeric",
-    "varchar",
-    "varchar",
-    "timestamptz",
-]
+# The billing fields the run writes, and the claim of a charge in flight, with their
+# PostgreSQL types for the one-statement batch updates.
+SQL_TYPES = {
+    "next_billing_date": "date",
+    "anchor_day": "smallint",
+    "due_at": "timestamptz",
+    "prepaid_balance": "numeric",
+    "card_declines": "smallint",
+    "first_declined_on": "date",
+    "retry_on": "date",
+    "unpaid_since": "timestamptz",
+    "unpaid_reason": "varchar",
+    "charge_key": "varchar",
+    "charge_purpose": "varchar",
+    "charge_period": "date",
+    "charge_amount": "numeric",
+    "charge_currency": "varchar",
+    "charge_claim": "varchar",
+    "charge_claimed_until": "timestamptz",
+}
+BILLING_FIELDS = [name for name in SQL_TYPES if name not in CLAIM_FIELDS]
+# A charge put in flight: what differs per account (a renewal's balance after the month
+# consumed, the charge), the claim itself is the batch's.
+CHARGE_FIELDS = ["prepaid_balance", "charge_key", "charge_purpose", "charge_period"]
+CHARGE_FIELDS += ["charge_amount", "charge_currency"]
+# What the record reads again under the lock: what other writers may have changed since the
+# claim (a cancellation, a new time zone, a reactivation).
+REREAD_FIELDS = [*BILLING_FIELDS, "closed_at"]
 # What a paid charge is booked as, by purpose, and the count it adds to the run's report.
 PAID_KINDS = {
     "charge": EntryKind.CHARGE,
@@ -135,6 +131,8 @@ class Run:
     entries: list[LedgerEntry] = field(default_factory=list)
     attempts: list[CardChargeAttempt] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    # The profiles of the charges this batch put in flight, as the claim left them.
+    claimed: dict[int, BillingProfile] = field(default_factory=dict)
 
     def entry(self, account_id: int, kind: str, amount: Decimal, currency: str, **extra):
         self.entries.append(
@@ -190,22 +188,29 @@ def billing_run(
         plans=plans_by_id(),
         claim=claim_token(sender=sender),
     )
-    last = 0
+    last, sent = 0, []
     while True:
         with transaction.atomic():
+            # One short transaction records what the gateway answered for the batch before
+            # and claims the next one: as many commits as batches.
+            if sent:
+                _record_batch(sent, run)
+            # The profiles only: a pause or a cancellation that comes while the charge is in
+            # flight is for the record to find (it reads the profile again); a profile
+            # another transaction holds (a payment being recorded) is left for the next run.
             batch = list(
                 profiles.filter(id__gt=last)
-                .select_for_update(skip_locked=True, of=("self", "account"))
+                .select_for_update(skip_locked=True, of=("self",))
                 .select_related("account")
                 .order_by("id")[:batch_size]
             )
             charges = _claim_batch(batch, run) if batch else []
-        if charges:
-            # No transaction is open here: the claims are committed, no row is locked.
-            sent = [charge_send(charge=charge, gateway=run.gateway) for charge in charges]
-            with transaction.atomic():
-                _record_batch(sent, run)
+        # No transaction is open here: the claims are committed, no row is locked.
+        sent = [charge_send(charge=charge, gateway=run.gateway) for charge in charges]
         if len(batch) < batch_size:
+            if sent:
+                with transaction.atomic():
+                    _record_batch(sent, run)
             return dict(run.counts)
         last = batch[-1].id
 
@@ -258,11 +263,17 @@ def _claim_batch(profiles: list[BillingProfile], run: Run) -> list[Charge]:
         if isinstance(outcome, Charge):
             claim_write(profile, outcome, token=run.claim, until=run.as_of + CHARGE_LEASE)
             charges.append(outcome)
+            run.claimed[profile.pk] = profile
         else:
             run.counts[outcome] += 1
     _insert(LedgerEntry, run.entries)
-    if changed:
-        _update_profiles(changed)
+    in_flight = [run.claimed[c.profile_id] for c in charges]
+    if in_flight:
+        claim = {"charge_claim": run.claim, "charge_claimed_until": run.as_of + CHARGE_LEASE}
+        _update_profiles(in_flight, CHARGE_FIELDS, same=claim)
+    billed = [p for p in changed if p.pk not in run.claimed]
+    if billed:
+        _update_profiles(billed, BILLING_FIELDS)
     run.entries = []
     return charges
 
@@ -468,24 +479,33 @@ def _resumed(
 
 def _record_batch(sent: list[Sent], run: Run) -> None:
     """Record what the gateway answered, on the profiles still claimed by this run (another
-    run that took a lapsed claim over records it instead): attempts and ledger entries copied
-    in, profiles updated in one statement."""
+    run that took a lapsed claim over records it instead): each is locked and its billing
+    fields read again, attempts and ledger entries are copied in, profiles updated in one
+    statement."""
     by_profile = {s.charge.profile_id: s for s in sent}
-    profiles = list(
+    rows = (
         BillingProfile.objects.select_for_update(of=("self",))
-        .select_related("account")
         .filter(pk__in=list(by_profile), charge_claim=run.claim)
         .order_by("pk")
+        .values_list("pk", "account__time_zone", *REREAD_FIELDS)
     )
-    for profile in profiles:
-        run.counts[charge_record(profile=profile, sent=by_profile[profile.pk], run=run)] += 1
-    if len(profiles) < len(by_profile):
-        run.counts["taken_over"] += len(by_profile) - len(profiles)
+    recorded = []
+    for pk, time_zone, *values in rows:
+        # The profile as the claim left it, brought up to date with what is locked now.
+        profile = run.claimed[pk]
+        profile.account.time_zone = time_zone
+        for name, value in zip(REREAD_FIELDS, values, strict=True):
+            setattr(profile, name, value)
+        run.counts[charge_record(profile=profile, sent=by_profile[pk], run=run)] += 1
+        recorded.append(profile)
+    if len(recorded) < len(by_profile):
+        run.counts["taken_over"] += len(by_profile) - len(recorded)
     _insert(LedgerEntry, run.entries)
     _insert(CardChargeAttempt, run.attempts)
-    if profiles:
-        _update_profiles(profiles)
-    run.entries, run.attempts = [], []
+    if recorded:
+        cleared = {name: getattr(recorded[0], name) for name in CLAIM_FIELDS}
+        _update_profiles(recorded, BILLING_FIELDS, same=cleared)
+    run.entries, run.attempts, run.claimed = [], [], {}
 
 
 def charge_record(*, profile: BillingProfile, sent: Sent, run: Run, retries: bool = True) -> str:
@@ -632,24 +652,26 @@ def _insert(model, rows: list) -> None:
                 copy.write_row([getattr(row, f.attname) for f in fields])
 
 
-def _update_profiles(profiles: list[BillingProfile]) -> None:
-    """Write the billing fields of a batch of profiles. On PostgreSQL one UPDATE … FROM
-    (VALUES …): Django's bulk_update builds a CASE per field and row, which costs more than
-    the whole rest of the batch."""
+def _update_profiles(
+    profiles: list[BillingProfile], fields: list[str], *, same: dict | None = None
+) -> None:
+    """Write `fields` of a batch of profiles, and the values in `same` to all of them. On
+    PostgreSQL one UPDATE … FROM unnest(an array per field): Django's bulk_update builds a
+    CASE per field and row, and a VALUES list with a placeholder per field and row costs more
+    to build than the whole rest of the batch."""
+    same = same or {}
     if connection.vendor != "postgresql":
-        BillingProfile.objects.bulk_update(profiles, PROFILE_FIELDS)
+        BillingProfile.objects.bulk_update(profiles, [*fields, *same])
         return
-    row = "(" + ", ".join(["%s::bigint"] + [f"%s::{t}" for t in _PROFILE_SQL_TYPES]) + ")"
-    params: list = []
-    for profile in profiles:
-        params.append(profile.pk)
-        params.extend(getattr(profile, name) for name in PROFILE_FIELDS)
-    assignments = ", ".join(f"{name} = v.{name}" for name in PROFILE_FIELDS)
+    arrays: list = [[p.pk for p in profiles]]
+    arrays += [[getattr(p, name) for p in profiles] for name in fields]
+    casts = ", ".join(["%s::bigint[]"] + [f"%s::{SQL_TYPES[name]}[]" for name in fields])
+    assignments = [f"{name} = v.{name}" for name in fields]
+    assignments += [f"{name} = %s::{SQL_TYPES[name]}" for name in same]
     table = BillingProfile._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS p SET {assignments} "
-            f"FROM (VALUES {', '.join([row] * len(profiles))}) "
-            f"AS v(id, {', '.join(PROFILE_FIELDS)}) WHERE p.id = v.id",
-            params,
+            f"UPDATE {table} AS p SET {', '.join(assignments)} FROM unnest({casts}) "
+            f"AS v(id, {', '.join(fields)}) WHERE p.id = v.id",
+            [*same.values(), *arrays],
         )

@@ -373,3 +373,51 @@ def test_a_declined_prepaid_term_is_refused_and_its_attempt_recorded_R12(agent):
     )
     assert not entries(account).exists()
     assert BillingProfile.objects.get(account=account).charge_key == ""
+
+
+@pytest.mark.django_db
+def test_a_renewal_left_in_flight_on_an_account_cancelled_since_is_recorded_and_forfeited_R5(
+    gateways, make_role_user
+):
+    # given a prepaid account reaching zero, whose run died after the gateway renewed its term
+    prepaid = AccountFactory(username="prepaid", time_zone=ZONE)
+    BillingProfileFactory(
+        account=prepaid,
+        mode=BillingMode.PREPAID,
+        prepaid_balance=Decimal("45.00"),
+        prepaid_months=12,
+        next_billing_date=PERIOD,
+    )
+    CardFactory(account=prepaid, token="tok_visa")
+    gateways(CrashAfterChargeGateway)
+    with pytest.raises(ProcessKilled):
+        run_billing(AS_OF)
+    [(key, reference)] = CrashAfterChargeGateway.calls
+
+    # when the customer cancels before the next run
+    cancellation_call_take(
+        account=prepaid,
+        by=Actor.staff(make_role_user("Support", "support.sam")),
+        now=NOW,
+        username_typed="prepaid",
+        reason=CancellationReasonFactory(name="Too expensive"),
+        callers_words="",
+        pause_accepted=False,
+    )
+    gateways(RememberingGateway)
+    counts = run_billing(AS_OF + timedelta(hours=1))
+
+    # then the run still takes up the charge in flight, records the renewal the gateway made,
+    # and the cancellation forfeits it with the rest of the balance (R5)
+    assert counts == {"resumed": 1, "prepaid_renewed": 1}
+    assert RememberingGateway.calls == [(key, reference)]
+    kinds = list(entries(prepaid).order_by("id").values_list("kind", "amount"))
+    assert kinds == [
+        (EntryKind.PREPAID_CONSUMPTION, Decimal("45.00")),
+        (EntryKind.PREPAYMENT_PURCHASE, Decimal("540.00")),
+        (EntryKind.CARD_PAYMENT, Decimal("540.00")),
+        (EntryKind.FORFEITURE, Decimal("540.00")),
+    ]
+    profile = BillingProfile.objects.get(account=prepaid)
+    assert (profile.charge_key, profile.prepaid_balance) == ("", 0)
+    assert run_billing(AS_OF + timedelta(hours=2)) == {}
