@@ -188,7 +188,8 @@ def billing_run(
         plans=plans_by_id(),
         claim=claim_token(sender=sender),
     )
-    last, sent = 0, []
+    last = 0
+    sent: list[Sent] = []
     while True:
         with transaction.atomic():
             # One short transaction records what the gateway answered for the batch before
