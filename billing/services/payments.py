@@ -43,7 +43,7 @@ from billing.services.common import (
     require_permission,
     schedule_from,
 )
-from billing.services.run import (
+from billing.services.periods import (
     PAID_OUTCOMES,
     Run,
     bill_account,
@@ -258,12 +258,12 @@ def _purchase_record(*, account: Account, sent: Sent, by: Actor, now: datetime):
     profile = _claimed_profile(account=account, charge=sent.charge)
     run = Run(as_of=now, by=by, gateway=get_gateway(), plans={})
     outcome = charge_record(profile=profile, sent=sent, run=run, retries=False)
-    _save(run)
+    entries = _save(run)
     if outcome == PAID_OUTCOMES["purchase"] and profile.next_billing_date is None:
         today = local_date(now, profile.account.zone)
         schedule_from(profile, first=add_months(today, 1, today.day), anchor_day=today.day)
     profile.save()
-    paid = [e for e in run.entries if e.kind == EntryKind.PREPAYMENT_PURCHASE]
+    paid = [e for e in entries if e.kind == EntryKind.PREPAYMENT_PURCHASE]
     return paid[0] if paid else None
 
 
@@ -284,11 +284,11 @@ def _claimed_profile(*, account: Account, charge: Charge) -> BillingProfile:
     return profile
 
 
-def _save(run: Run) -> None:
+def _save(run: Run) -> list[LedgerEntry]:
+    """Write what `run` recorded, one row at a time; returns the ledger entries."""
     for attempt in run.attempts:
-        attempt.save()
-    for entry in run.entries:
-        entry.save()
+        CardChargeAttempt.objects.create(**attempt)
+    return [LedgerEntry.objects.create(**entry) for entry in run.entries]
 
 
 def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) -> LedgerEntry:
@@ -422,7 +422,7 @@ def card_retry_record(*, account: Account, sent: Sent, by: Actor, now: datetime)
     was_unpaid = profile.unpaid_since is not None or account.status == AccountStatus.SUSPENDED
     run = Run(as_of=now, by=by, gateway=get_gateway(), plans={})
     outcome = charge_record(profile=profile, sent=sent, run=run, retries=False)
-    _save(run)
+    entries = _save(run)
     charged = outcome in PAID_OUTCOMES.values()
     if charged and was_unpaid:
         # As after a recorded payment: the months without service are not billed.
@@ -433,7 +433,7 @@ def card_retry_record(*, account: Account, sent: Sent, by: Actor, now: datetime)
             charged=False, message=f"the card could not be charged: {sent.refused}", refused=True
         )
     if not charged:
-        reason = run.attempts[-1].message if run.attempts else "not charged"
+        reason = run.attempts[-1]["message"] if run.attempts else "not charged"
         return CardRetry(charged=False, message=f"the card was not charged ({reason})")
-    total = sum((e.amount for e in run.entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
+    total = sum((e.amount for e in entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
     return CardRetry(charged=True, message=f"the card was charged {total} {sent.charge.currency}")
