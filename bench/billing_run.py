@@ -9,8 +9,9 @@ Each measurement bills a new month, so nothing has to be deleted (the ledger ref
 Workers are separate processes, started together; throughput is accounts billed divided by
 the time from the first worker's start of billing to the last one's end (Django start-up not
 counted). Peak memory is each worker's maximum resident set size. The naive loop bills
-`--naive` accounts with `billing_account_run`, one transaction and a handful of queries per
-account, and is extrapolated as a rate. The mix: 70% monthly by card, 25% prepaid consuming a
+`--naive` accounts with `billing_account_run`, one account at a time through the same claim,
+gateway call and record (two short transactions and a handful of queries per account), and
+is extrapolated as a rate. The mix: 70% monthly by card, 25% prepaid consuming a
 month, 5% paused paying the pause fee; the test gateway answers in memory.
 """
 
@@ -112,7 +113,7 @@ def prepare(month: int, due: int) -> datetime:
                 due_at = CASE WHEN a.username < %(limit)s
                     THEN (%(period)s::timestamp AT TIME ZONE a.time_zone) END,
                 prepaid_balance = CASE WHEN p.mode = 'prepaid' THEN 540 ELSE 0 END,
-                card_declines = 0, first_declined_on = NULL, unpaid_since = NULL
+                card_declines = 0, first_declined_on = NULL, retry_on = NULL, unpaid_since = NULL
             FROM accounts_account a
             WHERE a.id = p.account_id AND a.username LIKE 'bench-%%'
             """,
@@ -153,7 +154,7 @@ def worker(as_of: str, naive: int, run_id: int = 0) -> None:
     connection.ensure_connection()
     started, cpu_started = time.time(), time.process_time()
     if naive:
-        # The straightforward loop: one account, one transaction, one row at a time.
+        # The straightforward loop: one account at a time, one row at a time.
         ids = list(
             BillingProfile.objects.filter(due_at__lte=moment)
             .order_by("id")
@@ -311,8 +312,8 @@ def main() -> None:
             "`jobs.run_batch` tasks (tests/jobs/test_workers.py runs them on real workers). "
             "Memory is each worker process's maximum resident set; it is "
             f"the same at {options.small:,} and {options.accounts:,} accounts because the run "
-            "works in bounded batches. The naive loop bills one account per transaction with "
-            "the same service and is extrapolated as a rate."
+            "works in bounded batches. The naive loop bills one account at a time with the same "
+            "service (its claim, gateway call and record) and is extrapolated as a rate."
         ),
     )
 

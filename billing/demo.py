@@ -1,6 +1,7 @@
 """Demo billing: plans and add-ons, a profile for every paying account (monthly by card, prepaid
-terms, some at zero without a card and suspended, declining and expiring cards), and a few
-months of ledger history each. Everything through bulk_create."""
+terms, some at zero without a card and suspended, declining and expiring cards, a few card
+charges left in flight by a stopped run), and a few months of ledger history each. Everything
+through bulk_create."""
 
 from __future__ import annotations
 
@@ -106,6 +107,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         elif i % 23 == 5:
             token = "tok_decline"  # declined once, retry tomorrow
             profile.card_declines, profile.first_declined_on = 1, today
+            profile.retry_on = today + timedelta(days=1)
             profile.next_billing_date = today
             profile.due_at = start_of_day(today + timedelta(days=1), zone)
             attempts.append(
@@ -122,6 +124,16 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
                     **JOB,
                 )
             )
+        elif i % 31 == 11 and account.status == S.ACTIVE and not prepaid:
+            # Today's charge was sent to the gateway by a run that stopped before recording
+            # it: in flight until the next run sends the same key again and records the charge.
+            profile.next_billing_date = today
+            profile.due_at = start_of_day(today, zone)
+            profile.charge_key = f"charge:{account.pk}:{today}:0"
+            profile.charge_purpose, profile.charge_period = "charge", today
+            profile.charge_amount, profile.charge_currency = plan.monthly_price, plan.currency
+            profile.charge_claim = f"seed-demo-{account.pk}"
+            profile.charge_claimed_until = now - timedelta(minutes=50)
         elif i % 17 == 3:
             expiry = (today.year, today.month)  # expires at the end of this month
         elif i % 29 == 7:

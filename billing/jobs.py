@@ -16,7 +16,7 @@ from billing import selectors
 from billing.models import BillingProfile
 from billing.services import billing_run, billing_run_preview
 from core.actors import Actor
-from jobs.registry import register
+from jobs.registry import batch_sender, register
 from workflows.nonpayment import (
     accounts_cancel_unpaid,
     accounts_cancel_unpaid_preview,
@@ -28,7 +28,7 @@ from workflows.nonpayment import (
     "run_billing",
     description="Charges due periods, consumes prepaid balances, renews prepayments (R3, R11)",
     due=selectors.profiles_due_for_billing,
-    # Four of the run's 500-account transactions: a few seconds with the gateway.
+    # Four steps of the run's 500-account batches: a few seconds with the gateway.
     batch_size=2000,
     step=500,
 )
@@ -37,7 +37,10 @@ def run_billing(
 ) -> dict[str, int]:
     if dry_run:
         return billing_run_preview(profiles=items)
-    return billing_run(profiles=items, as_of=as_of, by=Actor.system("run_billing"))
+    # The same for every attempt of this batch: it takes back the charges a dead one left.
+    return billing_run(
+        profiles=items, as_of=as_of, by=Actor.system("run_billing"), sender=batch_sender()
+    )
 
 
 @register(

@@ -119,9 +119,11 @@ class BillingProfile(KeptModel):
         "retry), in UTC. Empty: nothing is due (unpaid, cancelled, no plan).",
     )
     prepaid_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
-    # Declines of the current period's card charge and the day of the first one (R11 retries).
+    # Declines of the current period's card charge, the day of the first one, and the local
+    # day of the next retry (R11): each retry is counted from the attempt before it.
     card_declines = models.PositiveSmallIntegerField(default=0)
     first_declined_on = models.DateField(null=True, blank=True)
+    retry_on = models.DateField(null=True, blank=True)
     # "Marked unpaid" by the billing run; the suspension job acts on it.
     unpaid_since = models.DateTimeField(null=True, blank=True)
     unpaid_reason = models.CharField(max_length=200, blank=True)
@@ -140,6 +142,26 @@ class BillingProfile(KeptModel):
     closed_at = models.DateTimeField(
         null=True, blank=True, help_text="When billing closed with the account's cancellation."
     )
+    # A card charge in flight (billing.services.charging): written and committed before the
+    # gateway is called, cleared in the transaction that records its outcome. While it is set,
+    # money actions on the account are refused and the profile stays due; a claim left by a
+    # crash is sent again with the same idempotency key once its lease lapses, and the gateway
+    # answers with the first charge. No index: the run finds them among the due profiles, and
+    # the claim is written without touching an indexed column.
+    charge_key = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="Idempotency key of a card charge sent to the gateway whose outcome is not "
+        "recorded yet; empty when none is in flight.",
+    )
+    charge_purpose = models.CharField(max_length=20, blank=True)
+    charge_period = models.DateField(null=True, blank=True)
+    charge_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    charge_currency = models.CharField(max_length=3, blank=True)
+    # Who holds the charge in flight (a billing run's step, or a staff action) and until when;
+    # after that moment another run may take it over.
+    charge_claim = models.CharField(max_length=48, blank=True)
+    charge_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         permissions = [

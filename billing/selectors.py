@@ -184,18 +184,38 @@ def ledger_for(*, account: Account) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(account_id=account.pk).order_by("-at", "-id")
 
 
-def profiles_due_for_billing(*, as_of: datetime) -> QuerySet[BillingProfile]:
+# Claim tokens of staff actions (a card retry, a prepaid term bought) start with this: their
+# charges in flight are completed by the same action, never taken over by the billing run.
+STAFF_CLAIM_PREFIX = "staff-"
+
+
+def profiles_due_for_billing(*, as_of: datetime, sender: str = "") -> QuerySet[BillingProfile]:
     """Profiles whose billing date has come as of `as_of` and that the run bills (R3, R11).
 
     Besides open accounts: a monthly account cancelled on its billing date before the run came
     still owes that date (R3: only a cancellation *before* the date avoids it); closing kept
     the date due (billing_close_for_cancellation), and once billed the next date lies after
-    the closing, so it is never selected again."""
+    the closing, so it is never selected again.
+
+    A profile with a card charge in flight stays due, whatever happened to its account since,
+    but is not the run's while another run holds it: only once its claim has lapsed (a crash
+    between the gateway's answer and the record) does the run take it, to ask the gateway
+    again with the same key and record what it charged. `sender` (a batch of the run_billing
+    job, the same for every attempt of that batch) also takes back at once the charges its own
+    dead attempt left in flight. A staff member's charge in flight is theirs to complete."""
     owed_after_closing = Q(
         closed_at__isnull=False, mode=BillingMode.MONTHLY_CARD, due_at__lte=F("closed_at")
     )
+    in_flight = ~Q(charge_key="")
+    left = Q(charge_claimed_until__lt=as_of)
+    if sender:
+        left |= Q(charge_claim__startswith=f"{sender[:15]}-")
+    left &= ~Q(charge_claim__startswith=STAFF_CLAIM_PREFIX)
     return BillingProfile.objects.filter(
-        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED)) | owed_after_closing,
+        Q(account__status__in=(AccountStatus.ACTIVE, AccountStatus.PAUSED))
+        | owed_after_closing
+        | in_flight,
+        Q(charge_key="") | left,
         due_at__lte=as_of,
         unpaid_since__isnull=True,
         plan__isnull=False,

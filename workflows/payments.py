@@ -1,5 +1,6 @@
 """Money that settles what an account owes (R11): billing records it and restarts the
-schedule, and a suspended account is reactivated, in one transaction."""
+schedule, and a suspended account is reactivated, in one transaction (for a card, the one that
+records the gateway's answer: the gateway is never asked under a lock)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.db import transaction
 from accounts.models import Account, AccountStatus
 from accounts.services import account_lock, account_unsuspend
 from billing.models import LedgerEntry
-from billing.services import card_retry_now as billing_card_retry_now
+from billing.services import BillingError, CardRetry, charge_send
+from billing.services import card_retry_claim as billing_card_retry_claim
+from billing.services import card_retry_record as billing_card_retry_record
 from billing.services import payment_record as billing_payment_record
 from core.actors import Actor
 
@@ -43,13 +46,25 @@ def payment_record(
     return payment
 
 
-@transaction.atomic
 def card_retry_now(*, account: Account, by: Actor, now: datetime) -> str:
-    """Try the card on file for what the account owes now (billing.services.card_retry_now);
-    a charge reactivates a suspended account (R11). Returns the outcome in a sentence."""
-    locked = account_lock(account)
-    retry = billing_card_retry_now(account=locked, by=by, now=now)
-    if retry.charged and locked.status == AccountStatus.SUSPENDED:
-        account_unsuspend(account=locked, by=by, now=now, reason="Card charged after a retry (R11)")
+    """Try the card on file for what the account owes now (billing.services.card_retry_claim);
+    a charge reactivates a suspended account (R11). Returns the outcome in a sentence.
+
+    The gateway is asked with no lock held: billing claims the charge and commits, the gateway
+    answers, then one transaction locks the account, records the outcome and, once paid,
+    lifts the suspension."""
+    claim = billing_card_retry_claim(account=account, by=by, now=now)
+    if isinstance(claim, CardRetry):
+        return claim.message
+    sent = charge_send(charge=claim)
+    with transaction.atomic():
+        locked = account_lock(account)
+        retry = billing_card_retry_record(account=locked, sent=sent, by=by, now=now)
+        if retry.charged and locked.status == AccountStatus.SUSPENDED:
+            account_unsuspend(
+                account=locked, by=by, now=now, reason="Card charged after a retry (R11)"
+            )
     account.status = locked.status
+    if retry.refused:
+        raise BillingError(retry.message)
     return retry.message

@@ -5,7 +5,7 @@ low), opening and changing a profile through billing's workflows, and the money 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from accounts.services import LifecycleError
 from billing import selectors
 from billing.admin.actions import action_form
 from billing.models import BillingProfile
-from billing.services import BillingError
+from billing.services import BillingError, card_retry_check
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
 from core.localtime import local_day, local_moment
@@ -244,14 +244,37 @@ class BillingProfileAdmin(ServiceFormAdmin):
 
     @admin.action(description=gettext_lazy("Retry card now"), permissions=["retry_card"])
     def retry_card(self, request, queryset: QuerySet[BillingProfile]):
+        """Each selected account's card is checked first (nothing owed, no valid card, a charge
+        already at the gateway refuse the whole action); then each is charged on its own, with
+        no transaction held across the gateway's answer (a charge cannot be rolled back)."""
         by, now = Actor.staff(request.user), timezone.now()
-        return action_form(
-            self,
-            request,
-            queryset.select_related("account"),
-            form_class=forms.Form,
-            title=_("Retry card now"),
-            action="retry_card",
-            apply=lambda profile, data: card_retry_now(account=profile.account, by=by, now=now),
-            refusals=(BillingError, LifecycleError),
-        )
+        profiles = list(queryset.select_related("account"))
+        form = forms.Form(request.POST if "apply" in request.POST else None)
+        if not form.is_bound:
+            return action_form(
+                self,
+                request,
+                queryset.select_related("account"),
+                form_class=forms.Form,
+                title=_("Retry card now"),
+                action="retry_card",
+                apply=lambda profile, data: "",
+            )
+        for profile in profiles:
+            try:
+                card_retry_check(account=profile.account, by=by, now=now)
+            except BillingError as exc:
+                self.message_user(
+                    request,
+                    _("Nothing was changed: %(row)s: %(error)s") % {"row": profile, "error": exc},
+                    messages.ERROR,
+                )
+                return None
+        for profile in profiles:
+            try:
+                result = card_retry_now(account=profile.account, by=by, now=now)
+            except (BillingError, LifecycleError) as exc:
+                self.message_user(request, f"{profile}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{profile}: {result}", messages.SUCCESS)
+        return None

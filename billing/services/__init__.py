@@ -5,6 +5,7 @@ in ``workflows``.
 """
 
 from billing.services.catalogue import catalogue_entry_save
+from billing.services.charging import Charge, Sent, charge_in_flight_refusal, charge_send
 from billing.services.common import BillingError, money
 from billing.services.nonpayment import (
     profile_suspension_record,
@@ -15,7 +16,10 @@ from billing.services.nonpayment import (
 )
 from billing.services.payments import (
     R5_REFUSAL,
-    card_retry_now,
+    CardRetry,
+    card_retry_check,
+    card_retry_claim,
+    card_retry_record,
     charge_refund,
     payment_record,
     prepaid_term_buy,
@@ -39,6 +43,9 @@ from billing.services.run import billing_account_run, billing_run, billing_run_p
 __all__ = [
     "R5_REFUSAL",
     "BillingError",
+    "CardRetry",
+    "Charge",
+    "Sent",
     "addon_cancel",
     "addon_subscribe",
     "billing_account_run",
@@ -53,9 +60,13 @@ __all__ = [
     "card_attach",
     "card_check",
     "card_expiry_change",
+    "card_retry_check",
+    "card_retry_claim",
+    "card_retry_record",
     "catalogue_entry_save",
-    "card_retry_now",
+    "charge_in_flight_refusal",
     "charge_refund",
+    "charge_send",
     "money",
     "payment_record",
     "plan_get",

@@ -104,6 +104,6 @@ def schedule_from(profile: BillingProfile, *, first: date, anchor_day: int) -> N
 def clear_nonpayment(profile: BillingProfile) -> None:
     """Forget declines, the unpaid mark and the suspension for it (R11): what was owed is
     settled, or the account starts afresh. The caller saves the profile."""
-    profile.card_declines, profile.first_declined_on = 0, None
+    profile.card_declines, profile.first_declined_on, profile.retry_on = 0, None, None
     profile.unpaid_since, profile.unpaid_reason = None, ""
     profile.suspended_at = profile.notice_sent_at = None

@@ -22,6 +22,19 @@ from billing.models import (
     EntryKind,
     LedgerEntry,
 )
+from billing.selectors import STAFF_CLAIM_PREFIX
+from billing.services.charging import (
+    CHARGE_LEASE,
+    CLAIM_FIELDS,
+    Charge,
+    Sent,
+    charge_in_flight_refusal,
+    charge_send,
+    claim_lapsed,
+    claim_token,
+    claim_write,
+    claimed_charge,
+)
 from billing.services.common import (
     BillingError,
     clear_nonpayment,
@@ -30,7 +43,14 @@ from billing.services.common import (
     require_permission,
     schedule_from,
 )
-from billing.services.run import Run, bill_account, monthly_total
+from billing.services.periods import (
+    PAID_OUTCOMES,
+    Run,
+    bill_account,
+    charge_record,
+    charge_texts,
+    monthly_total,
+)
 from core.actors import Actor
 from core.localtime import local_date
 
@@ -54,6 +74,24 @@ def _restart_billing(profile: BillingProfile, *, now: datetime) -> None:
     today = local_date(now, profile.account.zone)
     schedule_from(profile, first=add_months(today, 1, today.day), anchor_day=today.day)
     clear_nonpayment(profile)
+
+
+def _refuse_while_charging(profile: BillingProfile, *, now: datetime) -> None:
+    """A money action on an account whose card charge is at the gateway is refused at once,
+    naming the charge: it neither waits for the gateway nor crosses the charge's record."""
+    refusal = charge_in_flight_refusal(profile, now=now)
+    if refusal is not None:
+        raise refusal
+
+
+def _resumable_by_staff(profile: BillingProfile, *, purpose_is_purchase: bool, now: datetime):
+    """Whether the charge in flight is one a staff action of this kind left (its process
+    stopped before the record), for this action to send again and record."""
+    return (
+        claim_lapsed(profile, now=now)
+        and profile.charge_claim.startswith(STAFF_CLAIM_PREFIX)
+        and (profile.charge_purpose == "purchase") == purpose_is_purchase
+    )
 
 
 def _outstanding(profile: BillingProfile) -> bool:
@@ -88,6 +126,7 @@ def payment_record(
         raise BillingError("a payment needs a reference (bank transfer id, cheque number)")
     profile = lock_profile(account)
     account = profile.account
+    _refuse_while_charging(profile, now=now)
     plan = profile.plan
     if plan is None:
         raise BillingError(f"{account} has no plan; choose one before recording a payment")
@@ -157,9 +196,26 @@ def payment_record(
     return payment
 
 
-@transaction.atomic
 def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEntry:
-    """Buy the account's prepaid term with the card on file (prepaid_months × the month)."""
+    """Buy the account's prepaid term with the card on file (prepaid_months × the month).
+
+    The card is charged outside any lock (billing.services.charging): the charge is claimed
+    and committed, sent, then recorded. A decline or a gateway failure is recorded as the
+    attempt, then refused. A purchase whose record a crash lost is completed by buying again:
+    the same key goes to the gateway, which answers with the first charge."""
+    charge = _purchase_claim(account=account, by=by, now=now)
+    sent = charge_send(charge=charge)
+    entry = _purchase_record(account=account, sent=sent, by=by, now=now)
+    if sent.refused or sent.unavailable:
+        raise BillingError(f"the card could not be charged: {sent.refused or sent.unavailable}")
+    if entry is None:
+        assert sent.result is not None
+        raise BillingError(f"the card was declined ({sent.result.decline_code})")
+    return entry
+
+
+@transaction.atomic
+def _purchase_claim(*, account: Account, by: Actor, now: datetime) -> Charge:
     profile = lock_profile(account)
     account = profile.account
     plan = profile.plan
@@ -169,65 +225,79 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
     today = local_date(now, account.zone)
     if card is None or not card.is_valid_on(today):
         raise BillingError(f"{account} has no valid card on file to buy the prepaid term with")
-    amount = monthly_total(plan=plan, addons=_active_addons(account))
-    amount *= profile.prepaid_months
-    # Stable across a retry of this same purchase (the transaction rolled back, so the count
-    # is unchanged): the gateway then answers with the first charge instead of charging again.
-    earlier = LedgerEntry.objects.filter(
-        account_id=account.pk, kind=EntryKind.PREPAYMENT_PURCHASE
-    ).count()
-    key = f"purchase:{account.pk}:{earlier}"
-    try:
-        result = get_gateway().charge(
-            token=card.token, amount=amount, currency=profile.currency, idempotency_key=key
+    if _resumable_by_staff(profile, purpose_is_purchase=True, now=now):
+        charge = claimed_charge(profile)
+    else:
+        _refuse_while_charging(profile, now=now)
+        amount = monthly_total(plan=plan, addons=_active_addons(account))
+        amount *= profile.prepaid_months
+        # Stable until this purchase is recorded: sent again, the gateway answers with the
+        # first charge instead of charging again.
+        earlier = LedgerEntry.objects.filter(
+            account_id=account.pk, kind=EntryKind.PREPAYMENT_PURCHASE
+        ).count()
+        charge = Charge(
+            profile_id=profile.pk,
+            account_id=account.pk,
+            key=f"purchase:{account.pk}:{earlier}",
+            purpose="purchase",
+            period=None,
+            amount=amount,
+            currency=plan.currency,
         )
-    except (GatewayError, GatewayUnavailable) as exc:
-        raise BillingError(f"the card could not be charged: {exc}") from None
-    CardChargeAttempt.objects.create(
-        account=account,
-        at=now,
-        purpose="purchase",
-        amount=amount,
-        currency=profile.currency,
-        idempotency_key=key,
-        outcome="succeeded" if result.succeeded else "declined",
-        gateway_reference=result.reference,
-        message=result.decline_code,
-        **by.as_fields(),
-    )
-    if not result.succeeded:
-        raise BillingError(f"the card was declined ({result.decline_code})")
-    profile.prepaid_balance += amount
-    entry = LedgerEntry.objects.create(
-        account=account,
-        at=now,
-        kind=EntryKind.PREPAYMENT_PURCHASE,
-        amount=amount,
-        currency=profile.currency,
-        reference=result.reference,
-        prepaid_balance_after=profile.prepaid_balance,
-        description=f"Prepaid term bought: {profile.prepaid_months} months",
-        **by.as_fields(),
-    )
-    LedgerEntry.objects.create(
-        account=account,
-        at=now,
-        kind=EntryKind.CARD_PAYMENT,
-        amount=amount,
-        currency=profile.currency,
-        reference=result.reference,
-        description="Card payment of a prepaid term",
-        **by.as_fields(),
-    )
-    if profile.next_billing_date is None:
-        schedule_from(profile, first=add_months(today, 1, today.day), anchor_day=today.day)
-    profile.save()
-    return entry
+    charge.token = card.token
+    charge.description = f"Prepaid term bought: {profile.prepaid_months} months"
+    charge.payment = "Card payment of a prepaid term"
+    claim_write(profile, charge, token=claim_token(staff=True), until=now + CHARGE_LEASE)
+    profile.save(update_fields=CLAIM_FIELDS)
+    return charge
 
 
 @transaction.atomic
+def _purchase_record(*, account: Account, sent: Sent, by: Actor, now: datetime):
+    profile = _claimed_profile(account=account, charge=sent.charge)
+    run = Run(as_of=now, by=by, gateway=get_gateway(), plans={})
+    outcome = charge_record(profile=profile, sent=sent, run=run, retries=False)
+    entries = _save(run)
+    if outcome == PAID_OUTCOMES["purchase"] and profile.next_billing_date is None:
+        today = local_date(now, profile.account.zone)
+        schedule_from(profile, first=add_months(today, 1, today.day), anchor_day=today.day)
+    profile.save()
+    paid = [e for e in entries if e.kind == EntryKind.PREPAYMENT_PURCHASE]
+    return paid[0] if paid else None
+
+
+def _claimed_profile(*, account: Account, charge: Charge) -> BillingProfile:
+    """The account's profile, locked, still holding the claim of `charge`; a clear error when
+    another request completed that charge meanwhile (after the claim lapsed)."""
+    profile = (
+        BillingProfile.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(account_id=account.pk, charge_claim=charge.claim)
+        .first()
+    )
+    if profile is None:
+        raise BillingError(
+            f"the card charge of {account} was completed by another request meanwhile; "
+            "see its card charge attempts"
+        )
+    return profile
+
+
+def _save(run: Run) -> list[LedgerEntry]:
+    """Write what `run` recorded, one row at a time; returns the ledger entries."""
+    for attempt in run.attempts:
+        CardChargeAttempt.objects.create(**attempt)
+    return [LedgerEntry.objects.create(**entry) for entry in run.entries]
+
+
 def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) -> LedgerEntry:
-    """Refund a charge or pause fee in full. Prepayments never are (R5), whoever asks."""
+    """Refund a charge or pause fee in full. Prepayments never are (R5), whoever asks.
+
+    The gateway is asked outside any lock, with a key of the entry: asked twice (two staff
+    members at once, or again after a crash) it gives back the same refund, and the record
+    then takes the account's lock and writes the refund once. A charge of the account in
+    flight meanwhile does not stop it: it refunds an earlier, recorded charge."""
     require_permission(by, "billing.refund_charge", "refund charges")
     if entry.kind in PREPAYMENT_KINDS:
         raise BillingError(R5_REFUSAL)
@@ -244,9 +314,7 @@ def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) 
         raise BillingError(f"a {entry.get_kind_display().lower()} cannot be refunded")
     if not (reason or "").strip():
         raise BillingError("a refund needs a reason")
-    lock_profile(entry.account)
-    if LedgerEntry.objects.filter(refund_of=entry).exists():
-        raise BillingError(f"this {entry.get_kind_display().lower()} was already refunded")
+    _refuse_refunded(entry)
     reference = ""
     if entry.reference.startswith("ch_"):
         try:
@@ -258,72 +326,132 @@ def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) 
             )
         except (GatewayError, GatewayUnavailable) as exc:
             raise BillingError(f"the gateway refused the refund: {exc}") from None
-    return LedgerEntry.objects.create(
-        account_id=entry.account_id,
-        at=now,
-        kind=EntryKind.REFUND,
-        amount=entry.amount,
-        currency=entry.currency,
-        refund_of=entry,
-        reference=reference,
-        description=f"Refund: {reason.strip()}"[:200],
-        **by.as_fields(),
-    )
+    with transaction.atomic():
+        lock_profile(entry.account)
+        _refuse_refunded(entry)
+        return LedgerEntry.objects.create(
+            account_id=entry.account_id,
+            at=now,
+            kind=EntryKind.REFUND,
+            amount=entry.amount,
+            currency=entry.currency,
+            refund_of=entry,
+            reference=reference,
+            description=f"Refund: {reason.strip()}"[:200],
+            **by.as_fields(),
+        )
+
+
+def _refuse_refunded(entry: LedgerEntry) -> None:
+    if LedgerEntry.objects.filter(refund_of=entry).exists():
+        raise BillingError(f"this {entry.get_kind_display().lower()} was already refunded")
 
 
 @dataclass(frozen=True)
 class CardRetry:
-    """What a card retry by staff came to: charged or not, in a sentence for the staff."""
+    """What a card retry by staff came to: charged or not, in a sentence for the staff;
+    `refused` when the gateway refused the request itself (nothing was charged)."""
 
     charged: bool
     message: str
+    refused: bool = False
 
     def __str__(self) -> str:
         return self.message
 
 
+def card_retry_check(*, account: Account, by: Actor, now: datetime) -> None:
+    """Refuse (BillingError) a card retry that ``card_retry_claim`` would refuse before any
+    charge: the permission, a charge at the gateway right now, nothing owed, no valid card.
+    Staff actions over several accounts check them all before charging any."""
+    require_permission(by, "billing.retry_card", "retry cards")
+    profile = BillingProfile.objects.select_related("account").filter(account_id=account.pk).first()
+    if profile is None:
+        raise BillingError(f"{account} has no billing profile")
+    if _resumable_by_staff(profile, purpose_is_purchase=False, now=now):
+        return
+    _refuse_while_charging(profile, now=now)
+    if not _outstanding(profile):
+        raise BillingError(f"{profile.account} has no declined or unpaid charge to retry")
+    card = Card.objects.filter(account_id=account.pk).first()
+    if card is None or not card.is_valid_on(local_date(now, profile.account.zone)):
+        raise BillingError(f"{profile.account} has no valid card on file; attach a card first")
+
+
 @transaction.atomic
-def card_retry_now(*, account: Account, by: Actor, now: datetime) -> CardRetry:
-    """Try the card on file for the outstanding period at once, outside the retry schedule
-    (e.g. the customer updated the card). A success clears the non-payment marks and
-    lets a suspended account be reactivated (``workflows.payments``); a decline changes nothing
-    but the attempt record."""
+def card_retry_claim(*, account: Account, by: Actor, now: datetime) -> Charge | CardRetry:
+    """The first step of trying the card on file at once for the outstanding period, outside
+    the retry schedule (e.g. the customer updated the card): the charge is claimed on the
+    profile and committed (billing.services.charging), to be sent with ``charge_send`` and
+    recorded with ``card_retry_record`` (``workflows.payments.card_retry_now`` does all three).
+    A CardRetry when nothing is to be charged. A retry whose record a crash lost is sent again
+    as it was (same key: the gateway answers with the first charge)."""
     require_permission(by, "billing.retry_card", "retry cards")
     profile = lock_profile(account)
     account = profile.account
-    if not _outstanding(profile):
-        raise BillingError(f"{account} has no declined or unpaid charge to retry")
     card = Card.objects.filter(account_id=account.pk).first()
-    if card is None or not card.is_valid_on(local_date(now, account.zone)):
-        raise BillingError(f"{account} has no valid card on file; attach a card first")
+    if _resumable_by_staff(profile, purpose_is_purchase=False, now=now):
+        charge = claimed_charge(profile)
+        charge.token = card.token if card is not None else ""
+        if profile.plan is None:
+            raise BillingError(f"{account} has no plan to bill")
+        charge.description, charge.payment = charge_texts(
+            charge.purpose, charge.period, profile.plan, _active_addons(account), profile
+        )
+    else:
+        _refuse_while_charging(profile, now=now)
+        if not _outstanding(profile):
+            raise BillingError(f"{account} has no declined or unpaid charge to retry")
+        if card is None or not card.is_valid_on(local_date(now, account.zone)):
+            raise BillingError(f"{account} has no valid card on file; attach a card first")
+        earlier = CardChargeAttempt.objects.filter(
+            account_id=account.pk, period=profile.next_billing_date, by_job=""
+        ).count()
+        run = Run(
+            as_of=now,
+            by=by,
+            gateway=get_gateway(),
+            plans={profile.plan.pk: profile.plan} if profile.plan else {},
+            key_suffix=f"staff{earlier}",
+        )
+        # A suspended account is billed as an active one: the run tells only paused accounts
+        # (the pause fee) apart.
+        outcome = bill_account(profile=profile, card=card, addons=_active_addons(account), run=run)
+        if outcome is None:
+            raise BillingError("the account cannot be billed; see the log for the reason")
+        if not isinstance(outcome, Charge):
+            # Nothing for the card to pay (and nothing written): say so.
+            return CardRetry(charged=False, message="the card was not charged (not charged)")
+        charge = outcome
+        _save(run)
+    claim_write(profile, charge, token=claim_token(staff=True), until=now + CHARGE_LEASE)
+    profile.save()
+    return charge
+
+
+def card_retry_record(*, account: Account, sent: Sent, by: Actor, now: datetime) -> CardRetry:
+    """The last step of a card retry by staff, inside the caller's transaction (which locked
+    `account`): the attempt, and on success the charge, with a restart of billing when the
+    account was unpaid (a suspended account is then reactivated by ``workflows.payments``). A
+    decline outside the schedule neither advances nor shortens the retries: only the attempt
+    is recorded."""
+    profile = _claimed_profile(account=account, charge=sent.charge)
+    profile.account = account
     was_unpaid = profile.unpaid_since is not None or account.status == AccountStatus.SUSPENDED
-    earlier = CardChargeAttempt.objects.filter(
-        account_id=account.pk, period=profile.next_billing_date, by_job=""
-    ).count()
-    run = Run(
-        as_of=now,
-        by=by,
-        gateway=get_gateway(),
-        plans={profile.plan.pk: profile.plan} if profile.plan else {},
-        key_suffix=f"staff{earlier}",
-    )
-    # A suspended account is billed as an active one: the run tells only paused accounts
-    # (the pause fee) apart.
-    bill_account(profile=profile, card=card, addons=_active_addons(account), run=run)
-    if run.counts.get("errors"):
-        raise BillingError("the account cannot be billed; see the log for the reason")
-    for attempt in run.attempts:
-        attempt.save()
-    if not any(a.outcome == "succeeded" for a in run.attempts):
-        # A decline outside the schedule neither advances nor shortens the retries: only the
-        # attempt is recorded.
-        outcome = run.attempts[-1].message if run.attempts else "not charged"
-        return CardRetry(charged=False, message=f"the card was not charged ({outcome})")
-    for item in run.entries:
-        item.save()
-    if was_unpaid:
+    run = Run(as_of=now, by=by, gateway=get_gateway(), plans={})
+    outcome = charge_record(profile=profile, sent=sent, run=run, retries=False)
+    entries = _save(run)
+    charged = outcome in PAID_OUTCOMES.values()
+    if charged and was_unpaid:
         # As after a recorded payment: the months without service are not billed.
         _restart_billing(profile, now=now)
     profile.save()
-    total = sum((e.amount for e in run.entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
-    return CardRetry(charged=True, message=f"the card was charged {total} {profile.currency}")
+    if sent.refused:
+        return CardRetry(
+            charged=False, message=f"the card could not be charged: {sent.refused}", refused=True
+        )
+    if not charged:
+        reason = run.attempts[-1]["message"] if run.attempts else "not charged"
+        return CardRetry(charged=False, message=f"the card was not charged ({reason})")
+    total = sum((e.amount for e in entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
+    return CardRetry(charged=True, message=f"the card was charged {total} {sent.charge.currency}")

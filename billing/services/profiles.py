@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import transaction
 
 from accounts.models import Account, AccountStatus
-from billing import conf
 from billing.gateway import CardDetails, GatewayError, get_gateway
 from billing.models import (
     AccountAddOn,
@@ -320,7 +319,11 @@ def billing_close_for_cancellation(
             **by.as_fields(),
         )
         profile.prepaid_balance = 0
-    if not _billing_date_begun_unbilled(profile, now=now, status_before=status_before):
+    # A charge in flight keeps the profile due: the run records what the gateway answers.
+    in_flight = bool(profile.charge_key)
+    if not in_flight and not _billing_date_begun_unbilled(
+        profile, now=now, status_before=status_before
+    ):
         profile.due_at = None
     profile.closed_at = now
     profile.save(update_fields=["prepaid_balance", "due_at", "closed_at"])
@@ -369,12 +372,8 @@ def billing_rezone(*, account: Account) -> datetime | None:
     )
     if profile is None:
         return None
-    day = profile.next_billing_date
-    if profile.card_declines and profile.first_declined_on is not None:
-        retry_days = conf.card_retry_days()
-        day = profile.first_declined_on + timedelta(
-            days=retry_days[min(profile.card_declines, len(retry_days)) - 1]
-        )
+    day = profile.retry_on if profile.card_declines and profile.retry_on else None
+    day = day or profile.next_billing_date
     if day is None:
         return None
     due_at = start_of_day(day, account.zone)

@@ -10,115 +10,100 @@
   billing date means that date is never charged (R3).
 
 Each period is billed at most once: the ledger has a unique constraint per account and period,
-each card charge carries an idempotency key derived from the account, period and attempt, and
-the run claims accounts with ``select_for_update(skip_locked=True)`` in batches by id, so two
-workers never bill the same account at once and a crashed run can simply run again.
+each card charge carries an idempotency key derived from the account, period, purpose and
+attempt, and the run claims accounts with ``select_for_update(skip_locked=True)`` in batches by
+id, so two workers never bill the same account at once and a crashed run can simply run again.
+
+No gateway call is made under a lock (billing.services.charging): a batch is billed in a short
+transaction that writes what needs no card (prepaid consumption, marking unpaid) and claims
+each card charge on its profile, and commits; the gateway is then asked outside any
+transaction; the next short transaction records each outcome on the profile it locks again,
+if its claim is still there, and claims the next batch. What one account's period comes to is
+billing.services.periods: a declined card is tried once per run at most, and each retry is
+counted from the attempt before it, so a run catching up after days away keeps the spacing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from accounts.models import Account, AccountStatus
-from billing import conf
-from billing.calendar import next_billing_after
-from billing.gateway import GatewayError, GatewayUnavailable, PaymentGateway, get_gateway
+from billing.gateway import PaymentGateway, get_gateway
 from billing.models import (
     AccountAddOn,
-    BillingMode,
     BillingProfile,
     Card,
     CardChargeAttempt,
-    EntryKind,
     LedgerEntry,
     Plan,
 )
 from billing.selectors import profiles_due_for_billing
-from billing.services.common import BillingError
+from billing.services.charging import (
+    CHARGE_LEASE,
+    CLAIM_FIELDS,
+    Charge,
+    Sent,
+    charge_send,
+    claim_token,
+    claim_write,
+)
+from billing.services.periods import Run, bill_account, charge_record
 from core.actors import Actor
-from core.localtime import local_date, start_of_day
 
 logger = logging.getLogger(__name__)
 
-# Accounts claimed per transaction. Row locks and the gateway calls of a batch are held for the
-# whole transaction: 500 keeps it around a second with a fast gateway, and small enough that
-# a second worker finds the next batch free instead of waiting.
+# Accounts claimed per transaction. No lock is held while the gateway is called, so the size
+# bounds the two short transactions of a batch (each well under a second) and how many
+# charges a crash can leave in flight for the next run to take up.
 BATCH_SIZE = 500
 BILLABLE_STATUSES = (AccountStatus.ACTIVE, AccountStatus.PAUSED)
-PROFILE_FIELDS = [
-    "next_billing_date",
-    "anchor_day",
-    "due_at",
-    "prepaid_balance",
-    "card_declines",
-    "first_declined_on",
-    "unpaid_since",
-    "unpaid_reason",
+# The billing fields the run writes, and the claim of a charge in flight, with their
+# PostgreSQL types for the one-statement batch updates.
+SQL_TYPES = {
+    "next_billing_date": "date",
+    "anchor_day": "smallint",
+    "due_at": "timestamptz",
+    "prepaid_balance": "numeric",
+    "card_declines": "smallint",
+    "first_declined_on": "date",
+    "retry_on": "date",
+    "unpaid_since": "timestamptz",
+    "unpaid_reason": "varchar",
+    "charge_key": "varchar",
+    "charge_purpose": "varchar",
+    "charge_period": "date",
+    "charge_amount": "numeric",
+    "charge_currency": "varchar",
+    "charge_claim": "varchar",
+    "charge_claimed_until": "timestamptz",
+}
+BILLING_FIELDS = [name for name in SQL_TYPES if name not in CLAIM_FIELDS]
+# A charge put in flight: what differs per account (a renewal's balance after the month
+# consumed, the charge), the claim itself is the batch's.
+CHARGE_FIELDS = ["prepaid_balance", "charge_key", "charge_purpose", "charge_period"]
+CHARGE_FIELDS += ["charge_amount", "charge_currency"]
+# What the record reads again under the lock: what other writers may have changed since the
+# claim (a cancellation, a new time zone, a reactivation).
+REREAD_FIELDS = [*BILLING_FIELDS, "closed_at"]
+# What the run reads of a profile and its account, and of a card: the account's name, zone
+# and status, not the rest (a run reads thousands of them).
+PROFILE_READ = [
+    *(f.name for f in BillingProfile._meta.concrete_fields),
+    "account__username",
+    "account__time_zone",
+    "account__status",
 ]
-# PostgreSQL types of PROFILE_FIELDS, for the one-statement batch update.
-_PROFILE_SQL_TYPES = [
-    "date",
-    "smallint",
-    "timestamptz",
-    "numeric",
-    "smallint",
-    "date",
-    "timestamptz",
-    "varchar",
-]
-
-
-@dataclass
-class Run:
-    """One billing run's context and what it writes, one batch at a time."""
-
-    as_of: datetime
-    by: Actor
-    gateway: PaymentGateway
-    plans: dict[int, Plan]
-    # Set for a charge outside the schedule (a retry by staff): a fresh key per such attempt.
-    key_suffix: str = ""
-    entries: list[LedgerEntry] = field(default_factory=list)
-    attempts: list[CardChargeAttempt] = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)
-
-    def entry(self, account: Account, kind: str, amount: Decimal, currency: str, **extra):
-        self.entries.append(
-            LedgerEntry(
-                account_id=account.pk,
-                at=self.as_of,
-                kind=kind,
-                amount=amount,
-                currency=currency,
-                **extra,
-                **self.by.as_fields(),
-            )
-        )
+CARD_READ = ["account_id", "token", "brand", "last4", "exp_month", "exp_year"]
 
 
 def plans_by_id() -> dict[int, Plan]:
     """All plans: a small catalogue, read once per run instead of once per account."""
     return {plan.pk: plan for plan in Plan.objects.all()}
-
-
-def monthly_total(*, plan: Plan, addons: list[AccountAddOn]) -> Decimal:
-    """The plan's monthly price plus its active add-ons, all in the plan's currency."""
-    total = plan.monthly_price
-    for sub in addons:
-        if sub.addon.currency != plan.currency:
-            raise BillingError(
-                f"add-on {sub.addon.name} is priced in {sub.addon.currency} but the plan "
-                f"{plan.name} in {plan.currency}; the account cannot be billed until they match"
-            )
-        total += sub.addon.monthly_price
-    return total
 
 
 def billing_run(
@@ -128,24 +113,46 @@ def billing_run(
     by: Actor,
     batch_size: int = BATCH_SIZE,
     gateway: PaymentGateway | None = None,
+    sender: str = "",
 ) -> dict[str, int]:
     """Bill the due `profiles` (the run_billing job's items, or any due selection) as of
-    `as_of`, in transactions of `batch_size`; returns counts of what was done. Each transaction
+    `as_of`, `batch_size` accounts at a time; returns counts of what was done. Each batch
     claims its profiles with skip_locked, so a second worker billing an overlapping selection
-    takes the others."""
-    run = Run(as_of=as_of, by=by, gateway=gateway or get_gateway(), plans=plans_by_id())
+    takes the others; its card charges are claimed and committed, sent, then recorded.
+    `sender` names the job's batch (jobs.registry.batch_sender), whose attempt run again takes
+    back the charges a dead one left in flight."""
+    run = Run(
+        as_of=as_of,
+        by=by,
+        gateway=gateway or get_gateway(),
+        plans=plans_by_id(),
+        claim=claim_token(sender=sender),
+    )
     last = 0
+    sent: list[Sent] = []
     while True:
         with transaction.atomic():
+            # One short transaction records what the gateway answered for the batch before
+            # and claims the next one: as many commits as batches.
+            if sent:
+                _record_batch(sent, run)
+            # The profiles only: a pause or a cancellation that comes while the charge is in
+            # flight is for the record to find (it reads the profile again); a profile
+            # another transaction holds (a payment being recorded) is left for the next run.
             batch = list(
                 profiles.filter(id__gt=last)
-                .select_for_update(skip_locked=True, of=("self", "account"))
+                .select_for_update(skip_locked=True, of=("self",))
                 .select_related("account")
+                .only(*PROFILE_READ)
                 .order_by("id")[:batch_size]
             )
-            if batch:
-                _bill_batch(batch, run)
+            charges = _claim_batch(batch, run) if batch else []
+        # No transaction is open here: the claims are committed, no row is locked.
+        sent = [charge_send(charge=charge, gateway=run.gateway) for charge in charges]
         if len(batch) < batch_size:
+            if sent:
+                with transaction.atomic():
+                    _record_batch(sent, run)
             return dict(run.counts)
         last = batch[-1].id
 
@@ -158,367 +165,138 @@ def billing_run_preview(*, profiles: QuerySet[BillingProfile]) -> dict[str, int]
     return dict(counts)
 
 
-def _bill_batch(profiles: list[BillingProfile], run: Run) -> None:
-    """Bill a batch of locked profiles with a handful of queries: cards and add-ons read per
-    batch, ledger entries and charge attempts bulk-inserted, profiles bulk-updated."""
+def billing_account_run(
+    *, account: Account, as_of: datetime, by: Actor, gateway: PaymentGateway | None = None
+) -> dict[str, int]:
+    """Bill one account if it is due: the run over that one account, in batches of one. The
+    plain path for a single account (and the benchmark's baseline); the run uses batches."""
+    return billing_run(
+        profiles=profiles_due_for_billing(as_of=as_of).filter(account_id=account.pk),
+        as_of=as_of,
+        by=by,
+        batch_size=1,
+        gateway=gateway,
+    )
+
+
+# --- the claim: what needs no card is written, card charges are put in flight --------------
+
+
+def _claim_batch(profiles: list[BillingProfile], run: Run) -> list[Charge]:
+    """Bill a batch of locked profiles up to their card charges, with a handful of queries:
+    cards and add-ons read per batch, ledger entries copied in, profiles (with the charges
+    they put in flight) updated in one statement. Returns the charges to send."""
     account_ids = [p.account_id for p in profiles]
-    cards = {c.account_id: c for c in Card.objects.filter(account_id__in=account_ids)}
+    cards = {
+        c.account_id: c for c in Card.objects.filter(account_id__in=account_ids).only(*CARD_READ)
+    }
     addons: dict[int, list[AccountAddOn]] = defaultdict(list)
     for sub in AccountAddOn.objects.filter(
         account_id__in=account_ids, cancelled_at__isnull=True
     ).select_related("addon"):
         addons[sub.account_id].append(sub)
-    changed = []
+    changed, charges = [], []
     for profile in profiles:
-        if bill_account(
-            profile=profile,
-            card=cards.get(profile.account_id),
-            addons=addons[profile.account_id],
-            run=run,
-        ):
-            changed.append(profile)
+        card = cards.get(profile.account_id)
+        outcome = bill_account(
+            profile=profile, card=card, addons=addons[profile.account_id], run=run
+        )
+        if outcome is None:
+            continue
+        changed.append(profile)
+        if isinstance(outcome, Charge):
+            claim_write(profile, outcome, token=run.claim, until=run.as_of + CHARGE_LEASE)
+            charges.append(outcome)
+            run.claimed[profile.pk] = profile
+        else:
+            run.counts[outcome] += 1
+    _insert(LedgerEntry, run.entries)
+    in_flight = [run.claimed[c.profile_id] for c in charges]
+    if in_flight:
+        claim = {"charge_claim": run.claim, "charge_claimed_until": run.as_of + CHARGE_LEASE}
+        _update_profiles(in_flight, CHARGE_FIELDS, same=claim)
+    billed = [p for p in changed if p.pk not in run.claimed]
+    if billed:
+        _update_profiles(billed, BILLING_FIELDS)
+    run.entries = []
+    return charges
+
+
+# --- the record: each outcome on its profile, locked again ------------------------------------
+
+
+def _record_batch(sent: list[Sent], run: Run) -> None:
+    """Record what the gateway answered, on the profiles still claimed by this run (another
+    run that took a lapsed claim over records it instead): each is locked and its billing
+    fields read again, attempts and ledger entries are copied in, profiles updated in one
+    statement."""
+    by_profile = {s.charge.profile_id: s for s in sent}
+    rows = (
+        BillingProfile.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(by_profile), charge_claim=run.claim)
+        .order_by("pk")
+        .values_list("pk", "account__time_zone", *REREAD_FIELDS)
+    )
+    recorded = []
+    for pk, time_zone, *values in rows:
+        # The profile as the claim left it, brought up to date with what is locked now.
+        profile = run.claimed[pk]
+        profile.account.time_zone = time_zone
+        for name, value in zip(REREAD_FIELDS, values, strict=True):
+            setattr(profile, name, value)
+        run.counts[charge_record(profile=profile, sent=by_profile[pk], run=run)] += 1
+        recorded.append(profile)
+    if len(recorded) < len(by_profile):
+        run.counts["taken_over"] += len(by_profile) - len(recorded)
     _insert(LedgerEntry, run.entries)
     _insert(CardChargeAttempt, run.attempts)
-    if changed:
-        _update_profiles(changed)
-    run.entries, run.attempts = [], []
+    if recorded:
+        cleared = {name: getattr(recorded[0], name) for name in CLAIM_FIELDS}
+        _update_profiles(recorded, BILLING_FIELDS, same=cleared)
+    run.entries, run.attempts, run.claimed = [], [], {}
 
 
-def _insert(model, rows: list) -> None:
-    """Append a batch of new rows. On PostgreSQL through COPY, several times faster than
-    bulk_create's INSERT; constraints and triggers apply the same (a duplicate period still
-    fails the whole batch)."""
+# --- batch writes ----------------------------------------------------------------------------
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Append a batch of new rows (values by attname; the field's default for the others). On
+    PostgreSQL through COPY, several times faster than bulk_create's INSERT; constraints and
+    triggers apply the same (a duplicate period still fails the whole batch)."""
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows)
+        model.objects.bulk_create([model(**row) for row in rows])
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([getattr(row, f.attname) for f in fields])
+                copy.write_row([row.get(name, default) for name, default in defaults.items()])
 
 
-def _update_profiles(profiles: list[BillingProfile]) -> None:
-    """Write the billing fields of a batch of profiles. On PostgreSQL one UPDATE … FROM
-    (VALUES …): Django's bulk_update builds a CASE per field and row, which costs more than
-    the whole rest of the batch."""
+def _update_profiles(
+    profiles: list[BillingProfile], fields: list[str], *, same: dict | None = None
+) -> None:
+    """Write `fields` of a batch of profiles, and the values in `same` to all of them. On
+    PostgreSQL one UPDATE … FROM unnest(an array per field): Django's bulk_update builds a
+    CASE per field and row, and a VALUES list with a placeholder per field and row costs more
+    to build than the whole rest of the batch."""
+    same = same or {}
     if connection.vendor != "postgresql":
-        BillingProfile.objects.bulk_update(profiles, PROFILE_FIELDS)
+        BillingProfile.objects.bulk_update(profiles, [*fields, *same])
         return
-    row = "(" + ", ".join(["%s::bigint"] + [f"%s::{t}" for t in _PROFILE_SQL_TYPES]) + ")"
-    params: list = []
-    for profile in profiles:
-        params.append(profile.pk)
-        params.extend(getattr(profile, name) for name in PROFILE_FIELDS)
-    assignments = ", ".join(f"{name} = v.{name}" for name in PROFILE_FIELDS)
+    arrays: list = [[p.pk for p in profiles]]
+    arrays += [[getattr(p, name) for p in profiles] for name in fields]
+    casts = ", ".join(["%s::bigint[]"] + [f"%s::{SQL_TYPES[name]}[]" for name in fields])
+    assignments = [f"{name} = v.{name}" for name in fields]
+    assignments += [f"{name} = %s::{SQL_TYPES[name]}" for name in same]
     table = BillingProfile._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS p SET {assignments} "
-            f"FROM (VALUES {', '.join([row] * len(profiles))}) "
-            f"AS v(id, {', '.join(PROFILE_FIELDS)}) WHERE p.id = v.id",
-            params,
+            f"UPDATE {table} AS p SET {', '.join(assignments)} FROM unnest({casts}) "
+            f"AS v(id, {', '.join(fields)}) WHERE p.id = v.id",
+            [*same.values(), *arrays],
         )
-
-
-def billing_account_run(
-    *, account: Account, as_of: datetime, by: Actor, gateway: PaymentGateway | None = None
-) -> dict[str, int]:
-    """Bill one account if it is due, in its own transaction, one row at a time. The plain
-    path for a single account (and the benchmark's baseline); the run uses batches."""
-    run = Run(as_of=as_of, by=by, gateway=gateway or get_gateway(), plans={})
-    with transaction.atomic():
-        profile = (
-            profiles_due_for_billing(as_of=as_of)
-            .select_for_update(of=("self", "account"))
-            .select_related("account", "plan")
-            .filter(account_id=account.pk)
-            .first()
-        )
-        if profile is None or profile.plan is None:
-            return {}
-        run.plans[profile.plan.pk] = profile.plan
-        card = Card.objects.filter(account_id=account.pk).first()
-        addons = list(
-            AccountAddOn.objects.filter(
-                account_id=account.pk, cancelled_at__isnull=True
-            ).select_related("addon")
-        )
-        if bill_account(profile=profile, card=card, addons=addons, run=run):
-            for entry in run.entries:
-                entry.save()
-            for attempt in run.attempts:
-                attempt.save()
-            profile.save(update_fields=PROFILE_FIELDS)
-    return dict(run.counts)
-
-
-def bill_account(
-    *,
-    profile: BillingProfile,
-    card: Card | None,
-    addons: list[AccountAddOn],
-    run: Run,
-) -> bool:
-    """Bill one locked, due profile into `run` (nothing is written here). Returns whether the
-    profile changed. An account that cannot be billed (a configuration error) is counted as
-    an error, logged, and left due; the rest of the batch goes on."""
-    entries_before, attempts_before = len(run.entries), len(run.attempts)
-    try:
-        outcome = _bill(profile=profile, card=card, addons=addons, run=run)
-    except (BillingError, GatewayError) as exc:
-        # Nothing of this account is written: drop what it added to the batch.
-        del run.entries[entries_before:]
-        del run.attempts[attempts_before:]
-        logger.error("billing %s failed: %s", profile.account, exc)
-        run.counts["errors"] += 1
-        return False
-    run.counts[outcome] += 1
-    return True
-
-
-def _bill(
-    *, profile: BillingProfile, card: Card | None, addons: list[AccountAddOn], run: Run
-) -> str:
-    account = profile.account
-    plan = run.plans.get(profile.plan_id) if profile.plan_id is not None else None
-    if plan is None:
-        raise BillingError(f"{account} has no plan to bill")
-    currency = plan.currency
-    period = profile.next_billing_date
-    today = local_date(run.as_of, account.zone)
-    paused = account.status == AccountStatus.PAUSED
-
-    if paused:
-        fee = conf.pause_fees().get(currency)
-        if fee is None:
-            raise BillingError(f"no pause fee is set for {currency} (setting PAUSE_FEES)")
-        if (card is None or not card.is_valid_on(today)) and profile.prepaid_balance >= fee:
-            profile.prepaid_balance -= fee
-            run.entry(
-                account,
-                EntryKind.PAUSE_FEE,
-                fee,
-                currency,
-                period=period,
-                description=f"Pause fee, month from {period}, from the prepaid balance",
-                prepaid_balance_after=profile.prepaid_balance,
-            )
-            _advance(profile, today)
-            return "pause_fees"
-        return _pay_by_card(
-            profile=profile,
-            card=card,
-            run=run,
-            today=today,
-            amount=fee,
-            currency=currency,
-            purpose="pause_fee",
-            outcome="pause_fees",
-            kind=EntryKind.PAUSE_FEE,
-            description=f"Pause fee, month from {period}",
-            payment=f"Card payment of the pause fee, month from {period}",
-        )
-
-    monthly = monthly_total(plan=plan, addons=addons)
-    if profile.mode == BillingMode.MONTHLY_CARD:
-        extras = f" and {len(addons)} add-on(s)" if addons else ""
-        return _pay_by_card(
-            profile=profile,
-            card=card,
-            run=run,
-            today=today,
-            amount=monthly,
-            currency=currency,
-            purpose="charge",
-            outcome="charged",
-            kind=EntryKind.CHARGE,
-            description=f"{plan.name}{extras}, month from {period}",
-            payment=f"Card payment of the month from {period}",
-        )
-
-    # Prepaid: the month that ended on the billing date is consumed (in arrears, so the term
-    # bought covers exactly its months); once the balance is zero the term renews by card.
-    if profile.prepaid_balance > 0:
-        take = min(profile.prepaid_balance, monthly)
-        profile.prepaid_balance -= take
-        run.entry(
-            account,
-            EntryKind.PREPAID_CONSUMPTION,
-            take,
-            currency,
-            period=period,
-            description=f"{plan.name}, month to {period}, from the prepaid balance",
-            prepaid_balance_after=profile.prepaid_balance,
-        )
-        if profile.prepaid_balance > 0:
-            _advance(profile, today)
-            return "prepaid_consumed"
-    if not profile.auto_renew:
-        _mark_unpaid(profile, run, "prepaid balance at zero and automatic renewal is off")
-        return "marked_unpaid"
-    return _pay_by_card(
-        profile=profile,
-        card=card,
-        run=run,
-        today=today,
-        amount=monthly * profile.prepaid_months,
-        currency=currency,
-        purpose="renewal",
-        outcome="prepaid_renewed",
-        kind=EntryKind.PREPAYMENT_PURCHASE,
-        credits_prepaid_balance=True,
-        description=f"Prepaid term renewed: {profile.prepaid_months} months of {monthly}",
-        payment=f"Card payment of the prepaid renewal of {period}",
-    )
-
-
-def _pay_by_card(
-    *,
-    profile: BillingProfile,
-    card: Card | None,
-    run: Run,
-    today: date,
-    amount: Decimal,
-    currency: str,
-    purpose: str,
-    outcome: str,
-    kind: str,
-    description: str,
-    payment: str,
-    credits_prepaid_balance: bool = False,
-) -> str:
-    """Charge `amount` for the period to the card on file; once paid, the ledger gets the
-    entry of `kind` and its card payment (and a prepaid term its balance), and billing moves
-    to the next date. Returns `outcome`, or what kept the period unpaid."""
-    reference = _card_pay(
-        profile=profile,
-        card=card,
-        amount=amount,
-        currency=currency,
-        purpose=purpose,
-        today=today,
-        run=run,
-    )
-    if reference is None:
-        return _unpaid_outcome(profile)
-    extra = {}
-    if credits_prepaid_balance:
-        profile.prepaid_balance += amount
-        extra["prepaid_balance_after"] = profile.prepaid_balance
-    account, period = profile.account, profile.next_billing_date
-    run.entry(
-        account,
-        kind,
-        amount,
-        currency,
-        period=period,
-        reference=reference,
-        description=description,
-        **extra,
-    )
-    run.entry(
-        account,
-        EntryKind.CARD_PAYMENT,
-        amount,
-        currency,
-        reference=reference,
-        description=payment,
-    )
-    _advance(profile, today)
-    return outcome
-
-
-def _unpaid_outcome(profile: BillingProfile) -> str:
-    if profile.unpaid_since is not None:
-        return "marked_unpaid"
-    if profile.card_declines:
-        return "card_declined"
-    return "gateway_unavailable"
-
-
-def _card_pay(
-    *,
-    profile: BillingProfile,
-    card: Card | None,
-    amount: Decimal,
-    currency: str,
-    purpose: str,
-    today: date,
-    run: Run,
-) -> str | None:
-    """Charge the card on file once for this period and attempt. Returns the gateway's
-    reference, or None after marking the profile (declined, unpaid) or leaving it due
-    (gateway unavailable)."""
-    account = profile.account
-    if card is None:
-        _mark_unpaid(profile, run, "no card on file")
-        return None
-    if not card.is_valid_on(today):
-        _mark_unpaid(profile, run, f"card {card.brand} •••• {card.last4} expired")
-        return None
-    # The same account, period, purpose and attempt always give the same key: a run retried
-    # after a crash asks the gateway again with it and gets the first charge back.
-    attempt_label = run.key_suffix or profile.card_declines
-    key = f"{purpose}:{account.pk}:{profile.next_billing_date}:{attempt_label}"
-    attempt = CardChargeAttempt(
-        account_id=account.pk,
-        at=run.as_of,
-        purpose=purpose,
-        period=profile.next_billing_date,
-        amount=amount,
-        currency=currency,
-        idempotency_key=key,
-        **run.by.as_fields(),
-    )
-    try:
-        result = run.gateway.charge(
-            token=card.token, amount=amount, currency=currency, idempotency_key=key
-        )
-    except GatewayUnavailable as exc:
-        attempt.outcome, attempt.message = CardChargeAttempt.Outcome.FAILED, str(exc)[:200]
-        run.attempts.append(attempt)
-        return None
-    run.attempts.append(attempt)
-    if result.succeeded:
-        attempt.outcome, attempt.gateway_reference = "succeeded", result.reference
-        return result.reference
-    attempt.outcome, attempt.message = CardChargeAttempt.Outcome.DECLINED, result.decline_code
-    _declined(profile, run, today, result.decline_code)
-    return None
-
-
-def _declined(profile: BillingProfile, run: Run, today: date, code: str) -> None:
-    """Schedule the next retry of CARD_RETRY_DAYS, or mark unpaid after the last one (R11)."""
-    retry_days = conf.card_retry_days()
-    profile.card_declines += 1
-    if profile.first_declined_on is None:
-        profile.first_declined_on = today
-    if profile.unpaid_since is not None or profile.card_declines > len(retry_days):
-        _mark_unpaid(
-            profile, run, f"card declined ({code}) {profile.card_declines} time(s), retries over"
-        )
-        return
-    retry_on = profile.first_declined_on + timedelta(days=retry_days[profile.card_declines - 1])
-    profile.due_at = start_of_day(retry_on, profile.account.zone)
-
-
-def _mark_unpaid(profile: BillingProfile, run: Run, reason: str) -> None:
-    if profile.unpaid_since is None:
-        profile.unpaid_since = run.as_of
-    profile.unpaid_reason = reason[:200]
-    profile.due_at = None
-
-
-def _advance(profile: BillingProfile, today: date) -> None:
-    """The period is paid: move to the next billing date and clear the retries."""
-    if profile.next_billing_date is None:
-        raise BillingError(f"{profile.account} has no billing date to move on from")
-    nxt = next_billing_after(profile.next_billing_date, today, profile.anchor_day)
-    profile.next_billing_date = nxt
-    profile.due_at = start_of_day(nxt, profile.account.zone)
-    profile.card_declines = 0
-    profile.first_declined_on = None

@@ -39,6 +39,11 @@ def test_demo_has_every_billing_state_and_bills_cleanly():
         EntryKind.PAUSE_FEE,
     } <= kinds
     assert not profiles.filter(prepaid_balance__lt=0).exists()
+    left_in_flight = profiles.exclude(charge_key="").count()
+    assert left_in_flight > 0
 
     counts = run_billing(now)
     assert "errors" not in counts
+    # the charges a stopped run left at the gateway are recorded by the next (R12)
+    assert counts["resumed"] == left_in_flight
+    assert not profiles.exclude(charge_key="").exists()
