@@ -200,7 +200,7 @@ def _history(account, profile, plan, now, rng, entries) -> Decimal:
             kind, amount = (
                 (EntryKind.PAUSE_FEE, Decimal("9.00")) if paused else (EntryKind.CHARGE, price)
             )
-            ref = f"ch_demo_{account.pk}_{period:%Y%m}"
+            ref = f"ch_test_demo_{account.pk}_{period:%Y%m}"
             entry(
                 kind, amount, period, reference=ref, description=f"{plan.name}, month from {period}"
             )
@@ -227,7 +227,7 @@ def _history(account, profile, plan, now, rng, entries) -> Decimal:
         low = account.status == S.ACTIVE and rng.random() < 0.2
         consumed = 11 if low else rng.randint(1, 8)
         bought = add_months(last, -(consumed + 1), profile.anchor_day)
-    ref = f"ch_demo_{account.pk}_term"
+    ref = f"ch_test_demo_{account.pk}_term"
     entry(
         EntryKind.PREPAYMENT_PURCHASE,
         term,

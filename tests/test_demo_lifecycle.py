@@ -24,6 +24,8 @@ from accounts.models import (
     CancellationRequest,
 )
 from accounts.selectors import purge_day
+from approvals.models import ApprovalRequest, ApprovalState
+from approvals.selectors import approvals_with_state
 from billing.models import BillingProfile, EntryKind, LedgerEntry
 from compliance.models import PurgeReceipt
 
@@ -100,3 +102,17 @@ def test_demo_purges_come_after_retention_and_holds_before_the_purge_day_R7(demo
         if today < purge_day(a) <= today + timedelta(days=7)
     ]
     assert len(soon) >= 2
+
+
+def test_the_demo_shows_sign_offs_waiting_approved_rejected_and_expired(demo):
+    states = set(
+        approvals_with_state(as_of=timezone.now()).values_list("state", flat=True).distinct()
+    )
+    assert states == set(ApprovalState.values)
+    waiting = approvals_with_state(as_of=timezone.now()).filter(state=ApprovalState.PENDING)
+    assert set(waiting.values_list("kind", flat=True)) == {"legal_hold_release", "refund"}
+    assert PurgeReceipt.objects.filter(run__startswith="purge by hand, sign-off #").exists()
+    for request in ApprovalRequest.objects.all():
+        assert AccountEvent.objects.filter(
+            account=request.account, kind="approval_requested", at=request.requested_at
+        ).exists()

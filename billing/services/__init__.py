@@ -11,6 +11,7 @@ from billing.services.payments import (
     R5_REFUSAL,
     card_retry_now,
     charge_refund,
+    charge_refund_check,
     payment_record,
     prepaid_term_buy,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "catalogue_entry_save",
     "card_retry_now",
     "charge_refund",
+    "charge_refund_check",
     "money",
     "payment_record",
     "plan_get",

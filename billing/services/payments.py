@@ -33,6 +33,7 @@ from billing.services.common import (
 from billing.services.run import Run, bill_account, monthly_total
 from core.actors import Actor
 from core.localtime import local_date
+from core.signoff import SignOffRequired, second_person_check
 
 R5_REFUSAL = (
     "Prepayments are not refundable (R5): a prepaid term is neither refunded nor paid back "
@@ -225,10 +226,9 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
     return entry
 
 
-@transaction.atomic
-def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) -> LedgerEntry:
-    """Refund a charge or pause fee in full. Prepayments never are (R5), whoever asks."""
-    require_permission(by, "billing.refund_charge", "refund charges")
+def charge_refund_check(*, entry: LedgerEntry, reason: str) -> None:
+    """Refuse a refund that can never be made: a prepayment (R5), a payment, an entry of a
+    kind that is not a charge, a refund without a reason, a charge refunded already."""
     if entry.kind in PREPAYMENT_KINDS:
         raise BillingError(R5_REFUSAL)
     if entry.kind in (EntryKind.CARD_PAYMENT, EntryKind.PAYMENT):
@@ -244,9 +244,32 @@ def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) 
         raise BillingError(f"a {entry.get_kind_display().lower()} cannot be refunded")
     if not (reason or "").strip():
         raise BillingError("a refund needs a reason")
-    lock_profile(entry.account)
     if LedgerEntry.objects.filter(refund_of=entry).exists():
         raise BillingError(f"this {entry.get_kind_display().lower()} was already refunded")
+
+
+@transaction.atomic
+def charge_refund(
+    *,
+    entry: LedgerEntry,
+    by: Actor,
+    now: datetime,
+    reason: str,
+    requested_by: Actor | None = None,
+) -> LedgerEntry:
+    """Refund a charge or pause fee in full, signing off what `requested_by` asked for (four
+    eyes: another billing clerk). Prepayments never are (R5), whoever asks."""
+    require_permission(by, "billing.refund_charge", "refund charges")
+    charge_refund_check(entry=entry, reason=reason)
+    try:
+        second_person_check(
+            by=by, requested_by=requested_by, permission="billing.refund_charge", what="a refund"
+        )
+    except SignOffRequired as exc:
+        raise BillingError(str(exc)) from None
+    lock_profile(entry.account)
+    # Again under the lock: two refunds of one charge at once make one.
+    charge_refund_check(entry=entry, reason=reason)
     reference = ""
     if entry.reference.startswith("ch_"):
         try:
