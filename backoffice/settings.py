@@ -259,7 +259,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The workflows are no app of their own; what they say to staff is translated beside them.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "workflows" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

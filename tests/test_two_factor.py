@@ -235,3 +235,13 @@ def test_a_superuser_resets_a_lost_phone_and_the_change_log_says_so(client, djan
     assert not StaticToken.objects.filter(device__user=clerk).exists()
     record = ChangeRecord.objects.get(model="auth.user", object_id=str(clerk.pk))
     assert record.by_user == root and record.reason == "lost phone, identity checked"
+
+
+def test_the_two_factor_page_speaks_german_for_a_german_browser(client, django_user_model):
+    user = staff(django_user_model, "Compliance")
+    log_in_with_password(client, user)
+
+    page = client.get(TWO_FACTOR, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    assert "Zwei-Faktor-Anmeldung" in page
+    assert "Ihre Rolle meldet sich mit einem zweiten Faktor an" in page

@@ -143,11 +143,11 @@ def _not_due(account: Account) -> str:
 def legal_hold_release_signed_off(
     request: ApprovalRequest, *, by: Actor, requested_by: Actor, now: datetime
 ) -> str:
+    """Release the hold the request names, signed off by `by`."""
     try:
         released = account_legal_hold_release(
             account=request.account,
-            reason=_("%(reason)s (sign-off #%(id)s)")
-            % {"reason": request.reason, "id": request.pk},
+            reason=f"{request.reason} (sign-off #{request.pk})",
             by=by,
             requested_by=requested_by,
             now=now,

@@ -492,3 +492,17 @@ def test_sign_off_records_cannot_be_edited_or_deleted_even_by_raw_sql_R12(office
                 cursor.execute(sql.format(table=table))
     with pytest.raises(PermissionError):
         ApprovalRequest.objects.filter(pk=request.pk).update(reason="changed")
+
+
+def test_the_sign_offs_speak_german_to_a_german_officer(client, officers):
+    asks, signs = officers
+    account = _held()
+    legal_hold_release_request(account=account, reason="done", by=asks, now=timezone.now())
+    client.force_login(signs.user)
+
+    page = client.get(
+        reverse("admin:approvals_approvalrequest_changelist"), HTTP_ACCEPT_LANGUAGE="de"
+    ).content.decode()
+
+    assert "Freigabeanträge" in page and "Wartet auf Freigabe" in page
+    assert "Rechtliche Sperre aufheben" in page
