@@ -189,10 +189,17 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             # Paid for a while before it was paused or suspended (in the last 80 days).
             account.created_at = min(account.created_at, now - timedelta(days=120))
         accounts.append(account)
-    # A few recent cancellations: two with the confirmation overdue (R4), two still due.
-    recent = [a for a in accounts if a.status == S.CANCELLED][:4]
-    for account, hours in zip(recent, (30, 27, 3, 1), strict=False):
-        account.inactive_since = account.last_activity_at = now - timedelta(hours=hours)
+    # Cancellations whose dates show a feature, each with its whole history at that date (the
+    # call, the confirmation, billing's closing): four recent ones, two with the confirmation
+    # overdue (R4) and two still due; one long past retention (compliance puts it under a
+    # legal hold before its purge day); two whose purge day comes within the week (R7).
+    cancelled = [a for a in accounts if a.status == S.CANCELLED]
+    recent = cancelled[:4]
+    ages = [timedelta(hours=h) for h in (30, 27, 3, 1)]
+    ages += [timedelta(days=d, hours=5) for d in (150, 116, 119)]
+    for account, age in zip(cancelled, ages, strict=False):
+        account.inactive_since = account.last_activity_at = now - age
+        account.created_at = min(account.created_at, account.inactive_since - timedelta(days=150))
     Account.objects.bulk_create(accounts, batch_size=500)
     accounts = list(Account.objects.filter(pk__in=[a.pk for a in accounts]).order_by("pk"))
     overdue_ids = {a.pk for a in Account.objects.filter(username__in=[r.username for r in recent])}
@@ -335,6 +342,17 @@ def _timeline(account: Account, *, rng, now, agents) -> list[AccountEvent]:
                     S.ACTIVE,
                     S.SUSPENDED,
                     "Prepaid balance at zero without a card (R11)",
+                    job="suspend_unpaid",
+                )
+            )
+            events.append(
+                _event(
+                    a,
+                    at - timedelta(days=91),
+                    "suspension_notice",
+                    "",
+                    "",
+                    f"Suspension notice sent to {a.primary_email}",
                     job="suspend_unpaid",
                 )
             )

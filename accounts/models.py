@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyModel, ByFields, KeptModel
 from core.validators import no_control_characters
@@ -135,6 +136,10 @@ class EventKind(models.TextChoices):
     CARD_CHANGED = "card_changed", "Card on file changed"
     ADDON_ADDED = "addon_added", "Add-on added"
     ADDON_CANCELLED = "addon_cancelled", "Add-on cancelled"
+    APPROVAL_REQUESTED = "approval_requested", _("Sign-off asked for")
+    APPROVAL_APPROVED = "approval_approved", _("Sign-off given")
+    APPROVAL_REJECTED = "approval_rejected", _("Sign-off refused")
+    APPROVAL_EXPIRED = "approval_expired", _("Sign-off request expired")
     NOTE = "note", "Note"
 
 

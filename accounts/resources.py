@@ -14,14 +14,9 @@ from django.db.models import F
 from import_export import fields
 
 from accounts.models import Account, CancellationReason
-from accounts.services import (
-    ACCOUNT_DETAILS,
-    LegalHoldError,
-    ReasonError,
-    legal_hold_check,
-    reason_save,
-)
+from accounts.services import ACCOUNT_DETAILS, ReasonError, reason_save
 from core.actors import Actor
+from core.csvsafe import restore
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
 from exchanges.resources import KEY_CHUNK, BulkUpdateResource, ExchangeResource, YesNoWidget
@@ -36,6 +31,10 @@ MONEY_INSTEAD = (
     "balances change only through the ledger: Billing → Billing profiles → action 'Record a "
     "payment', or Billing → Ledger → action 'Refund charge' (R5, R12)"
 )
+LEGAL_HOLD_INSTEAD = (
+    "legal holds are set and released by Compliance only, under Compliance → Retention, and "
+    "a release needs a second person's sign-off (R7)"
+)
 LEDGER_INSTEAD = (
     "ledger entries are never imported or edited: use Billing → Billing profiles → action "
     "'Record a payment', or Billing → Ledger → action 'Refund charge' (R12)"
@@ -43,14 +42,14 @@ LEDGER_INSTEAD = (
 
 
 class AccountResource(BulkUpdateResource):
-    """Managers' bulk update of account details, keyed on username; never creates accounts."""
-
-    legal_hold = fields.Field(
-        attribute="legal_hold", column_name="legal_hold", widget=YesNoWidget()
-    )
+    """Managers' bulk update of account details, keyed on username; never creates accounts.
+    Never a legal hold: our own export carries the hold's columns, so they may come back
+    unchanged (and are not imported), but a file that would set or release one is refused."""
 
     protected_columns = {
         "status": STATUS_INSTEAD,
+        "legal_hold": LEGAL_HOLD_INSTEAD,
+        "legal_hold_reason": LEGAL_HOLD_INSTEAD,
         "prepaid_balance": MONEY_INSTEAD,
         "balance": MONEY_INSTEAD,
         "ledger": LEDGER_INSTEAD,
@@ -59,7 +58,12 @@ class AccountResource(BulkUpdateResource):
         "entry_kind": LEDGER_INSTEAD,
     }
     # Columns our own export writes: a re-imported export is fine while they are unchanged.
-    compared_columns = {"status": "status", "prepaid_balance": "billing_profile__prepaid_balance"}
+    compared_columns = {
+        "status": "status",
+        "prepaid_balance": "billing_profile__prepaid_balance",
+        "legal_hold": "legal_hold",
+        "legal_hold_reason": "legal_hold_reason",
+    }
     fingerprint_fields = (*ACCOUNT_DETAILS, "status")
 
     class Meta:
@@ -70,8 +74,6 @@ class AccountResource(BulkUpdateResource):
             "primary_email",
             "language",
             "time_zone",
-            "legal_hold",
-            "legal_hold_reason",
         )
         import_id_fields = ("username",)
 
@@ -108,18 +110,6 @@ class AccountResource(BulkUpdateResource):
         self._columns = [c for c in self.importable_columns() if c in dataset.headers]
         self._source = kwargs.get("file_name") or "file"
 
-    def import_instance(self, instance, row, **kwargs):
-        hold_before = instance.legal_hold
-        super().import_instance(instance, row, **kwargs)
-        if "legal_hold" in row and not instance.legal_hold:
-            instance.legal_hold_reason = ""
-        if instance.legal_hold != hold_before:
-            reason = instance.legal_hold_reason if instance.legal_hold else None
-            try:
-                legal_hold_check(by=Actor.staff(self.user), reason=reason)
-            except LegalHoldError as exc:
-                raise ValidationError({"legal_hold": str(exc)}) from None
-
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         # The username is the key and never changes: no uniqueness query per row.
         super().validate_instance(instance, import_validation_errors, validate_unique=False)
@@ -147,6 +137,11 @@ class AccountResource(BulkUpdateResource):
 
 def _same(current, text: str) -> bool:
     text = (text or "").strip()
+    if isinstance(current, bool):
+        try:
+            return YesNoWidget().clean(text) == current
+        except ValueError:
+            return False
     if isinstance(current, Decimal) or current is None:
         if current is None:
             return text == ""
@@ -154,7 +149,7 @@ def _same(current, text: str) -> bool:
             return Decimal(text) == current
         except InvalidOperation:
             return False
-    return str(current).lower() == text.lower()
+    return str(current).lower() == restore(text).lower()
 
 
 class CancellationReasonResource(ExchangeResource):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class BackofficeConfig(AppConfig):
@@ -6,3 +7,11 @@ class BackofficeConfig(AppConfig):
 
     name = "backoffice"
     verbose_name = "Back office"
+
+
+class StaffAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, on the site that asks the roles that need it for a second factor
+    (named in INSTALLED_APPS in place of django.contrib.admin)."""
+
+    default = False
+    default_site = "backoffice.twofactor.StaffAdminSite"

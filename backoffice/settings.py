@@ -31,7 +31,9 @@ ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if 
 CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on the back office's site: staff of the roles that need it log in with a
+    # second factor (backoffice.twofactor).
+    "backoffice.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,6 +41,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "import_export",
+    # Two-factor login for staff: authenticator apps (TOTP) and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
     "django_ratelimit",
     "django_prometheus",
@@ -47,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "compliance",
+    "approvals",
     "jobs",
     "exchanges",
     "ops",
@@ -64,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second factor verified this session (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Requests by view and status, latencies (django-prometheus, at /metrics).
@@ -220,6 +229,27 @@ if _proxies < 0:
 AXES_IPWARE_PROXY_COUNT, AXES_IPWARE_META_PRECEDENCE_ORDER = clientip.ipware_settings(_proxies)
 IPWARE_STRICT = False
 
+# Two-factor login (backoffice.twofactor): superusers and the Billing and Compliance roles
+# always log in with a code from an authenticator app (or a recovery code) after the password;
+# TWO_FACTOR_ROLES names the roles that do, and must include Billing and Compliance (add
+# Support, Manager). A staff member who turned it on for themselves is asked for it too.
+TWO_FACTOR_ROLES = env.subset(
+    "TWO_FACTOR_ROLES", ["Billing", "Compliance"], ("Support", "Billing", "Compliance", "Manager")
+)
+if not {"Billing", "Compliance"} <= set(TWO_FACTOR_ROLES):
+    env.fail("TWO_FACTOR_ROLES", "Billing and Compliance always log in with a second factor")
+# The embedded demo (DEBUG on SQLite) may waive it, so a newcomer's first run logs in with the
+# printed passwords alone; nothing else may.
+_embedded = DEBUG and DATABASES["default"]["ENGINE"].endswith("sqlite3")
+TWO_FACTOR_WAIVED = env.boolean("TWO_FACTOR_WAIVED", _embedded)
+if TWO_FACTOR_WAIVED and not _embedded:
+    env.fail(
+        "TWO_FACTOR_WAIVED", "only the embedded demo (DEBUG=1 on SQLite) may waive two-factor login"
+    )
+OTP_TOTP_ISSUER = "Back office"
+# Device keys and recovery codes are never shown in the admin's device lists.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -229,7 +259,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The workflows are no app of their own; what they say to staff is translated beside them.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "workflows" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -269,6 +300,10 @@ CONFIRM_RATE_PER_ADDRESS = env.rate("CONFIRM_RATE_PER_ADDRESS", "20/m")
 FILES_RATE_PER_ADDRESS = env.rate("FILES_RATE_PER_ADDRESS", "600/m")
 # Days a double opt-in confirmation link stays valid (SPEC "Explicit opt-in").
 OPTIN_CONFIRMATION_DAYS = env.integer("OPTIN_CONFIRMATION_DAYS", 30)
+# Days a request for a second person's sign-off waits before it expires unanswered.
+APPROVAL_EXPIRY_DAYS = env.integer("APPROVAL_EXPIRY_DAYS", 7)
+if APPROVAL_EXPIRY_DAYS < 1:
+    env.fail("APPROVAL_EXPIRY_DAYS", f"{APPROVAL_EXPIRY_DAYS} is not a number of days (1 or more)")
 
 
 # --- Production hardening (all on when DEBUG is off) ----------------------------------------

@@ -62,6 +62,11 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
 
     profiles, cards, subs, entries, attempts, notices = [], [], [], [], [], []
     paying = Account.objects.exclude(status__in=(S.TRIAL, S.EXPIRED)).order_by("id")
+    unpaid_closures = set(
+        AccountEvent.objects.filter(kind="cancelled_involuntary").values_list(
+            "account_id", flat=True
+        )
+    )
     for i, account in enumerate(paying.iterator()):
         german = account.language == "de"
         plan = plans["wachstum-eur"] if german else rng.choice(usd_plans)
@@ -141,8 +146,19 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         if prepaid and account.status == S.ACTIVE and i % 3 == 0:
             has_card = False  # prepaid without a card: suspended when the balance runs out
         if account.status in (S.CANCELLED, S.PURGED):
-            profile.due_at = None
+            # Billing closed with the account (R3): the next billing date after the closing is
+            # never charged, and the history ends before it.
+            closed = local_date(account.inactive_since, zone)
             profile.closed_at = account.inactive_since
+            profile.due_at = None
+            profile.next_billing_date = closed + timedelta(days=1 + (account.pk * 7) % 27)
+            if account.pk in unpaid_closures:
+                # Cancelled for non-payment (R11): unpaid since its suspension 91 days before.
+                suspended = account.inactive_since - timedelta(days=91)
+                profile.unpaid_since = profile.suspended_at = profile.notice_sent_at = suspended
+                profile.unpaid_reason = "card declined (card_declined), retries over"
+                profile.next_billing_date = local_date(suspended, zone)
+            profile.anchor_day = profile.next_billing_date.day
         if has_card:
             brand, last4 = CARD_DETAILS[token]
             cards.append(
@@ -242,7 +258,7 @@ def _history(account, profile, plan, now, rng, entries) -> Decimal:
             kind, amount = (
                 (EntryKind.PAUSE_FEE, Decimal("9.00")) if paused else (EntryKind.CHARGE, price)
             )
-            ref = f"ch_demo_{account.pk}_{period:%Y%m}"
+            ref = f"ch_test_demo_{account.pk}_{period:%Y%m}"
             entry(
                 kind, amount, period, reference=ref, description=f"{plan.name}, month from {period}"
             )
@@ -269,7 +285,7 @@ def _history(account, profile, plan, now, rng, entries) -> Decimal:
         low = account.status == S.ACTIVE and rng.random() < 0.2
         consumed = 11 if low else rng.randint(1, 8)
         bought = add_months(last, -(consumed + 1), profile.anchor_day)
-    ref = f"ch_demo_{account.pk}_term"
+    ref = f"ch_test_demo_{account.pk}_term"
     entry(
         EntryKind.PREPAYMENT_PURCHASE,
         term,

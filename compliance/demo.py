@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
+
 from accounts.models import Account, AccountEvent, AccountStatus, SignupForm
 from accounts.services.content import signup_record
 from compliance import conf
@@ -244,32 +246,40 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             )
     PurgeReceipt.objects.bulk_create(receipts)
 
-    held = ""
-    cancelled = [a for a in accounts if a.status == AccountStatus.CANCELLED]
-    if cancelled:
-        # One account past 120 days, kept by a legal hold; two due within the week.
-        hold = cancelled[0]
-        Account.objects.filter(pk=hold.pk).update(
-            inactive_since=now - timedelta(days=150),
-            legal_hold=True,
-            legal_hold_reason="Litigation hold: matter 2026-CV-0412",
-        )
-        AccountEvent.objects.create(
-            account=hold,
-            at=now - timedelta(days=20),
-            kind="legal_hold_set",
-            reason="Litigation hold: matter 2026-CV-0412",
-            by_job="seed_demo",
-        )
-        held = f", legal hold on {hold.username}"
-        for soon, days in zip(cancelled[1:3], (116, 119), strict=False):
-            Account.objects.filter(pk=soon.pk).update(inactive_since=now - timedelta(days=days))
+    held = _legal_hold(accounts, now)
     mapped = _mapping_step(accounts, now)
     double = _double_optins(accounts=accounts, now=now)
     return (
         f"{len(suppressions)} suppressions ({len(imports)} imports), {len(optins)} opt-ins, "
         f"{len(exports)} exports, {len(receipts)} purge receipts{held}{mapped}{double}"
     )
+
+
+def _legal_hold(accounts: list[Account], now: datetime) -> str:
+    """The cancelled account longest past retention is kept by a legal hold, set by a
+    compliance officer a month into its retention (before its purge day, R7); the accounts
+    demo closed it 150 days ago, and its timeline, confirmation and billing say so."""
+    past = [
+        a
+        for a in accounts
+        if a.status == AccountStatus.CANCELLED
+        and a.inactive_since is not None
+        and a.inactive_since < now - timedelta(days=140)
+    ]
+    if not past:
+        return ""
+    hold = min(past, key=lambda a: a.inactive_since)
+    reason = "Litigation hold: matter 2026-CV-0412"
+    Account.objects.filter(pk=hold.pk).update(legal_hold=True, legal_hold_reason=reason)
+    officer = User.objects.filter(groups__name="Compliance", is_active=True).first()
+    AccountEvent.objects.create(
+        account=hold,
+        at=hold.inactive_since + timedelta(days=30),
+        kind="legal_hold_set",
+        reason=reason,
+        **(Actor.staff(officer) if officer else Actor.system("seed_demo")).as_fields(),
+    )
+    return f", legal hold on {hold.username}"
 
 
 def _mapping_step(accounts: list[Account], now: datetime) -> str:

@@ -9,11 +9,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
+from approvals.services import ApprovalError
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.layouts import CHOOSABLE, NAMES, ColumnMapping, FileRefused
 from compliance.models import ExportFormat, OptIn, SuppressionMapping, SuppressionReason
-from compliance.services import OptInRefused, optin_record, suppression_mapping_save
+from compliance.services import OptInRefused, suppression_mapping_save
 from core.admin import ServiceForm
+from workflows.compliance_signoffs import optin_request
 
 
 class AccountUsernameField(forms.CharField):
@@ -28,12 +30,22 @@ class AccountUsernameField(forms.CharField):
 
 
 class OptInForm(ServiceForm):
-    """A new opt-in with its evidence; every field is required (R9). Saved by the opt-in
-    service; its refusal shows on the form."""
+    """A new opt-in with its evidence; every field is required (R9). Entered by staff, it is
+    asked for here and recorded only when a second person signs it off (four eyes): saving
+    makes the request (``workflows.compliance_signoffs``); its refusal shows on the form."""
 
-    refusals = (OptInRefused,)
+    refusals = (OptInRefused, ApprovalError)
 
     account_username = AccountUsernameField(label=gettext_lazy("Account (username)"))
+    reason = forms.CharField(
+        label=gettext_lazy("Why entered by hand"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text=gettext_lazy(
+            "The ticket or request. Another compliance officer checks the evidence and signs "
+            "it off under Sign-offs before the suppression is lifted."
+        ),
+    )
 
     class Meta:
         model = OptIn
@@ -47,13 +59,14 @@ class OptInForm(ServiceForm):
         }
 
     def apply(self, data, *, by, now):
-        return optin_record(
+        return optin_request(
             account=data["account_username"],
             address=data["address"],
             at=data["at"],
             method=data["method"],
             origin=data["origin"],
             evidence=data["evidence"],
+            reason=data["reason"],
             by=by,
             now=now,
         )
@@ -261,4 +274,16 @@ class LegalHoldForm(forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={"size": 80}),
         help_text=gettext_lazy("Matter or case"),
+    )
+
+
+class SignOffReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text=gettext_lazy(
+            "Why: the matter, ticket or request. Another member of staff reads it before "
+            "signing off, and it goes on the account's timeline."
+        ),
     )

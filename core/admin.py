@@ -3,12 +3,15 @@ deletes, forms whose save is a service call, and the change log of catalogue ent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import transaction
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -119,6 +122,62 @@ class ServiceFormAdmin(NoDeleteAdmin):
         # admin's history message still asks each inline what it saved: nothing.
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+# Actions over several selected rows that ask for a few values first (an amount, a reason):
+# all of the selected rows or none (a refusal rolls back those before it).
+def action_form(
+    modeladmin: admin.ModelAdmin,
+    request,
+    queryset,
+    *,
+    form_class,
+    title: str,
+    action: str,
+    apply: Callable[[Any, dict], str],
+    refusals: tuple[type[Exception], ...],
+    template: str = "admin/action_form.html",
+):
+    """Show `form_class` for the selected rows; on a valid post call `apply(obj, data)` for
+    each, all in one transaction: every result is reported, or, at the first refusal, nothing
+    was changed and the refusal says which row and why."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        results: list[tuple[Any, str]] = []
+        failed = None
+        try:
+            with transaction.atomic():
+                for obj in queryset:
+                    failed = obj
+                    results.append((obj, apply(obj, form.cleaned_data)))
+        except refusals as exc:
+            modeladmin.message_user(
+                request,
+                _("Nothing was changed: %(row)s: %(error)s") % {"row": failed, "error": exc},
+                messages.ERROR,
+            )
+            return None
+        for obj, result in results:
+            modeladmin.message_user(request, f"{obj}: {result}", messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            _("%(title)s: %(done)s done.") % {"title": title, "done": len(results)},
+            messages.SUCCESS,
+        )
+        return None
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "objects": queryset,
+            "action": action,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 def change_log_link(entry) -> str:

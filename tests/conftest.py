@@ -15,7 +15,11 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from backoffice.twofactor import second_factor_required
 from core.actors import Actor
 
 
@@ -95,6 +99,32 @@ def _fresh_rate_limits():
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _second_factor_at_force_login(settings, monkeypatch):
+    """Every test meets the real two-factor requirement: the demo's waiver never applies here.
+
+    `client.force_login(user)` stands for a whole login, so for a staff member who needs a
+    second factor it also gives one: a confirmed authenticator device of theirs is put in the
+    session, exactly as the two-factor page does after a valid code (django_otp.login). What
+    production enforces is unchanged: the middleware still reads the device from the database
+    and the admin still refuses a session without one. Tests of the login itself post the
+    password and real codes (tests/test_two_factor.py) and never use force_login."""
+    settings.TWO_FACTOR_WAIVED = False
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if second_factor_required(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 @pytest.fixture
 def smtp(settings):
     """Starts a real SMTP server (tests.accounts.smtp) and points Django's SMTP backend at it:
@@ -142,6 +172,15 @@ def role_user(django_user_model, role: str, username: str | None = None):
     )
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@pytest.fixture
+def optin_signed_off(django_user_model) -> dict[str, Actor]:
+    """Who records an opt-in entered by staff (R9, four eyes): one compliance officer asked for
+    it, another signs it off. Splat into ``optin_record(..., **optin_signed_off)``."""
+    asked = role_user(django_user_model, "Compliance", "officer.asks")
+    signs = role_user(django_user_model, "Compliance", "officer.signs")
+    return {"by": Actor.staff(signs), "requested_by": Actor.staff(asked)}
 
 
 @pytest.fixture

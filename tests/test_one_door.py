@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, AccountEvent, AccountStatus, CancellationReason
+from approvals.models import ApprovalDecision, ApprovalRequest
 from billing.models import (
     AccountAddOn,
     AddOn,
@@ -33,6 +34,7 @@ from billing.models import (
     Plan,
 )
 from compliance.models import OptIn, RetentionAccount, Suppression, SuppressionMapping
+from core.actors import Actor
 from core.models import AppendOnlyModel, ChangeRecord
 from tests.accounts.factories import CancellationReasonFactory
 from tests.billing.factories import (
@@ -44,6 +46,7 @@ from tests.billing.factories import (
 )
 from tests.factories import AccountFactory
 from tests.security.conftest import build_world
+from workflows.compliance_signoffs import legal_hold_release_request
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +65,7 @@ GUARDED = {
     OptIn,
     RetentionAccount,
     SuppressionMapping,
+    ApprovalRequest,
 }
 OUTSIDE = {"auth", "axes", "django_celery_beat"}
 
@@ -79,6 +83,8 @@ def audit_rows() -> int:
             OptIn,
             Suppression,
             SuppressionMapping,
+            ApprovalRequest,
+            ApprovalDecision,
         )
     )
 
@@ -208,8 +214,12 @@ ADD = {
             "method": "written_consent",
             "origin": "signed letter",
             "evidence": "scan 1234",
+            "reason": "ticket 1234",
         },
-        check=lambda account: OptIn.objects.filter(account=account).exists(),
+        # asked for: recorded once a second officer signs it off (ApprovalRequest's actions)
+        check=lambda account: ApprovalRequest.objects.filter(
+            account=account, kind="optin"
+        ).exists(),
     ),
     SuppressionMapping: Case(
         prepare=lambda: None,
@@ -295,17 +305,61 @@ ACTIONS = {
         data=lambda account: {"apply": "1", "reason": "case 42"},
         check=lambda account: Account.objects.get(pk=account.pk).legal_hold,
     ),
-    (RetentionAccount, "release_legal_hold"): Case(
-        prepare=lambda: AccountFactory(
-            status=S.CANCELLED,
-            inactive_since=timezone.now() - timedelta(days=3),
-            legal_hold=True,
-            legal_hold_reason="case 41",
-        ),
+    (RetentionAccount, "request_legal_hold_release"): Case(
+        prepare=lambda: _held("case 41"),
         data=lambda account: {"apply": "1", "reason": "case closed"},
-        check=lambda account: not Account.objects.get(pk=account.pk).legal_hold,
+        check=lambda account: (
+            Account.objects.get(pk=account.pk).legal_hold
+            and ApprovalRequest.objects.filter(account=account, kind="legal_hold_release").exists()
+        ),
+    ),
+    (RetentionAccount, "request_purge"): Case(
+        prepare=lambda: AccountFactory(
+            status=S.CANCELLED, inactive_since=timezone.now() - timedelta(days=200)
+        ),
+        data=lambda account: {"apply": "1", "reason": "customer asked"},
+        check=lambda account: ApprovalRequest.objects.filter(
+            account=account, kind="purge"
+        ).exists(),
+    ),
+    (ApprovalRequest, "approve_requests"): Case(
+        prepare=lambda: _release_asked("case 43"),
+        data=lambda request: {"apply": "1"},
+        check=lambda request: not Account.objects.get(pk=request.account_id).legal_hold,
+    ),
+    (ApprovalRequest, "reject_requests"): Case(
+        prepare=lambda: _release_asked("case 44"),
+        data=lambda request: {"apply": "1", "note": "matter still open"},
+        check=lambda request: (
+            Account.objects.get(pk=request.account_id).legal_hold
+            and ApprovalDecision.objects.filter(request=request, outcome="rejected").exists()
+        ),
     ),
 }
+
+
+def _asked(account: Account, kind: str) -> bool:
+    return ApprovalRequest.objects.filter(account=account, kind=kind).exists()
+
+
+def _held(case: str) -> Account:
+    return AccountFactory(
+        status=S.CANCELLED,
+        inactive_since=timezone.now() - timedelta(days=3),
+        legal_hold=True,
+        legal_hold_reason=case,
+    )
+
+
+def _release_asked(case: str) -> ApprovalRequest:
+    """A release asked for by a compliance officer: the walking superuser is the second."""
+    from django.contrib.auth.models import Group, User
+
+    officer, _ = User.objects.get_or_create(username="officer.asks", defaults={"is_staff": True})
+    officer.groups.add(Group.objects.get(name="Compliance"))
+    return legal_hold_release_request(
+        account=_held(case), reason="settled", by=Actor.staff(officer), now=timezone.now()
+    )
 
 
 def _request(user):

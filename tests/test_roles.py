@@ -42,8 +42,9 @@ COMPLIANCE = {
 # Which admin lists each role opens; every other list answers 403.
 LISTS = {
     "Support": ACCOUNTS | {"billing.billingprofile"},
-    "Billing": ACCOUNTS | BILLING,
-    "Compliance": ACCOUNTS | COMPLIANCE,
+    # Each decides the sign-offs of its own kinds (refunds; holds, opt-ins, purges by hand).
+    "Billing": ACCOUNTS | BILLING | {"approvals.approvalrequest"},
+    "Compliance": ACCOUNTS | COMPLIANCE | {"approvals.approvalrequest"},
     "Manager": ACCOUNTS
     | {"billing.addon", "billing.plan", "billing.ledgerentry", "jobs.jobrun"}
     | {"compliance.suppression", "compliance.suppressionimport", "exchanges.importrecord"}

@@ -147,10 +147,10 @@ def test_R7_every_consumer_flips_on_the_same_local_day_121(zone, admin_client):
     assert job("purge_inactive")(as_of=first_moment)["accounts_purged"] == 1
 
 
-def _compliance():
+def _compliance(username: str = "compliance.rules"):
     from django.contrib.auth.models import Group, User
 
-    user = User.objects.create_user("compliance.rules", is_staff=True)
+    user = User.objects.create_user(username, is_staff=True)
     user.groups.add(Group.objects.get(name="Compliance"))
     return Actor.staff(user)
 
@@ -194,6 +194,7 @@ def test_R9_every_consumer_sees_the_same_suppression_in_force(admin_client):
         origin="letter",
         evidence="signed form 17",
         by=staff,
+        requested_by=_compliance("compliance.asks"),
         now=opted_in,
     )
     md5 = hashlib.md5(key.encode()).hexdigest()

@@ -35,6 +35,7 @@ from compliance.services.purge import (
     purge_receipts_record,
 )
 from core.actors import Actor
+from core.signoff import second_person_check
 
 # Accounts purged together in one transaction when they are small; a large one makes the group
 # take several steps, each bounded by PURGE_BATCH_ROWS.
@@ -134,9 +135,19 @@ def accounts_purge(*, account_ids: list[int], by: Actor, now: datetime, run: str
     return result
 
 
-def account_purge(*, account: Account, by: Actor, now: datetime, run: str) -> bool:
-    """Purge one due account to the end; False when it was not purged (not due, or held by
-    another worker)."""
+PURGE_BY_HAND = "approvals.purge_account"
+
+
+def account_purge(
+    *, account: Account, by: Actor, now: datetime, run: str, requested_by: Actor | None = None
+) -> bool:
+    """Purge one due account to the end; False when it was not purged (not due: a legal hold, a
+    reactivation, not yet past retention; or held by another worker). A staff member purges by
+    hand only by signing off what another asked for (`requested_by`, four eyes); R7 holds for
+    them as for the job."""
+    second_person_check(
+        by=by, requested_by=requested_by, permission=PURGE_BY_HAND, what="a purge by hand"
+    )
     return bool(accounts_purge(account_ids=[account.pk], by=by, now=now, run=run).purged)
 
 

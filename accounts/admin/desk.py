@@ -79,7 +79,7 @@ class CancellationReasonAdmin(CsvImportMixin, CsvExportMixin, ServiceFormAdmin):
         if not form.is_valid():
             return TemplateResponse(
                 request,
-                "admin/billing/action_form.html",
+                "admin/action_form.html",
                 {
                     **self.admin_site.each_context(request),
                     "title": _("Offer the selected reasons again")

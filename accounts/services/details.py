@@ -1,6 +1,7 @@
-"""Changing an account's details (company, primary email, language, time zone; a legal hold
-by Compliance): each change an account event saying field, old → new and why (R12). Status,
-balances and the ledger never change here: they move only through their own services.
+"""Changing an account's details (company, primary email, language, time zone): each change an
+account event saying field, old → new and why (R12). Status, balances, the ledger and legal
+holds never change here: they move only through their own services (a legal hold through
+``accounts.services.holds``, by Compliance alone).
 
 A time zone change moves the account's local calendar, and with it billing's cut-off (R3):
 ``workflows.details`` calls billing after these services."""
@@ -16,20 +17,18 @@ from django.db import transaction
 
 from accounts.models import Account, AccountEvent, EventKind
 from accounts.selectors import trial_end_for
-from accounts.services.holds import LegalHoldError, legal_hold_check
 from core.actors import Actor
 from core.localtime import local_moment
 
 # What a manager's import may change on an account, in the words of the timeline. Status,
-# balances and the ledger are not here: they move only through their own services.
+# balances, the ledger and legal holds are not here: they move only through their own services.
 ACCOUNT_DETAILS = {
     "company": "company",
     "primary_email": "primary email",
     "language": "language",
     "time_zone": "time zone",
-    "legal_hold": "legal hold",
-    "legal_hold_reason": "legal hold reason",
 }
+LEGAL_HOLD_FIELDS = ("legal_hold", "legal_hold_reason")
 
 
 class AccountDetailsError(ValueError):
@@ -41,15 +40,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value) if value not in (None, "") else "(empty)"
-
-
-def _check_legal_hold(by: Actor, account: Account, wanted: Mapping[str, Any]) -> None:
-    """The compliance desk's rule (a permission; a reason to set a hold, not to release)."""
-    reason = wanted.get("legal_hold_reason", account.legal_hold_reason) or ""
-    try:
-        legal_hold_check(by=by, reason=reason if wanted["legal_hold"] else None)
-    except LegalHoldError as exc:
-        raise AccountDetailsError(f"{account}: {exc} (legal_hold_reason)") from None
 
 
 def _validate(account: Account, wanted: Mapping[str, Any]) -> None:
@@ -73,8 +63,8 @@ def account_details_change(
     """Change one account's details as staff entered them (the account page), with the reason
     for the change; one ``details_changed`` event lists each "field: old → new". Returns the
     changed fields (none: nothing written)."""
-    forbidden = sorted(set(changes) - set(ACCOUNT_DETAILS) - {"legal_hold", "legal_hold_reason"})
-    if forbidden or "legal_hold" in changes or "legal_hold_reason" in changes:
+    forbidden = sorted(set(changes) - set(ACCOUNT_DETAILS) - set(LEGAL_HOLD_FIELDS))
+    if forbidden or set(changes) & set(LEGAL_HOLD_FIELDS):
         what = ", ".join(forbidden) or "the legal hold"
         raise AccountDetailsError(
             f"{what} cannot be changed here: the status through the actions on the account "
@@ -114,15 +104,15 @@ def accounts_update_details(
     batch_size: int = 1000,
 ) -> dict[str, int]:
     """Apply the wanted details (username → {field: value}) to existing accounts, all or
-    nothing. Each changed account gets one ``details_changed`` event listing "field: old → new";
-    a legal hold set or released gets its own event as well. Never touches status, balances or
-    the ledger: a field outside ACCOUNT_DETAILS is refused."""
+    nothing. Each changed account gets one ``details_changed`` event listing "field: old → new".
+    Never touches status, balances, the ledger or a legal hold: a field outside ACCOUNT_DETAILS
+    is refused."""
     for username, wanted in changes.items():
         forbidden = sorted(set(wanted) - set(ACCOUNT_DETAILS))
         if forbidden:
             raise AccountDetailsError(
                 f"{username}: an import may not change {', '.join(forbidden)}; it changes only "
-                f"{', '.join(ACCOUNT_DETAILS)}"
+                f"{', '.join(ACCOUNT_DETAILS)} (legal holds: Compliance only, R7)"
             )
     counts = {"updated": 0, "unchanged": 0, "events": 0}
     with transaction.atomic():
@@ -136,13 +126,8 @@ def accounts_update_details(
         events: list[AccountEvent] = []
         for account in accounts:
             wanted = dict(changes[account.username])
-            if wanted.get("legal_hold", account.legal_hold) is False:
-                wanted["legal_hold_reason"] = ""
-            if wanted.get("legal_hold", account.legal_hold) != account.legal_hold:
-                _check_legal_hold(by, account, wanted)
             _validate(account, wanted)
             diffs = []
-            hold_before = account.legal_hold
             for field, label in ACCOUNT_DETAILS.items():
                 if field in wanted and getattr(account, field) != wanted[field]:
                     diffs.append(
@@ -162,17 +147,6 @@ def accounts_update_details(
                     **by.as_fields(),
                 )
             )
-            if account.legal_hold != hold_before:
-                events.append(
-                    AccountEvent(
-                        account=account,
-                        at=now,
-                        kind="legal_hold_set" if account.legal_hold else "legal_hold_released",
-                        reason=(account.legal_hold_reason or "released")
-                        + f" (CSV import {source})",
-                        **by.as_fields(),
-                    )
-                )
         Account.objects.bulk_update(updated, list(ACCOUNT_DETAILS), batch_size=batch_size)
         AccountEvent.objects.bulk_create(events, batch_size=batch_size)
         counts["updated"] = len(updated)

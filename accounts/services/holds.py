@@ -1,5 +1,7 @@
 """Legal holds (R7: a held account is never purged): the rule for changing one, and the
-services that set and release it. Compliance's desk calls them; nothing else changes a hold."""
+services that set and release it. Compliance's desk calls them; nothing else changes a hold.
+Setting one protects and is done at once; releasing one lets the purge delete the account's
+content for good, so it needs a second person's sign-off (``core.signoff``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.db import transaction
 from accounts.models import Account
 from accounts.services.lifecycle import account_event_record, account_lock
 from core.actors import Actor
+from core.signoff import SignOffRequired, second_person_check
 
 SET_LEGAL_HOLD = "accounts.set_legal_hold"
 
@@ -44,9 +47,23 @@ def account_legal_hold_set(*, account: Account, reason: str, by: Actor, now: dat
 
 
 @transaction.atomic
-def account_legal_hold_release(*, account: Account, reason: str, by: Actor, now: datetime) -> bool:
-    """Release the account's legal hold; returns False when it had none."""
+def account_legal_hold_release(
+    *,
+    account: Account,
+    reason: str,
+    by: Actor,
+    now: datetime,
+    requested_by: Actor | None = None,
+) -> bool:
+    """Release the account's legal hold, signing off what `requested_by` asked for (four eyes:
+    another compliance officer); returns False when it had none."""
     legal_hold_check(by=by, reason=reason or "")
+    try:
+        second_person_check(
+            by=by, requested_by=requested_by, permission=SET_LEGAL_HOLD, what="a legal hold release"
+        )
+    except SignOffRequired as exc:
+        raise LegalHoldError(str(exc)) from None
     locked = account_lock(account)
     if not locked.legal_hold:
         return False

@@ -1,6 +1,6 @@
 """The ledger and card charge attempts in the admin: read-only for everyone, superusers
-included (R12); refunding a charge is the one action, through its service (never a
-prepayment, R5)."""
+included (R12); asking for a refund of a charge is the one action (never a prepayment, R5):
+another billing clerk signs it off under Sign-offs, which refunds through billing's service."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from approvals.services import ApprovalError
 from billing.admin.actions import action_form
 from billing.models import CardChargeAttempt, LedgerEntry
 from billing.resources import LedgerExport
-from billing.services import charge_refund
 from core.actors import Actor
 from core.admin import ReadOnlyAdmin
 from exchanges.admin import StreamingExportMixin
+from workflows.billing_signoffs import refund_request
 
 
 class RefundForm(forms.Form):
@@ -31,7 +32,7 @@ class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
     list_select_related = ("account", "by_user")
     search_fields = ("=account__username", "=reference")
     date_hierarchy = "at"
-    actions = ("refund_charge",)
+    actions = ("request_refund",)
     streaming_export = LedgerExport
     streaming_export_permission = "exchanges.export_ledger"
 
@@ -39,27 +40,30 @@ class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
         return request.user.has_perm("billing.refund_charge")
 
     @admin.action(
-        description=gettext_lazy("Refund charge (never a prepayment, R5)"),
+        description=gettext_lazy(
+            "Ask to refund the charge (a second person signs off; never a prepayment, R5)"
+        ),
         permissions=["refund_charge"],
     )
-    def refund_charge(self, request, queryset: QuerySet[LedgerEntry]):
+    def request_refund(self, request, queryset: QuerySet[LedgerEntry]):
         by, now = Actor.staff(request.user), timezone.now()
 
         def apply(entry, data):
-            refund = charge_refund(entry=entry, by=by, now=now, reason=data["reason"])
-            return _("refunded %(amount)s %(currency)s") % {
-                "amount": refund.amount,
-                "currency": refund.currency,
-            }
+            signoff = refund_request(entry=entry, by=by, now=now, reason=data["reason"])
+            return _(
+                "refund of %(amount)s %(currency)s asked for (sign-off #%(id)s): another "
+                "billing clerk signs it off under Sign-offs"
+            ) % {"amount": entry.amount, "currency": entry.currency, "id": signoff.pk}
 
         return action_form(
             self,
             request,
             queryset.select_related("account"),
             form_class=RefundForm,
-            title=_("Refund charges"),
-            action="refund_charge",
+            title=_("Ask to refund charges"),
+            action="request_refund",
             apply=apply,
+            refusals=(ApprovalError,),
         )
 
 

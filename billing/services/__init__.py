@@ -21,6 +21,7 @@ from billing.services.payments import (
     card_retry_claim,
     card_retry_record,
     charge_refund,
+    charge_refund_check,
     payment_record,
     prepaid_term_buy,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "catalogue_entry_save",
     "charge_in_flight_refusal",
     "charge_refund",
+    "charge_refund_check",
     "charge_send",
     "money",
     "payment_record",

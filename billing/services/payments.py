@@ -53,6 +53,7 @@ from billing.services.periods import (
 )
 from core.actors import Actor
 from core.localtime import local_date
+from core.signoff import SignOffRequired, second_person_check
 
 R5_REFUSAL = (
     "Prepayments are not refundable (R5): a prepaid term is neither refunded nor paid back "
@@ -291,14 +292,9 @@ def _save(run: Run) -> list[LedgerEntry]:
     return [LedgerEntry.objects.create(**entry) for entry in run.entries]
 
 
-def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) -> LedgerEntry:
-    """Refund a charge or pause fee in full. Prepayments never are (R5), whoever asks.
-
-    The gateway is asked outside any lock, with a key of the entry: asked twice (two staff
-    members at once, or again after a crash) it gives back the same refund, and the record
-    then takes the account's lock and writes the refund once. A charge of the account in
-    flight meanwhile does not stop it: it refunds an earlier, recorded charge."""
-    require_permission(by, "billing.refund_charge", "refund charges")
+def charge_refund_check(*, entry: LedgerEntry, reason: str) -> None:
+    """Refuse a refund that can never be made: a prepayment (R5), a payment, an entry of a
+    kind that is not a charge, a refund without a reason, a charge refunded already."""
     if entry.kind in PREPAYMENT_KINDS:
         raise BillingError(R5_REFUSAL)
     if entry.kind in (EntryKind.CARD_PAYMENT, EntryKind.PAYMENT):
@@ -315,6 +311,31 @@ def charge_refund(*, entry: LedgerEntry, by: Actor, now: datetime, reason: str) 
     if not (reason or "").strip():
         raise BillingError("a refund needs a reason")
     _refuse_refunded(entry)
+
+
+def charge_refund(
+    *,
+    entry: LedgerEntry,
+    by: Actor,
+    now: datetime,
+    reason: str,
+    requested_by: Actor | None = None,
+) -> LedgerEntry:
+    """Refund a charge or pause fee in full, signing off what `requested_by` asked for (four
+    eyes: another billing clerk). Prepayments never are (R5), whoever asks.
+
+    The gateway is asked outside any lock of the account, with a key of the entry: asked twice
+    (two staff members at once, or again after a crash) it gives back the same refund, and the
+    record then takes the account's lock and writes the refund once. A charge of the account
+    in flight meanwhile does not stop it: it refunds an earlier, recorded charge."""
+    require_permission(by, "billing.refund_charge", "refund charges")
+    charge_refund_check(entry=entry, reason=reason)
+    try:
+        second_person_check(
+            by=by, requested_by=requested_by, permission="billing.refund_charge", what="a refund"
+        )
+    except SignOffRequired as exc:
+        raise BillingError(str(exc)) from None
     reference = ""
     if entry.reference.startswith("ch_"):
         try:

@@ -14,10 +14,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import INACTIVE_STATUSES
 from accounts.selectors import accounts_due_for_purge, accounts_past_retention, purge_day
-from accounts.services import LegalHoldError, account_legal_hold_release, account_legal_hold_set
-from compliance.forms import (
-    LegalHoldForm,
-)
+from accounts.services import LegalHoldError, account_legal_hold_set
+from approvals.services import ApprovalError
+from compliance.forms import LegalHoldForm, SignOffReasonForm
 from compliance.models import (
     PurgeReceipt,
     RetentionAccount,
@@ -25,6 +24,8 @@ from compliance.models import (
 from core.actors import Actor
 from core.admin import ReadOnlyAdmin
 from core.localtime import local_day
+from workflows.compliance_signoffs import legal_hold_release_request, purge_request
+from workflows.purge import PURGE_BY_HAND
 
 
 @admin.register(PurgeReceipt)
@@ -80,7 +81,7 @@ class RetentionAccountAdmin(ReadOnlyAdmin):
     )
     list_filter = (PurgeDueFilter, "status", "legal_hold")
     search_fields = ("=username",)
-    actions = ["set_legal_hold", "release_legal_hold"]
+    actions = ["set_legal_hold", "request_legal_hold_release", "request_purge"]
     fields = ("username", "company", "status", "inactive_since", "legal_hold", "legal_hold_reason")
     readonly_fields = fields
 
@@ -96,21 +97,28 @@ class RetentionAccountAdmin(ReadOnlyAdmin):
     def has_legal_hold_permission(self, request) -> bool:
         return request.user.has_perm("accounts.set_legal_hold")
 
-    def _legal_hold(self, request, queryset, *, setting: bool):
-        form = LegalHoldForm(request.POST if "apply" in request.POST else None)
+    def has_purge_permission(self, request) -> bool:
+        return request.user.has_perm(PURGE_BY_HAND)
+
+    def _for_each(
+        self, request, queryset, *, action: str, title: str, service, done: str, form_class
+    ):
+        """The reason form, then `service` for every selected account, all or nothing."""
+        form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             by, now, changed = Actor.staff(request.user), timezone.now(), 0
-            service = account_legal_hold_set if setting else account_legal_hold_release
             failed = None
             try:
                 # All the selected accounts or none: a refusal rolls back those before it.
                 with transaction.atomic():
                     for account in queryset:
                         failed = account
-                        changed += service(
-                            account=account, reason=form.cleaned_data["reason"], by=by, now=now
+                        changed += bool(
+                            service(
+                                account=account, reason=form.cleaned_data["reason"], by=by, now=now
+                            )
                         )
-            except LegalHoldError as exc:
+            except (LegalHoldError, ApprovalError) as exc:
                 self.message_user(
                     request,
                     _("Nothing was changed: %(account)s: %(error)s")
@@ -118,20 +126,15 @@ class RetentionAccountAdmin(ReadOnlyAdmin):
                     messages.ERROR,
                 )
                 return None
-            done = (
-                _("Legal hold set on %(count)s account(s).")
-                if setting
-                else _("Legal hold released for %(count)s account(s).")
-            )
             self.message_user(request, done % {"count": changed}, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Set a legal hold") if setting else _("Release a legal hold"),
+            "title": title,
             "opts": self.opts,
             "form": form,
             "accounts": queryset,
-            "action": "set_legal_hold" if setting else "release_legal_hold",
+            "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(
@@ -143,8 +146,50 @@ class RetentionAccountAdmin(ReadOnlyAdmin):
         permissions=["legal_hold"],
     )
     def set_legal_hold(self, request, queryset):
-        return self._legal_hold(request, queryset, setting=True)
+        return self._for_each(
+            request,
+            queryset,
+            action="set_legal_hold",
+            title=_("Set a legal hold"),
+            service=account_legal_hold_set,
+            form_class=LegalHoldForm,
+            done=_("Legal hold set on %(count)s account(s)."),
+        )
 
-    @admin.action(description=gettext_lazy("Release the legal hold"), permissions=["legal_hold"])
-    def release_legal_hold(self, request, queryset):
-        return self._legal_hold(request, queryset, setting=False)
+    @admin.action(
+        description=gettext_lazy("Ask to release the legal hold (a second person signs off)"),
+        permissions=["legal_hold"],
+    )
+    def request_legal_hold_release(self, request, queryset):
+        return self._for_each(
+            request,
+            queryset,
+            action="request_legal_hold_release",
+            title=_("Ask to release a legal hold"),
+            service=legal_hold_release_request,
+            form_class=SignOffReasonForm,
+            done=_(
+                "Release asked for on %(count)s account(s): another compliance officer signs "
+                "it off under Sign-offs."
+            ),
+        )
+
+    @admin.action(
+        description=gettext_lazy(
+            "Ask to purge now, past retention (a second person signs off; R7)"
+        ),
+        permissions=["purge"],
+    )
+    def request_purge(self, request, queryset):
+        return self._for_each(
+            request,
+            queryset,
+            action="request_purge",
+            title=_("Ask to purge an account now"),
+            service=purge_request,
+            form_class=SignOffReasonForm,
+            done=_(
+                "Purge asked for on %(count)s account(s): another compliance officer signs "
+                "it off under Sign-offs."
+            ),
+        )

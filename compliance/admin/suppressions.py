@@ -1,9 +1,12 @@
-"""Suppressions and opt-ins in the admin (R9): records nobody edits or deletes (R12); a staff
-opt-in is recorded through its service, with its evidence."""
+"""Suppressions and opt-ins in the admin (R9): records nobody edits or deletes (R12); an
+opt-in entered by staff is asked for with its evidence and recorded through its service once a
+second person signs it off (``workflows.compliance_signoffs``)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -79,7 +82,7 @@ class OptInAdmin(ReadOnlyAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["account_username", "address", "at", "method", "origin", "evidence"]
+            return ["account_username", "address", "at", "method", "origin", "evidence", "reason"]
         return [
             "account",
             "address",
@@ -102,8 +105,28 @@ class OptInAdmin(ReadOnlyAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        created = form.applied
-        obj.pk, obj.account, obj._state.adding = created.pk, created.account, False
+        # Nothing is recorded yet: the form asked for a second person's sign-off.
+        request.signoff_asked = form.applied
+
+    def log_addition(self, request, obj, message):
+        # The request is the record (and on the account's timeline); no opt-in exists yet.
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        signoff = request.signoff_asked
+        self.message_user(
+            request,
+            _(
+                "Opt-in asked for (sign-off #%(id)s): another compliance officer checks the "
+                "evidence and signs it off under Sign-offs; until then the address stays "
+                "suppressed."
+            )
+            % {"id": signoff.pk},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            reverse("admin:approvals_approvalrequest_change", args=[signoff.pk])
+        )
 
 
 class ConfirmationStateFilter(admin.SimpleListFilter):

@@ -29,6 +29,7 @@ from compliance.services.purge import (
 )
 from compliance.services.suppressions import (
     OptInRefused,
+    optin_check,
     optin_record,
     suppression_record,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "optin_confirm",
     "optin_confirmation_request",
     "optin_confirmation_send",
+    "optin_check",
     "optin_record",
     "purge_progress_of",
     "purge_progress_save",

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from accounts.models import Account
-from compliance.addresses import address_key
+from compliance.addresses import InvalidAddress, address_key
 from compliance.models import (
     SOURCE_REASON,
     OptIn,
@@ -18,6 +18,9 @@ from compliance.models import (
 )
 from compliance.selectors import suppression_repeated_by
 from core.actors import Actor
+from core.signoff import SignOffRequired, second_person_check
+
+ADD_OPTIN = "compliance.add_optin"
 
 
 def lock_address(account: Account, key: str) -> None:
@@ -93,10 +96,45 @@ def optin_record(
     evidence: str,
     by: Actor,
     now: datetime,
+    requested_by: Actor | None = None,
 ) -> OptIn:
     """Record a new, explicit opt-in of `address` with its evidence: when (`at`), how
     (`method`), from where (`origin`), recorded by whom (`by`). It lifts the suppressions up
-    to `at`; it never deletes one (R9). Without evidence, nobody can lift a suppression."""
+    to `at`; it never deletes one (R9). Without evidence, nobody can lift a suppression. A
+    staff member records one only by signing off what another asked for (`requested_by`,
+    four eyes); the double opt-in's click is recorded by its job."""
+    try:
+        second_person_check(
+            by=by,
+            requested_by=requested_by,
+            permission=ADD_OPTIN,
+            what="an opt-in entered by staff",
+        )
+    except SignOffRequired as exc:
+        raise OptInRefused(str(exc)) from None
+    optin_check(address=address, at=at, method=method, origin=origin, evidence=evidence, now=now)
+    return OptIn.objects.create(
+        account=account,
+        address=address.strip(),
+        normalised=address_key(address),
+        at=at,
+        method=method,
+        origin=origin.strip(),
+        evidence=evidence.strip(),
+        recorded_at=now,
+        **by.as_fields(),
+    )
+
+
+def optin_check(
+    *, address: str, at: datetime, method: str, origin: str, evidence: str, now: datetime
+) -> str:
+    """Refuse an opt-in that cannot lift a suppression as given (an unknown method, evidence
+    missing, a date in the future, an address that is none); returns its normalised address."""
+    try:
+        key = address_key(address)
+    except InvalidAddress as exc:
+        raise OptInRefused(str(exc)) from None
     if method not in OptInMethod.values:
         raise OptInRefused(
             f"unknown opt-in method {method!r}; one of: {', '.join(OptInMethod.values)}"
@@ -113,14 +151,4 @@ def optin_record(
         )
     if at > now:
         raise OptInRefused(f"the opt-in date {at:%Y-%m-%d %H:%M} is in the future")
-    return OptIn.objects.create(
-        account=account,
-        address=address.strip(),
-        normalised=address_key(address),
-        at=at,
-        method=method,
-        origin=origin.strip(),
-        evidence=evidence.strip(),
-        recorded_at=now,
-        **by.as_fields(),
-    )
+    return key

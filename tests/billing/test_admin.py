@@ -60,7 +60,7 @@ def test_refund_action_refuses_a_prepayment_even_for_a_superuser_R5(superuser_cl
     response = superuser_client.post(
         reverse("admin:billing_ledgerentry_changelist"),
         {
-            "action": "refund_charge",
+            "action": "request_refund",
             ACTION_CHECKBOX_NAME: [entry.pk],
             "apply": "1",
             "reason": "Customer asked",

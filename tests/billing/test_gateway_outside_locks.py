@@ -93,6 +93,7 @@ def test_staff_actions_on_the_running_batch_do_not_wait_for_a_slow_gateway_R11_R
     )
     CardFactory(account=prepaid, token="tok_visa")
     support = Actor.staff(make_role_user("Support", "support.sam"))
+    asker = Actor.staff(make_role_user("Billing", "asking.clerk"))
     gateways(SlowGateway)
     run, outcome = in_thread(lambda: run_billing(AS_OF))
     assert SlowGateway.started.wait(timeout=60), outcome
@@ -107,7 +108,9 @@ def test_staff_actions_on_the_running_batch_do_not_wait_for_a_slow_gateway_R11_R
         card_retry_now(account=paying, by=agent, now=NOW)
     with pytest.raises(BillingError, match=r"540.00 USD \(the prepaid renewal\) in progress"):
         prepaid_term_buy(account=prepaid, by=agent, now=NOW)
-    refund = charge_refund(entry=earlier, by=agent, now=NOW, reason="Charged twice in November")
+    refund = charge_refund(
+        entry=earlier, by=agent, requested_by=asker, now=NOW, reason="Charged twice in November"
+    )
     account_agent_action(
         account=pausing,
         action="pause",

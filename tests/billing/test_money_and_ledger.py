@@ -196,14 +196,17 @@ def test_refund_of_a_consumed_month_or_forfeiture_is_refused_R5(agent):
             charge_refund(entry=entry, by=agent, now=NOW, reason="Customer asked")
 
 
-def test_a_monthly_charge_can_be_refunded_once(agent):
+def test_a_monthly_charge_can_be_refunded_once(agent, make_role_user):
+    asker = Actor.staff(make_role_user("Billing", "asking.clerk"))
     account = AccountFactory()
     BillingProfileFactory(account=account, next_billing_date=date(2026, 12, 1))
     CardFactory(account=account)
     run_billing(NOW)
     charge = entries(account, EntryKind.CHARGE).get()
 
-    refund = charge_refund(entry=charge, by=agent, now=NOW, reason="Billing error")
+    refund = charge_refund(
+        entry=charge, by=agent, requested_by=asker, now=NOW, reason="Billing error"
+    )
 
     assert (refund.amount, refund.refund_of, refund.reference[:8]) == (
         Decimal("45.00"),
@@ -211,7 +214,7 @@ def test_a_monthly_charge_can_be_refunded_once(agent):
         "re_test_",
     )
     with pytest.raises(BillingError, match="already refunded"):
-        charge_refund(entry=charge, by=agent, now=NOW, reason="Again")
+        charge_refund(entry=charge, by=agent, requested_by=asker, now=NOW, reason="Again")
 
 
 @pytest.mark.postgres

@@ -6,10 +6,12 @@ from datetime import timedelta
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountStatus
+from approvals.models import ApprovalRequest
 from compliance import tasks
 from compliance.models import (
     OptIn,
@@ -79,7 +81,9 @@ def test_compliance_officer_finds_a_suppression_by_the_address_as_typed(client, 
     assert b"anna.weber@example.com" in page.content
 
 
-def test_optin_is_added_with_evidence_and_refused_without_R9(client, make_role_user):
+def test_optin_is_asked_for_with_evidence_and_recorded_only_on_a_second_officers_sign_off_R9(
+    client, make_role_user
+):
     account = AccountFactory(username="maple")
     suppression_record(
         account=account,
@@ -99,16 +103,31 @@ def test_optin_is_added_with_evidence_and_refused_without_R9(client, make_role_u
         "method": "written_consent",
         "origin": "",
         "evidence": "",
+        "reason": "ticket 77",
     }
 
     refused = c.post(url, form)
-    assert refused.status_code == 200 and not OptIn.objects.exists()
+    assert refused.status_code == 200 and not ApprovalRequest.objects.exists()
 
-    accepted = c.post(url, {**form, "origin": "signed form at trade fair", "evidence": "scan 77"})
+    asked = c.post(url, {**form, "origin": "signed form at trade fair", "evidence": "scan 77"})
 
-    assert accepted.status_code == 302
+    # asked for, not recorded: the address stays suppressed until a second officer signs off
+    signoff = ApprovalRequest.objects.get()
+    assert asked.status_code == 302
+    assert asked["Location"] == reverse("admin:approvals_approvalrequest_change", args=[signoff.pk])
+    assert not OptIn.objects.exists()
+    assert is_suppressed(account, "mia@example.com", at=timezone.now())
+
+    second = logged_in(Client(), make_role_user("Compliance", "second.officer"))
+    done = second.post(
+        reverse("admin:approvals_approvalrequest_changelist"),
+        {"action": "approve_requests", ACTION_CHECKBOX_NAME: [signoff.pk], "apply": "1"},
+    )
+
+    assert done.status_code == 302
     optin = OptIn.objects.get()
-    assert optin.by_user.username == "compliance" and optin.evidence == "scan 77"
+    assert optin.by_user.username == "second.officer"
+    assert optin.evidence.startswith("scan 77")
     assert not is_suppressed(account, "mia@example.com", at=timezone.now())
 
 

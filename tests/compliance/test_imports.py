@@ -125,7 +125,9 @@ def test_reimporting_the_same_file_adds_nothing(samples, now):
     assert Suppression.objects.filter(account=account).count() == 5
 
 
-def test_import_never_lifts_and_an_older_row_stays_below_a_later_optin_R9(agent, now):
+def test_import_never_lifts_and_an_older_row_stays_below_a_later_optin_R9(
+    agent, now, optin_signed_off
+):
     account = AccountFactory()
     optin_record(
         account=account,
@@ -134,7 +136,7 @@ def test_import_never_lifts_and_an_older_row_stays_below_a_later_optin_R9(agent,
         method=OptInMethod.WRITTEN_CONSENT,
         origin="letter of 1 Oct",
         evidence="scan 42",
-        by=agent,
+        **optin_signed_off,
         now=now,
     )
     SuppressionFactory(account=account, address="kept@example.com", normalised="kept@example.com")

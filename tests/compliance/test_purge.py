@@ -147,7 +147,10 @@ def test_legal_hold_and_reactivated_accounts_are_never_purged_R7(agent, make_rol
     assert Contact.objects.filter(account__in=[held, reactivated]).count() == 6
     assert AccountEvent.objects.filter(account=held, kind="legal_hold_set").exists()
 
-    account_legal_hold_release(account=held, reason="Case closed", by=officer, now=as_of)
+    second = Actor.staff(make_role_user("Compliance", "second.officer"))
+    account_legal_hold_release(
+        account=held, reason="Case closed", by=second, requested_by=officer, now=as_of
+    )
     assert purge_inactive(as_of=as_of, dry_run=False)["accounts_purged"] == 1
 
 

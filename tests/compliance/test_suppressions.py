@@ -147,7 +147,9 @@ def test_raw_sql_delete_update_truncate_are_refused_by_the_database_R9_R12(sql, 
     assert Suppression.objects.filter(account=account).count() == 1
 
 
-def test_optin_with_evidence_lifts_and_history_answers_for_any_moment_R9(agent, now):
+def test_optin_with_evidence_lifts_and_history_answers_for_any_moment_R9(
+    agent, now, optin_signed_off
+):
     account = AccountFactory()
     suppression_record(
         account=account, address="carla@example.com", source="unsubscribe_link", at=now, by=LINK
@@ -161,7 +163,7 @@ def test_optin_with_evidence_lifts_and_history_answers_for_any_moment_R9(agent, 
         method=OptInMethod.DOUBLE_OPT_IN,
         origin="confirmation link sent to carla@example.com, clicked from 192.0.2.4",
         evidence="confirmation token 7f3a… confirmed",
-        by=agent,
+        **optin_signed_off,
         now=later,
     )
 
@@ -171,7 +173,7 @@ def test_optin_with_evidence_lifts_and_history_answers_for_any_moment_R9(agent, 
     assert Suppression.objects.filter(account=account).count() == 1  # lifted, not deleted
 
 
-def test_staff_alone_cannot_lift_without_evidence_R9(agent, now):
+def test_staff_alone_cannot_lift_without_evidence_R9(agent, now, optin_signed_off):
     account = AccountFactory()
     suppression_record(account=account, address="x@example.com", source="staff", at=now, by=LINK)
 
@@ -183,7 +185,7 @@ def test_staff_alone_cannot_lift_without_evidence_R9(agent, now):
             method=OptInMethod.WRITTEN_CONSENT,
             origin="",
             evidence=" ",
-            by=agent,
+            **optin_signed_off,
             now=now,
         )
 
@@ -191,7 +193,7 @@ def test_staff_alone_cannot_lift_without_evidence_R9(agent, now):
     assert not OptIn.objects.exists()
 
 
-def test_new_unsubscribe_after_optin_suppresses_again_R9(agent, now):
+def test_new_unsubscribe_after_optin_suppresses_again_R9(agent, now, optin_signed_off):
     account = AccountFactory()
     for days, kind in ((0, "s"), (5, "o"), (9, "s")):
         at = now + timedelta(days=days)
@@ -207,7 +209,7 @@ def test_new_unsubscribe_after_optin_suppresses_again_R9(agent, now):
                 method=OptInMethod.SIGNUP_FORM,
                 origin="form",
                 evidence="submitted",
-                by=agent,
+                **optin_signed_off,
                 now=at,
             )
 
@@ -284,7 +286,9 @@ def test_an_unsubscribe_stamped_earlier_but_recorded_second_is_the_same_unsubscr
     assert Suppression.objects.filter(account=account).count() == 1
 
 
-def test_an_unsubscribe_before_an_opt_in_that_preceded_a_later_one_is_history_R9(agent, now):
+def test_an_unsubscribe_before_an_opt_in_that_preceded_a_later_one_is_history_R9(
+    agent, now, optin_signed_off
+):
     """Recorded late (an import, a provider's webhook): when an opt-in came between it and the
     later unsubscribe, it is an event of its own."""
     account = AccountFactory()
@@ -302,7 +306,7 @@ def test_an_unsubscribe_before_an_opt_in_that_preceded_a_later_one_is_history_R9
         method=OptInMethod.WRITTEN_CONSENT,
         origin="letter",
         evidence="scan 12",
-        by=agent,
+        **optin_signed_off,
         now=now + timedelta(days=9),
     )
 

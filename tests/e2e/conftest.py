@@ -65,11 +65,30 @@ def page(browser, request):
 
 @pytest.fixture
 def log_in(live_server):
+    """Log in as a person does: the password, then (for the roles that need it) the code of
+    the staff member's authenticator app, computed from its key as the app would."""
+    from django.contrib.auth import get_user_model
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from backoffice.twofactor import second_factor_required
+
     def log_in(page, username: str, password: str) -> None:
+        user = get_user_model().objects.get(username=username)
+        device = None
+        if second_factor_required(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
         page.goto(f"{live_server.url}/admin/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.click("input[type=submit]")
+        if device is not None:
+            page.wait_for_selector("#two-factor-verify")
+            code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+            page.fill("#id_code", f"{code:0{device.digits}d}")
+            page.click("#two-factor-verify input[type=submit]")
         page.wait_for_selector("#user-tools")
 
     return log_in

@@ -95,25 +95,79 @@ def test_a_second_confirm_of_the_same_preview_is_refused(manager_client, acme):
     assert AccountEvent.objects.filter(account=acme).count() == 1
 
 
-def test_legal_hold_set_by_import_is_its_own_event_and_needs_a_reason_R7(
-    manager_client, acme, globex
-):
-    refused = upload(manager_client, ACCOUNTS, "username,legal_hold\nacme,yes\n")
-    assert b"a legal hold needs a reason" in refused.content
-    assert ImportRecord.objects.get().status == ImportStatus.REFUSED
-
-    upload(
-        manager_client,
-        ACCOUNTS,
-        "username,legal_hold,legal_hold_reason\nacme,yes,Case 12\nglobex,no,\n",
+@pytest.mark.parametrize(
+    "content",
+    [
+        "username,legal_hold\nheld,no\n",
+        "username,legal_hold,legal_hold_reason\nheld,no,\n",
+        "username,company,legal_hold_reason\nheld,Held Ltd,\n",
+        "username,legal_hold,legal_hold_reason\nacme,yes,Case 12\n",
+    ],
+)
+def test_a_managers_import_never_sets_or_releases_a_legal_hold_R7(manager_client, acme, content):
+    """The review's finding: a Manager's file with legal_hold=no released a hold in one step,
+    and the next purge deleted the account's contacts. Legal holds are Compliance's alone."""
+    held = AccountFactory(
+        username="held",
+        status=AccountStatus.CANCELLED,
+        legal_hold=True,
+        legal_hold_reason="Litigation hold: matter 7",
     )
-    record = ImportRecord.objects.filter(status=ImportStatus.PREVIEWED).get()
+
+    refused = upload(manager_client, ACCOUNTS, content)
+
+    text = refused.content.decode()
+    assert "cannot be imported" in text and "Compliance only" in text, text[-3000:]
+    record = ImportRecord.objects.get()
+    assert record.status == ImportStatus.REFUSED and "legal_hold" in record.message
+    held.refresh_from_db()
+    acme.refresh_from_db()
+    assert (held.legal_hold, held.legal_hold_reason) == (True, "Litigation hold: matter 7")
+    assert not acme.legal_hold
+    assert not AccountEvent.objects.exists()
+
+
+def test_a_managers_role_no_longer_holds_the_legal_hold_permission_R7(manager):
+    assert not manager.has_perm("accounts.set_legal_hold")
+
+
+def test_our_own_export_re_imports_with_the_legal_hold_columns_unchanged(manager_client, acme):
+    held = AccountFactory(username="held", legal_hold=True, legal_hold_reason="Case 9")
+    exported = streamed(manager_client.get("/admin/accounts/account/export-csv/"))
+    rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    for row in rows:
+        if row["username"] == "acme":
+            row["company"] = "Acme Renamed"
+    out = io.StringIO()
+    columns = ["username", "company", "legal_hold", "legal_hold_reason"]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+
+    preview = upload(manager_client, ACCOUNTS, out.getvalue())
+    assert preview.status_code == 200
+    record = ImportRecord.objects.get()
+    assert record.status == ImportStatus.PREVIEWED, record.message
     confirm(manager_client, ACCOUNTS, record.pk)
 
     acme.refresh_from_db()
-    assert acme.legal_hold and acme.legal_hold_reason == "Case 12"
-    kinds = set(AccountEvent.objects.filter(account=acme).values_list("kind", flat=True))
-    assert kinds == {"details_changed", "legal_hold_set"}
+    held.refresh_from_db()
+    assert acme.company == "Acme Renamed"
+    assert (held.legal_hold, held.legal_hold_reason) == (True, "Case 9")
+    assert set(AccountEvent.objects.values_list("kind", flat=True)) == {"details_changed"}
+
+
+def test_the_details_service_refuses_a_legal_hold_whoever_asks_R7(acme, make_role_user, now):
+    officer = Actor.staff(make_role_user("Compliance"))
+    with pytest.raises(AccountDetailsError, match="legal_hold"):
+        accounts_update_details(
+            changes={"acme": {"legal_hold": True, "legal_hold_reason": "Case 1"}},
+            by=officer,
+            now=now,
+            source="file.csv",
+        )
+    acme.refresh_from_db()
+    assert not acme.legal_hold
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,10 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccountEvent, AccountStatus
+from approvals.models import ApprovalDecision, ApprovalRequest
 from billing.models import CardChargeAttempt, EntryKind, LedgerEntry
 from compliance.models import (
     OptIn,
@@ -158,6 +160,20 @@ def build_world(django_user_model) -> World:
         reason="new price list",
         by_job="walk",
     )
+    signoff = ApprovalRequest.objects.create(
+        account=account,
+        kind="refund",
+        subject=f"ledgerentry:{ledger.pk}",
+        payload={"entry_id": ledger.pk},
+        summary="refund 45.00 USD",
+        reason="walk",
+        requested_at=AT,
+        expires_at=AT,
+        by_user=superuser,
+    )
+    ApprovalDecision.objects.create(
+        request=signoff, outcome="expired", at=AT, note="walk", by_job="walk"
+    )
     job_run = JobRun.objects.create(
         job="run_billing", as_of=AT, trigger=JobRun.Trigger.COMMAND, started_at=AT
     )
@@ -183,6 +199,9 @@ def build_world(django_user_model) -> World:
         "axes.accesslog": AccessLog.objects.create(**axes),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**axes),
         "exchanges.importrecord": import_record,
+        "otp_totp.totpdevice": TOTPDevice.objects.create(
+            user=superuser, name="Authenticator app", confirmed=True
+        ),
         "accounts.account": account,
         "accounts.cancellationreason": reason,
         "accounts.cancellationrequest": request,
@@ -210,6 +229,7 @@ def build_world(django_user_model) -> World:
         "compliance.purgereceipt": receipt,
         "compliance.retentionaccount": account,
         "jobs.jobrun": job_run,
+        "approvals.approvalrequest": signoff,
         "core.changerecord": change,
     }
     return World(objects=objects, superuser=superuser)

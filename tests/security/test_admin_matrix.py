@@ -84,14 +84,19 @@ ACTIONS = {
     ("billing.billingprofile", "action:record_payment"),
     ("billing.billingprofile", "action:retry_card"),
     ("billing.accountaddon", "action:cancel_addons"),
-    ("billing.ledgerentry", "action:refund_charge"),
+    ("billing.ledgerentry", "action:request_refund"),
     ("compliance.retentionaccount", "action:set_legal_hold"),
-    ("compliance.retentionaccount", "action:release_legal_hold"),
+    ("compliance.retentionaccount", "action:request_legal_hold_release"),
+    ("compliance.retentionaccount", "action:request_purge"),
+    ("approvals.approvalrequest", "action:approve_requests"),
+    ("approvals.approvalrequest", "action:reject_requests"),
     ("django_celery_beat.periodictask", "action:enable_tasks"),
     ("django_celery_beat.periodictask", "action:disable_tasks"),
     ("django_celery_beat.periodictask", "action:toggle_tasks"),
     ("django_celery_beat.periodictask", "action:run_tasks"),
     ("axes.accessattempt", "action:cleanup_expired_attempts"),
+    # A lost phone: superusers reset a staff member's two-factor login.
+    ("otp_totp.totpdevice", "action:reset_two_factor"),
     # Django's bulk delete, offered where a superuser may delete.
     *(
         (model, "action:delete_selected")
@@ -136,8 +141,8 @@ CATALOGUE_EXCHANGE = {
 }
 
 # What each role opens and runs in the admin; everything else answers 403 or is not offered.
-# Nobody deletes anything (records are kept, R7, R12); nobody sees axes, users, groups or the
-# beat schedules but superusers.
+# Nobody deletes anything (records are kept, R7, R12); nobody sees axes, users, groups, the
+# beat schedules or the two-factor devices but superusers.
 ALLOWED = {
     # The agents: the cancellation desk (R2), pause/resume (R8), reactivation (R7), resending
     # an overdue confirmation (R4); they see the billing profile to tell the caller the date.
@@ -151,7 +156,8 @@ ALLOWED = {
         ("accounts.cancellationrequest", "action:send_confirmation_now"),
     },
     # Billing clerks: profiles, cards (last four only, never the token), add-ons; payments,
-    # card retries and refunds (never of a prepayment, R5); ledger and attempts read-only.
+    # card retries; refunds (never of a prepayment, R5) asked for by one clerk and signed off
+    # by another under Sign-offs; ledger and attempts read-only.
     "Billing": EVERYONE
     | editable("billing.billingprofile", "billing.card")
     | read_only(
@@ -160,16 +166,21 @@ ALLOWED = {
         "billing.ledgerentry",
         "billing.cardchargeattempt",
         "billing.accountaddon",
+        "approvals.approvalrequest",
     )
     | {
         ("billing.accountaddon", "add"),
         ("billing.accountaddon", "action:cancel_addons"),
         ("billing.billingprofile", "action:record_payment"),
         ("billing.billingprofile", "action:retry_card"),
-        ("billing.ledgerentry", "action:refund_charge"),
+        ("billing.ledgerentry", "action:request_refund"),
+        ("approvals.approvalrequest", "action:approve_requests"),
+        ("approvals.approvalrequest", "action:reject_requests"),
     },
     # Compliance officers: suppressions, opt-ins and double opt-in confirmations (R9), hand-over
-    # exports (R10), imports of other providers' lists, retention and legal holds (R7).
+    # exports (R10), imports of other providers' lists, retention and legal holds (R7); a
+    # hold's release, a staff opt-in and a purge by hand are asked for by one officer and
+    # signed off by another under Sign-offs.
     "Compliance": EVERYONE
     | read_only(
         "compliance.suppression",
@@ -181,6 +192,9 @@ ALLOWED = {
         "compliance.retentionaccount",
         "compliance.suppressionmapping",
     )
+    # The walk's sign-off request is a refund: Compliance lists the requests of its own kinds
+    # only, so it opens the list but not that request.
+    | {("approvals.approvalrequest", "changelist")}
     | {
         ("compliance.optin", "add"),
         ("compliance.suppressionexport", "export"),
@@ -190,7 +204,10 @@ ALLOWED = {
         ("compliance.suppressionimport", "mapping"),
         ("compliance.suppressionmapping", "add"),
         ("compliance.retentionaccount", "action:set_legal_hold"),
-        ("compliance.retentionaccount", "action:release_legal_hold"),
+        ("compliance.retentionaccount", "action:request_legal_hold_release"),
+        ("compliance.retentionaccount", "action:request_purge"),
+        ("approvals.approvalrequest", "action:approve_requests"),
+        ("approvals.approvalrequest", "action:reject_requests"),
     },
     # Managers: data in and out as CSV with a preview (accounts, catalogue, reasons,
     # unsubscribe lists), the reports (requests, ledger, job runs), the reasons list.
@@ -228,13 +245,16 @@ ALLOWED = {
 # form of their own apply on "apply"): a refused action shows it changed nothing.
 ACTION_DATA = {
     "record_payment": {"apply": "1", "amount": "10.00", "currency": "USD", "reference": "t-1"},
-    "refund_charge": {"apply": "1", "reason": "walk"},
+    "request_refund": {"apply": "1", "reason": "walk"},
     "retry_card": {"apply": "1"},
     "cancel_addons": {"apply": "1", "reason": "walk"},
     "retire": {"apply": "1", "why": "walk"},
     "restore": {"apply": "1", "why": "walk"},
     "set_legal_hold": {"apply": "1", "reason": "walk"},
-    "release_legal_hold": {"apply": "1", "reason": "walk"},
+    "request_legal_hold_release": {"apply": "1", "reason": "walk"},
+    "request_purge": {"apply": "1", "reason": "walk"},
+    "approve_requests": {"apply": "1"},
+    "reject_requests": {"apply": "1", "note": "walk"},
     "delete_selected": {"post": "yes"},
 }
 

@@ -26,6 +26,7 @@ DEMO_MODULES = [
     "accounts.demo.seed",
     "billing.demo.seed",
     "compliance.demo.seed",
+    "approvals.demo.seed",
     "exchanges.demo.seed",
     "backoffice.demo.seed",
     "ops.demo.seed",
@@ -89,3 +90,16 @@ class Command(BaseCommand):
         self.stdout.write("demo logins (username / password / role):")
         for username, label, password in logins:
             self.stdout.write(f"  {username:11} {password:14} {label}")
+        roles = ", ".join(["superusers", *settings.TWO_FACTOR_ROLES])
+        self.stdout.write(
+            f"two-factor login ({roles}): after the password the admin asks for the code of an "
+            "authenticator app (FreeOTP, Aegis, Google Authenticator, 1Password). At the first "
+            "login it shows a QR code to scan and the key to type, asks for one code to confirm, "
+            "then hands out ten recovery codes; the link 'Two-factor login' in the header leads "
+            "back there. A lost phone: a superuser resets it under Two-factor devices."
+        )
+        if settings.TWO_FACTOR_WAIVED:
+            self.stdout.write(
+                "  waived on this embedded demo (DEBUG on SQLite): the passwords alone log in; "
+                "start it with TWO_FACTOR_WAIVED=0 to try the second factor."
+            )
