@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import Account, AccountEvent, AccountStatus
+from billing.services.charging import CHARGE_LEASE
 from jobs.models import JobBatch, JobRun
 from jobs.services import job_run_start
 from tests.jobs.test_batches import trials
@@ -171,10 +172,12 @@ def test_postgresql_restarted_mid_run_billing_fails_the_batch_and_the_next_run_f
     assert "connection" in first.error.lower() or "terminat" in first.error.lower(), first.error
     assert not JobBatch.objects.filter(run=run, state__in=("pending", "running")).exists()
 
-    # and the next run (beat's next hour, here at once) bills what is left, once each
-    second = job_run_start(
-        name="run_billing", as_of=BILLED_AS_OF + timedelta(minutes=1), queue=cluster.queue
-    )
+    # and the next run (beat's next hour, here at once) bills what is left, once each: the
+    # charges the failed batch had claimed are taken over once their lease has lapsed, asked
+    # again with the same key, and recorded
+    next_hour = BILLED_AS_OF + timedelta(hours=1)
+    assert next_hour - BILLED_AS_OF > CHARGE_LEASE
+    second = job_run_start(name="run_billing", as_of=next_hour, queue=cluster.queue)
     finished = cluster.finished(second, timeout=120)
     assert finished.outcome == "succeeded", finished.error
     assert finished.counts.get("charged", 0) > 0
