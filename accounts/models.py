@@ -10,6 +10,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,6 +142,9 @@ class EventKind(models.TextChoices):
     APPROVAL_REJECTED = "approval_rejected", _("Sign-off refused")
     APPROVAL_EXPIRED = "approval_expired", _("Sign-off request expired")
     NOTE = "note", "Note"
+    # An erasure request removed a person's data from the account (GDPR Art. 17); the entry
+    # says what, never whose.
+    PERSONAL_DATA_ERASED = "personal_data_erased", _("Personal data erased")
 
 
 class AccountEvent(AppendOnlyModel, ByFields):
@@ -188,7 +192,11 @@ class Contact(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["account", "email"], name="contact_account_email_idx")]
+        indexes = [
+            models.Index(fields=["account", "email"], name="contact_account_email_idx"),
+            # An erasure request across every account finds the person's contacts.
+            models.Index(Lower("email"), name="contact_email_lower_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -240,6 +248,10 @@ class SignupSubmission(models.Model):
     email = models.CharField(max_length=320)
     at = models.DateTimeField()
     source_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        # An erasure request across every account finds the person's sign-ups.
+        indexes = [models.Index(Lower("email"), name="submission_email_lower_idx")]
 
     def __str__(self) -> str:
         return f"{self.email} via {self.form}"

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
     "django_prometheus",
+    "anymail",
     "core",
     "backoffice",
     "accounts",
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "jobs",
     "exchanges",
     "ops",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +306,29 @@ OPTIN_CONFIRMATION_DAYS = env.integer("OPTIN_CONFIRMATION_DAYS", 30)
 APPROVAL_EXPIRY_DAYS = env.integer("APPROVAL_EXPIRY_DAYS", 7)
 if APPROVAL_EXPIRY_DAYS < 1:
     env.fail("APPROVAL_EXPIRY_DAYS", f"{APPROVAL_EXPIRY_DAYS} is not a number of days (1 or more)")
+
+
+# --- The sending platform's suppression API and the providers' webhooks (api/) -----------
+
+# The largest body a call of the API may post: 10,000 addresses take about 400 KB.
+API_MAX_BODY_BYTES = env.integer("API_MAX_BODY_BYTES", 4 * 1024 * 1024)
+# Calls per API key, counted in the cache like the public endpoints' limits.
+API_RATES = {
+    "check": env.rate("API_CHECK_RATE_PER_KEY", "1200/m"),
+    "record": env.rate("API_RECORD_RATE_PER_KEY", "6000/m"),
+}
+# django-anymail reads the webhooks' secrets here (api.webhooks): WEBHOOK_SECRET is the
+# "user:password" every provider's webhook URL carries (HTTP basic auth); Mailgun's signing
+# key and SendGrid's verification key check their signatures. A provider without its secrets
+# answers 404. Amazon SES: the SNS topics whose messages are taken.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.string("WEBHOOK_SECRET", ""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.string("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.string(
+        "SENDGRID_WEBHOOK_VERIFICATION_KEY", ""
+    ),
+}
+AMAZON_SNS_TOPIC_ARNS = env.csv("AMAZON_SNS_TOPIC_ARNS", [])
 
 
 # --- Production hardening (all on when DEBUG is off) ----------------------------------------

@@ -16,4 +16,6 @@ urlpatterns = [
     # The language switch in the admin header posts here; the choice is kept in a cookie.
     path("i18n/", include("django.conf.urls.i18n")),
     path("p/", include("accounts.urls")),
+    # The sending platform's suppression API and the mail providers' webhooks.
+    path("api/", include("api.urls")),
 ]

@@ -5,12 +5,12 @@ benchmark in sequence, each rewriting its section of bench/README.md:
 
     --quick         small sizes throughout (a check that everything runs, in a few minutes)
     --only NAME     run only these benchmarks (repeatable): admin_scale, metrics_scrape,
-                    invariants, billing_run, suppressions
+                    invariants, billing_run, suppressions, suppression_api
     --accounts/--contacts/--suppressions   the data set's size (default 1M/10M/5M)
 
 admin_scale, metrics_scrape and invariants run first, on the data set as generated;
-billing_run and suppressions then add their own accounts (named bench-…) to the same
-database. Each benchmark runs in its own process; a failure stops the sequence.
+billing_run, suppressions and suppression_api then add their own accounts (named bench-…)
+to the same database. Each benchmark runs in its own process; a failure stops the sequence.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ FULL = {
     "invariants": [],
     "billing_run": [],
     "suppressions": [],
+    "suppression_api": [],
 }
 QUICK = {
     "admin_scale": ["--runs", "3"],
@@ -50,6 +51,7 @@ QUICK = {
         "--runs",
         "1",
     ],
+    "suppression_api": ["--list", "50000", "--calls", "10", "--records", "500", "--runs", "1"],
 }
 
 

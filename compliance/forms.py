@@ -12,8 +12,15 @@ from accounts.models import Account
 from approvals.services import ApprovalError
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.layouts import CHOOSABLE, NAMES, ColumnMapping, FileRefused
-from compliance.models import ExportFormat, OptIn, SuppressionMapping, SuppressionReason
+from compliance.models import (
+    ErasureRequest,
+    ExportFormat,
+    OptIn,
+    SuppressionMapping,
+    SuppressionReason,
+)
 from compliance.services import OptInRefused, suppression_mapping_save
+from compliance.services.erasure import ErasureRefused, erasure_request_record
 from core.admin import ServiceForm
 from workflows.compliance_signoffs import optin_request
 
@@ -286,4 +293,52 @@ class SignOffReasonForm(forms.Form):
             "Why: the matter, ticket or request. Another member of staff reads it before "
             "signing off, and it goes on the account's timeline."
         ),
+    )
+
+
+class ErasureRequestForm(ServiceForm):
+    """A person's request to erase their data: recorded here, carried out only when a second
+    Compliance officer signs it off."""
+
+    refusals = (ErasureRefused,)
+
+    account_username = forms.CharField(
+        label=gettext_lazy("Account (username)"),
+        required=False,
+        help_text=gettext_lazy("Empty: the address is erased from every account"),
+    )
+
+    class Meta:
+        model = ErasureRequest
+        fields = ["address", "reference"]
+        labels = {"address": gettext_lazy("Address to erase")}
+
+    def clean_account_username(self):
+        username = self.cleaned_data["account_username"].strip()
+        if not username:
+            return None
+        return AccountUsernameField().clean(username)
+
+    def clean_address(self):
+        address = self.cleaned_data["address"].strip()
+        if not address:
+            raise forms.ValidationError(_("the address to erase is needed"))
+        return address
+
+    def apply(self, data, *, by, now):
+        return erasure_request_record(
+            address=data["address"],
+            account=data["account_username"],
+            reference=data["reference"],
+            by=by,
+            now=now,
+        )
+
+
+class ConfirmForm(forms.Form):
+    """An irreversible act is confirmed on a page of its own."""
+
+    confirm = forms.BooleanField(
+        label=gettext_lazy("I have checked the request"),
+        help_text=gettext_lazy("Erasure cannot be undone"),
     )

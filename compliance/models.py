@@ -23,19 +23,25 @@ get around the ORM's refusal either.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
-from core.models import AppendOnlyModel, ByFields
+from core.models import AppendOnlyModel, ByFields, KeptModel
 
 
 class SuppressionSource(models.TextChoices):
-    UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link"
-    STAFF = "staff", "Staff"
-    IMPORT = "import", "Import"
-    COMPLAINT = "complaint", "Complaint"
-    BOUNCE = "bounce", "Bounce"
+    UNSUBSCRIBE_LINK = "unsubscribe_link", _("Unsubscribe link")
+    STAFF = "staff", _("Staff")
+    IMPORT = "import", _("Import")
+    # A mail provider's webhook (api.webhooks): the provider's event is the evidence.
+    COMPLAINT = "complaint", _("Complaint")
+    BOUNCE = "bounce", _("Bounce")
+    # The sending platform's record API: List-Unsubscribe mails and one-click posts it received.
+    API = "api", _("Sending platform")
+    # An erasure request: the person's data went, the promise not to mail stays.
+    ERASURE = "erasure", _("Erasure request")
 
 
 class SuppressionReason(models.TextChoices):
@@ -65,6 +71,8 @@ SOURCE_REASON = {
     SuppressionSource.IMPORT: SuppressionReason.UNSUBSCRIBE,
     SuppressionSource.COMPLAINT: SuppressionReason.COMPLAINT,
     SuppressionSource.BOUNCE: SuppressionReason.HARD_BOUNCE,
+    SuppressionSource.API: SuppressionReason.UNSUBSCRIBE,
+    SuppressionSource.ERASURE: SuppressionReason.ERASURE,
 }
 
 
@@ -115,6 +123,112 @@ class Suppression(AppendOnlyModel, ByFields):
 
     def __str__(self) -> str:
         return f"{self.normalised} ({self.account})"
+
+
+class Complaint(Suppression):
+    """A spam complaint reported by a mail provider, as compliance reviews them: which
+    accounts draw complaints, from which provider, how often."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints for review")
+
+
+class SuppressionReport(AppendOnlyModel):
+    """A suppression reported from outside, recorded once per event: the sending platform's
+    record call or a mail provider's webhook event, keyed by its origin and the SHA-256 of the
+    caller's event id (the id is the caller's text and may hold anything, an address too), so
+    that a retried delivery records once."""
+
+    # "api:<integration>" for the record API, the provider's key for a webhook.
+    origin = models.CharField(max_length=80)
+    event_key = models.CharField(max_length=64, help_text="SHA-256 of the event id")
+    # SHA-256 of what the event said (account, address key, reason): a second event with the
+    # same id that says something else is refused, not taken for a retry.
+    fingerprint = models.CharField(max_length=64)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    suppression = models.ForeignKey(Suppression, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(help_text="When the report arrived")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "event_key"], name="suppression_report_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.event_key[:12]} from {self.origin}"
+
+
+class ErasureStatus(models.TextChoices):
+    REQUESTED = "requested", _("Waiting for sign-off")
+    # Only inside the transaction that carries it out: the mark the database's redaction
+    # triggers look for (migration 0009).
+    ERASING = "erasing", _("Being carried out")
+    DONE = "done", _("Carried out")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ErasureRequest(KeptModel):
+    """A person's request to erase their data (GDPR Art. 17) for one address, of one account or
+    of every account. Recorded by a Compliance officer, carried out only when a second one
+    signs it off; then the person's contacts, sign-ups and other personal data go, and every
+    suppression of the address keeps only its SHA-256 and MD5 (it stays suppressed). The clear
+    address is kept here only until the request is carried out or withdrawn."""
+
+    Status = ErasureStatus
+
+    account = models.ForeignKey(
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("account"),
+        help_text=_("Empty: every account"),
+    )
+    address = models.CharField(_("address"), max_length=320, blank=True)
+    normalised = models.CharField(_("normalised address"), max_length=320, blank=True)
+    sha256 = models.CharField(_("SHA-256 of the normalised address"), max_length=64)
+    md5 = models.CharField(_("MD5 of the normalised address"), max_length=32)
+    reference = models.CharField(
+        _("reference"),
+        max_length=200,
+        help_text=_("Where the person's request is filed (ticket, letter); never the address"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.REQUESTED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    requested_at = models.DateTimeField(_("recorded at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signed off or withdrawn by"),
+    )
+    decided_at = models.DateTimeField(_("signed off or withdrawn at"), null=True, blank=True)
+    carried_out_at = models.DateTimeField(_("carried out at"), null=True, blank=True)
+    counts = models.JSONField(_("what was erased"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["sha256"], name="erasure_sha256_idx")]
+        permissions = [
+            ("approve_erasurerequest", "Can sign off an erasure request another officer recorded")
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure request {self.pk} ({self.get_status_display()})"
 
 
 class OptInMethod(models.TextChoices):
@@ -203,6 +317,12 @@ class SuppressionExport(AppendOnlyModel, ByFields):
     rows = models.PositiveBigIntegerField()
     complete = models.BooleanField(
         default=True, help_text="False when the download was interrupted before the last row"
+    )
+    # Entries of erased addresses (erasure requests): handed over as their SHA-256 only.
+    hash_only = models.PositiveBigIntegerField(
+        _("hash-only entries"),
+        default=0,
+        help_text=_("Entries of erased addresses: only their hashes are kept"),
     )
 
     class Meta:

@@ -6,33 +6,67 @@ came between it and `t` (an opt-in lifts the events up to and including its own 
 address is suppressed at `t` when one of its events is in force; the event that began the
 suppression in force is the earliest of them. Every consumer uses it: the ORM selectors below
 (the check, the staff's "in force" filter, recording an unsubscribe once), the hand-over
-export's SQL inside PostgreSQL's COPY (plain and hashed), and the import's merge and preview.
+export's SQL inside PostgreSQL's COPY (plain and hashed), the import's merge and preview, and
+the sending platform's bulk check (``suppressions_checked``, one query per call).
+
+An erased address (an erasure request, SPEC "Erasure requests") keeps its suppressions with
+only the SHA-256 of its key (``compliance.addresses.hashed_key``): an address matches the
+events of its key in clear and of its hashed key (``match_keys``), and an opt-in recorded in
+clear later lifts an erased event too.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
-from compliance.addresses import address_key
-from compliance.models import OptIn, OptInConfirmation, Suppression, SuppressionImport
+from compliance.addresses import SHA256_PREFIX, address_key, hashed_key, match_keys
+from compliance.models import (
+    OptIn,
+    OptInConfirmation,
+    Suppression,
+    SuppressionImport,
+    SuppressionReason,
+)
 
 SUPPRESSIONS = Suppression._meta.db_table
 OPTINS = OptIn._meta.db_table
 
 
+def sha256_sql(expression: str) -> str:
+    """The lower-case hex SHA-256 of a text expression, in this database's SQL. On PostgreSQL
+    the function of migration 0009, which an index of the opt-ins is built on."""
+    if connection.vendor == "postgresql":
+        return f"compliance_sha256({expression})"
+    return f"SHA256({expression})"  # Django registers it on SQLite
+
+
 def in_force_sql(*, event: str, at: str) -> str:
     """R9 as SQL: true when the suppression row `event` (a table name or alias) is in force at
-    `at` (an SQL expression: a placeholder, or a column of another row)."""
+    `at` (an SQL expression: a placeholder, or a column of another row; it appears
+    ``IN_FORCE_AT_USES`` times). An erased event (its key hashed) is lifted by a later opt-in
+    of the same address recorded in clear as well."""
+    hashed = len(SHA256_PREFIX)
     return (
         f"{event}.at <= {at} AND NOT EXISTS ("
         f"SELECT 1 FROM {OPTINS} o WHERE o.account_id = {event}.account_id "
-        f"AND o.normalised = {event}.normalised AND o.at >= {event}.at AND o.at <= {at})"
+        f"AND o.normalised = {event}.normalised AND o.at >= {event}.at AND o.at <= {at}) "
+        f"AND (CASE WHEN substr({event}.normalised, 1, {hashed}) = '{SHA256_PREFIX}' "
+        f"THEN NOT EXISTS (SELECT 1 FROM {OPTINS} o WHERE o.account_id = {event}.account_id "
+        f"AND o.at >= {event}.at AND o.at <= {at} "
+        f"AND {sha256_sql('o.normalised')} = substr({event}.normalised, {hashed + 1})) "
+        "ELSE TRUE END)"
     )
+
+
+# How often `at` appears in ``in_force_sql``: callers passing it as a parameter repeat it.
+IN_FORCE_AT_USES = in_force_sql(event="s", at="%s").count("%s")
 
 
 def _moment(at: datetime):
@@ -44,7 +78,7 @@ def in_force_at(at: datetime) -> RawSQL:
     """R9 as a condition on suppression rows of the ORM (``in_force_sql``)."""
     return RawSQL(
         in_force_sql(event=SUPPRESSIONS, at="%s"),
-        [_moment(at), _moment(at)],
+        [_moment(at)] * IN_FORCE_AT_USES,
         output_field=BooleanField(),
     )
 
@@ -57,17 +91,17 @@ def suppressions_in_force(*, at: datetime, account: Account | None = None) -> Qu
 
 def is_suppressed(account: Account, address: str, *, at: datetime) -> bool:
     """Whether `address` was suppressed for `account` at the moment `at` (R9)."""
-    key = address_key(address)
-    return suppressions_in_force(account=account, at=at).filter(normalised=key).exists()
+    keys = match_keys(address_key(address))
+    return suppressions_in_force(account=account, at=at).filter(normalised__in=keys).exists()
 
 
 def suppression_current(account: Account, address: str, *, at: datetime) -> Suppression | None:
     """The event that began the suppression in force at `at` (the earliest event in force),
     or None when the address is not suppressed then (R9)."""
-    key = address_key(address)
+    keys = match_keys(address_key(address))
     return (
         suppressions_in_force(account=account, at=at)
-        .filter(normalised=key)
+        .filter(normalised__in=keys)
         .order_by("at", "id")
         .first()
     )
@@ -81,16 +115,16 @@ def suppression_repeated_by(account: Account, address: str, *, at: datetime) -> 
     current = suppression_current(account, address, at=at)
     if current is not None:
         return current
-    key = address_key(address)
+    keys = match_keys(address_key(address))
     later = (
-        Suppression.objects.filter(account=account, normalised=key, at__gt=at)
+        Suppression.objects.filter(account=account, normalised__in=keys, at__gt=at)
         .order_by("at", "id")
         .first()
     )
     if later is None:
         return None
     lifted_between = OptIn.objects.filter(
-        account=account, normalised=key, at__gte=at, at__lte=later.at
+        account=account, normalised__in=keys, at__gte=at, at__lte=later.at
     ).exists()
     return None if lifted_between else later
 
@@ -117,3 +151,95 @@ def suppression_imports_running() -> QuerySet[SuppressionImport]:
     return SuppressionImport.objects.filter(
         status__in=(SuppressionImport.Status.PREVIEWING, SuppressionImport.Status.IMPORTING)
     )
+
+
+# --- The sending platform's bulk check (api) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The suppression in force of one checked address: since when and why (R9)."""
+
+    since: datetime
+    reason: SuppressionReason
+
+
+def _check_sql_postgres() -> str:
+    # Per key, the earliest event in force (as ``suppression_current``). The keys in clear are
+    # probed on the (account, normalised) index, as one array; erased keys sort together under
+    # their prefix, so the account's few erased events are one range of the same index, joined
+    # with the hashed keys. The arrays travel as one text each (addresses hold no line break):
+    # quoting 10,000 strings one by one costs more than the query.
+    in_force = in_force_sql(event="s", at="%(at)s")
+    return f"""
+        SELECT DISTINCT ON (c.normalised) c.normalised, c.at, c.reason FROM (
+            SELECT s.id, s.normalised, s.at, s.reason FROM {SUPPRESSIONS} s
+            WHERE s.account_id = %(account)s
+              AND s.normalised = ANY(string_to_array(%(keys)s, chr(10)))
+              AND {in_force}
+            UNION ALL
+            SELECT s.id, s.normalised, s.at, s.reason FROM {SUPPRESSIONS} s
+            JOIN unnest(string_to_array(%(hashed)s, chr(10))) AS h(key)
+              ON s.normalised = h.key
+            WHERE s.account_id = %(account)s
+              AND s.normalised >= %(erased_from)s AND s.normalised < %(erased_to)s
+              AND {in_force}
+        ) c ORDER BY c.normalised, c.at, c.id
+    """
+
+
+def _check_sql_generic() -> str:
+    return f"""
+        SELECT s.normalised, s.at, s.reason FROM (
+            SELECT s.normalised, s.at, s.reason,
+                   ROW_NUMBER() OVER (PARTITION BY s.normalised ORDER BY s.at, s.id) AS rn
+            FROM {SUPPRESSIONS} s
+            WHERE s.account_id = %s AND s.normalised IN (SELECT value FROM json_each(%s))
+              AND {in_force_sql(event="s", at="%s")}
+        ) s WHERE rn = 1
+    """
+
+
+# The range of the (account, normalised) index that holds erased keys: "sha256:" up to
+# "sha256;" (the next character).
+ERASED_FROM = SHA256_PREFIX
+ERASED_TO = SHA256_PREFIX[:-1] + chr(ord(SHA256_PREFIX[-1]) + 1)
+
+
+def suppressions_checked(*, account_id: int, keys: list[str], at: datetime) -> dict[str, Checked]:
+    """Which of `keys` (normalised addresses) were suppressed for the account at `at`, since
+    when and why (R9): the earliest event in force of each, also of an erased address (its
+    hashed key). One set-based query, whatever the number of keys."""
+    hashed = {hashed_key(key): key for key in keys}
+    forms = {key: key for key in keys} | hashed
+    moment = _moment(at)
+    sql: str
+    params: dict | list
+    if connection.vendor == "postgresql":
+        sql = _check_sql_postgres()
+        params = {
+            "account": account_id,
+            "keys": "\n".join(keys),
+            "hashed": "\n".join(hashed),
+            "erased_from": ERASED_FROM,
+            "erased_to": ERASED_TO,
+            "at": moment,
+        }
+    else:
+        sql = _check_sql_generic()
+        params = [account_id, json.dumps(list(forms)), *[moment] * IN_FORCE_AT_USES]
+    found: dict[str, Checked] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for normalised, since, reason in cursor.fetchall():
+            if isinstance(since, str):
+                since = datetime.fromisoformat(since)
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            key = forms[normalised]
+            earlier = found.get(key)
+            # An address both in clear and erased (suppressed again after its erasure): the
+            # earlier of the two began the suppression in force.
+            if earlier is None or since < earlier.since:
+                found[key] = Checked(since=since, reason=SuppressionReason(reason))
+    return found

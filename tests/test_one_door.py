@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, AccountEvent, AccountStatus, CancellationReason
+from api.models import ApiKey
 from approvals.models import ApprovalDecision, ApprovalRequest
 from billing.models import (
     AccountAddOn,
@@ -33,7 +34,13 @@ from billing.models import (
     LedgerEntry,
     Plan,
 )
-from compliance.models import OptIn, RetentionAccount, Suppression, SuppressionMapping
+from compliance.models import (
+    ErasureRequest,
+    OptIn,
+    RetentionAccount,
+    Suppression,
+    SuppressionMapping,
+)
 from core.actors import Actor
 from core.models import AppendOnlyModel, ChangeRecord
 from tests.accounts.factories import CancellationReasonFactory
@@ -66,6 +73,8 @@ GUARDED = {
     RetentionAccount,
     SuppressionMapping,
     ApprovalRequest,
+    ErasureRequest,
+    ApiKey,
 }
 OUTSIDE = {"auth", "axes", "django_celery_beat"}
 
@@ -85,6 +94,7 @@ def audit_rows() -> int:
             SuppressionMapping,
             ApprovalRequest,
             ApprovalDecision,
+            ErasureRequest,
         )
     )
 
@@ -235,6 +245,57 @@ ADD = {
     ),
 }
 
+
+def _erasure_recorded_by_another():
+    """A request a Compliance officer recorded, for the superuser to sign off or withdraw."""
+    from django.contrib.auth.models import Group, User
+
+    n = ErasureRequest.objects.count()
+    officer = User.objects.create_user(f"door.officer{n}", password="x", is_staff=True)
+    officer.groups.add(Group.objects.get(name="Compliance"))
+    account = AccountFactory(username=f"door-erasure{n}")
+    return ErasureRequest.objects.create(
+        account=account,
+        address=f"gone.door{n}@example.org",
+        normalised=f"gone.door{n}@example.org",
+        sha256="5" * 64,
+        md5="6" * 32,
+        reference="ticket door-1",
+        requested_by=officer,
+        requested_at=timezone.now(),
+    )
+
+
+def _api_key():
+    from django.contrib.auth.models import User
+
+    return ApiKey.objects.create(
+        integration="door-mta",
+        prefix="door01",
+        digest="7" * 64,
+        can_check=True,
+        created_at=timezone.now(),
+        created_by=User.objects.create_user("door.maker", password="x"),
+    )
+
+
+ADD[ErasureRequest] = Case(
+    prepare=lambda: AccountFactory(username="door-erase-add"),
+    data=lambda account: {
+        "address": "someone.door@example.org",
+        "account_username": account.username,
+        "reference": "letter of 5 January",
+    },
+    check=lambda account: ErasureRequest.objects.filter(
+        account=account, status="requested"
+    ).exists(),
+)
+ADD[ApiKey] = Case(
+    prepare=lambda: None,
+    data=lambda _: {"integration": "mta-door", "description": "door walk", "can_check": "on"},
+    check=lambda _: ApiKey.objects.filter(integration="mta-door", can_check=True).exists(),
+)
+
 CHANGE = {
     Account: Case(
         prepare=lambda: AccountFactory(company="Old Ltd"),
@@ -304,6 +365,21 @@ ACTIONS = {
         prepare=_cancelled_for_retention,
         data=lambda account: {"apply": "1", "reason": "case 42"},
         check=lambda account: Account.objects.get(pk=account.pk).legal_hold,
+    ),
+    (ErasureRequest, "sign_off"): Case(
+        prepare=_erasure_recorded_by_another,
+        data=lambda erasure: {"apply": "1", "confirm": "on"},
+        check=lambda erasure: ErasureRequest.objects.get(pk=erasure.pk).status == "done",
+    ),
+    (ErasureRequest, "withdraw"): Case(
+        prepare=_erasure_recorded_by_another,
+        data=lambda erasure: {"apply": "1", "confirm": "on"},
+        check=lambda erasure: ErasureRequest.objects.get(pk=erasure.pk).status == "withdrawn",
+    ),
+    (ApiKey, "revoke"): Case(
+        prepare=_api_key,
+        data=lambda key: {"apply": "1", "reason": "integration retired"},
+        check=lambda key: ApiKey.objects.get(pk=key.pk).revoked_at is not None,
     ),
     (RetentionAccount, "request_legal_hold_release"): Case(
         prepare=lambda: _held("case 41"),

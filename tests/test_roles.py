@@ -30,6 +30,9 @@ BILLING = {
     "billing.plan",
 }
 COMPLIANCE = {
+    "api.apikey",
+    "compliance.complaint",
+    "compliance.erasurerequest",
     "compliance.optin",
     "compliance.optinconfirmation",
     "compliance.purgereceipt",

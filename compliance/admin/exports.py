@@ -29,7 +29,7 @@ class SuppressionExportAdmin(ReadOnlyAdmin):
     """The log of hand-over exports (R10), and the page that makes one."""
 
     change_list_template = "admin/compliance/suppressionexport/change_list.html"
-    list_display = ("at", "account", "format", "rows", "complete", "by", "purpose")
+    list_display = ("at", "account", "format", "rows", "hash_only", "complete", "by", "purpose")
     list_filter = ("format", "complete")
     search_fields = ("=account__username",)
     list_select_related = ("account", "by_user")

@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from django.db import connection
 
 from accounts.models import Account
+from compliance.addresses import MD5_PREFIX, SHA256_PREFIX, is_hashed
 from compliance.models import ExportFormat, SuppressionExport, SuppressionReason
-from compliance.selectors import SUPPRESSIONS, in_force_sql
+from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
 from core.csvsafe import FORMULA_STARTS, neutralise
 
@@ -47,6 +48,11 @@ class ExportRefused(ValueError):
 FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
 
 
+# An erased address (an erasure request) is kept as "sha256:<hex>" (its key) and "md5:<hex>"
+# (its address): the hashed formats hand over those hashes, the plain one its "sha256:" form.
+_ERASED = f"substr(normalised, 1, {len(SHA256_PREFIX)}) = '{SHA256_PREFIX}'"
+
+
 def _postgres_copy_sql(fmt: str) -> str:
     email = {
         ExportFormat.CSV: (
@@ -54,8 +60,16 @@ def _postgres_copy_sql(fmt: str) -> str:
             f"CASE WHEN ascii(normalised) IN ({FORMULA_CODES}) "
             "THEN '''' || normalised ELSE normalised END"
         ),
-        ExportFormat.MD5: "md5(normalised)",
-        ExportFormat.SHA256: "encode(sha256(convert_to(normalised, 'UTF8')), 'hex')",
+        # The address column is read only for the few erased entries: the others come from
+        # the index alone.
+        ExportFormat.MD5: (
+            f"CASE WHEN {_ERASED} THEN (SELECT substr(e.address, {len(MD5_PREFIX) + 1}) "
+            f"FROM {SUPPRESSIONS} e WHERE e.id = current_list.id) ELSE md5(normalised) END"
+        ),
+        ExportFormat.SHA256: (
+            f"CASE WHEN {_ERASED} THEN substr(normalised, {len(SHA256_PREFIX) + 1}) "
+            "ELSE encode(sha256(convert_to(normalised, 'UTF8')), 'hex') END"
+        ),
     }[ExportFormat(fmt)]
     # Per address, the earliest suppression event in force (R9, compliance.selectors).
     return f"""
@@ -65,7 +79,7 @@ def _postgres_copy_sql(fmt: str) -> str:
                    source,
                    {_REASON_SQL}
             FROM (
-                SELECT DISTINCT ON (s.normalised) s.normalised, s.at, s.source, s.reason
+                SELECT DISTINCT ON (s.normalised) s.id, s.normalised, s.at, s.source, s.reason
                 FROM {SUPPRESSIONS} s
                 WHERE s.account_id = %(account)s AND {in_force_sql(event="s", at="%(now)s")}
                 ORDER BY s.normalised, s.at, s.id
@@ -76,8 +90,8 @@ def _postgres_copy_sql(fmt: str) -> str:
 
 def _generic_sql() -> str:
     return f"""
-        SELECT normalised, at, source, reason FROM (
-            SELECT s.normalised, s.at, s.source, s.reason,
+        SELECT normalised, at, source, reason, address FROM (
+            SELECT s.normalised, s.at, s.source, s.reason, s.address,
                    ROW_NUMBER() OVER (PARTITION BY s.normalised ORDER BY s.at, s.id) AS rn
             FROM {SUPPRESSIONS} s
             WHERE s.account_id = %s AND {in_force_sql(event="s", at="%s")}
@@ -85,7 +99,11 @@ def _generic_sql() -> str:
     """
 
 
-def hashed(normalised: str, fmt: str) -> str:
+def hashed(normalised: str, fmt: str, address: str = "") -> str:
+    if is_hashed(normalised):
+        if fmt == ExportFormat.MD5:
+            return address.removeprefix(MD5_PREFIX)
+        return normalised.removeprefix(SHA256_PREFIX)
     data = normalised.encode("utf-8")
     return (
         hashlib.md5(data).hexdigest()
@@ -120,20 +138,22 @@ def _stream_postgres(account: Account, fmt: str, now: datetime, counter: list[in
 def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int]):
     at_param = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_generic_sql(), [account.pk, at_param, at_param])
+        cursor.execute(_generic_sql(), [account.pk, *[at_param] * IN_FORCE_AT_USES])
         while rows := cursor.fetchmany(EXPORT_CHUNK_ROWS):
             buffer = io.StringIO()
             # CRLF (RFC 4180): Python's csv quotes only the line terminator's characters, so
             # with a bare LF a carriage return in a cell would split the row in a spreadsheet
             # and leave what follows it at the start of a cell of its own.
             writer = csv.writer(buffer, lineterminator="\r\n")
-            for normalised, at, source, reason in rows:
+            for normalised, at, source, reason, address in rows:
                 if isinstance(at, str):
                     at = datetime.fromisoformat(at)
                 if at.tzinfo is None:
                     at = at.replace(tzinfo=UTC)
                 email = (
-                    neutralise(normalised) if fmt == ExportFormat.CSV else hashed(normalised, fmt)
+                    neutralise(normalised)
+                    if fmt == ExportFormat.CSV
+                    else hashed(normalised, fmt, address)
                 )
                 writer.writerow(
                     [
@@ -147,6 +167,22 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
             yield buffer.getvalue().encode("utf-8")
 
 
+def suppressions_hash_only(*, account: Account, now: datetime) -> int:
+    """How many entries of the account's list as of `now` are of erased addresses: handed
+    over as hashes only. A range of the (account, normalised) index: erased keys sort
+    together under their prefix."""
+    sql = f"""
+        SELECT COUNT(DISTINCT s.normalised) FROM {SUPPRESSIONS} s
+        WHERE s.account_id = %s AND s.normalised >= %s AND s.normalised < %s
+          AND {in_force_sql(event="s", at="%s")}
+    """
+    upper = SHA256_PREFIX[:-1] + chr(ord(SHA256_PREFIX[-1]) + 1)
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account.pk, SHA256_PREFIX, upper, *[moment] * IN_FORCE_AT_USES])
+        return int(cursor.fetchone()[0])
+
+
 def suppression_export(
     *,
     account: Account,
@@ -157,9 +193,11 @@ def suppression_export(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
     """Every address suppressed for `account` as of `now`, with its date, source and reason
-    (unsubscribe, hard_bounce, complaint, manual, erasure), as CSV
-    bytes (also for a cancelled or purged account, R10). Hashed formats give the lower-case
-    hex digest of the normalised address. Checked here, before the first byte; recorded when
+    (unsubscribe, hard_bounce, complaint, manual, erasure), as CSV bytes (also for a cancelled
+    or purged account, R10). Hashed formats give the lower-case hex digest of the normalised
+    address; an erased address (an erasure request) is kept as its hashes only, so the plain
+    format gives it as "sha256:<hex>", and the export record counts those entries
+    (``hash_only``). Checked here, before the first byte; recorded when
     the stream ends, with the rows actually handed out. `progress`, if given, is called with
     the number of rows in each chunk once the chunk has been taken."""
     if fmt not in ExportFormat.values:
@@ -189,6 +227,7 @@ def _export_stream(
 ):
     counter = [0]
     complete = False
+    hash_only = suppressions_hash_only(account=account, now=now)
     try:
         yield HEADERS[ExportFormat(fmt)].encode("ascii")
         if connection.vendor == "postgresql":
@@ -210,5 +249,6 @@ def _export_stream(
             format=fmt,
             rows=counter[0],
             complete=complete,
+            hash_only=hash_only,
             **by.as_fields(),
         )

@@ -27,7 +27,7 @@ from accounts.models import Account
 from compliance.addresses import InvalidAddress, normalise_address
 from compliance.layouts import ColumnMapping, FileRefused, ListFile, parse_date
 from compliance.models import OptIn, SuppressionSource
-from compliance.selectors import SUPPRESSIONS, in_force_sql
+from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
 from core.csvsafe import restore
 
@@ -289,7 +289,7 @@ def _merge(
                   (SELECT COUNT(*) FROM {keys} k WHERE {suppressed_now}),
                   (SELECT COUNT(*) FROM {keys} k WHERE {lifted_since_row}
                      AND NOT {suppressed_now})""",
-            [a, now_p, now_p, a, now_p, a, now_p, now_p],
+            [a, *[now_p] * IN_FORCE_AT_USES, a, now_p, a, *[now_p] * IN_FORCE_AT_USES],
         )
         already, superseded = cursor.fetchone()
         outcome.already, outcome.superseded = int(already), int(superseded)

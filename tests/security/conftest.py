@@ -22,15 +22,19 @@ from django_celery_beat.models import (
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccountEvent, AccountStatus
+from api.models import ApiKey
 from approvals.models import ApprovalDecision, ApprovalRequest
 from billing.models import CardChargeAttempt, EntryKind, LedgerEntry
 from compliance.models import (
+    Complaint,
+    ErasureRequest,
     OptIn,
     OptInConfirmation,
     PurgeReceipt,
     SuppressionExport,
     SuppressionImport,
     SuppressionMapping,
+    SuppressionReport,
 )
 from core.models import ChangeRecord
 from exchanges.models import ImportRecord, ImportStatus
@@ -174,6 +178,39 @@ def build_world(django_user_model) -> World:
     ApprovalDecision.objects.create(
         request=signoff, outcome="expired", at=AT, note="walk", by_job="walk"
     )
+    complaint = SuppressionFactory(
+        account=account,
+        address="complained.zq7@complaints.example",
+        normalised="complained.zq7@complaints.example",
+        source="complaint",
+        reason="c",
+        by_job="webhook amazon_ses",
+    )
+    SuppressionReport.objects.create(
+        origin="amazon_ses",
+        event_key="0" * 64,
+        fingerprint="1" * 64,
+        account=account,
+        suppression=complaint,
+        at=AT,
+    )
+    api_key = ApiKey.objects.create(
+        integration="walk-mta",
+        prefix="walk01",
+        digest="2" * 64,
+        can_check=True,
+        created_at=AT,
+        created_by=superuser,
+    )
+    erasure = ErasureRequest.objects.create(
+        address="to.erase.zq7@erase.example",
+        normalised="to.erase.zq7@erase.example",
+        sha256="3" * 64,
+        md5="4" * 32,
+        reference="ticket walk-1",
+        requested_by=superuser,
+        requested_at=AT,
+    )
     job_run = JobRun.objects.create(
         job="run_billing", as_of=AT, trigger=JobRun.Trigger.COMMAND, started_at=AT
     )
@@ -227,6 +264,9 @@ def build_world(django_user_model) -> World:
             by_job="walk",
         ),
         "compliance.purgereceipt": receipt,
+        "compliance.complaint": Complaint.objects.get(pk=complaint.pk),
+        "compliance.erasurerequest": erasure,
+        "api.apikey": api_key,
         "compliance.retentionaccount": account,
         "jobs.jobrun": job_run,
         "approvals.approvalrequest": signoff,

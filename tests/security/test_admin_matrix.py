@@ -90,6 +90,9 @@ ACTIONS = {
     ("compliance.retentionaccount", "action:request_purge"),
     ("approvals.approvalrequest", "action:approve_requests"),
     ("approvals.approvalrequest", "action:reject_requests"),
+    ("compliance.erasurerequest", "action:sign_off"),
+    ("compliance.erasurerequest", "action:withdraw"),
+    ("api.apikey", "action:revoke"),
     ("django_celery_beat.periodictask", "action:enable_tasks"),
     ("django_celery_beat.periodictask", "action:disable_tasks"),
     ("django_celery_beat.periodictask", "action:toggle_tasks"),
@@ -180,9 +183,13 @@ ALLOWED = {
     # Compliance officers: suppressions, opt-ins and double opt-in confirmations (R9), hand-over
     # exports (R10), imports of other providers' lists, retention and legal holds (R7); a
     # hold's release, a staff opt-in and a purge by hand are asked for by one officer and
-    # signed off by another under Sign-offs.
+    # signed off by another under Sign-offs; erasure requests (one records, another signs
+    # off), complaints for review, the sending platform's API keys.
     "Compliance": EVERYONE
     | read_only(
+        "compliance.complaint",
+        "compliance.erasurerequest",
+        "api.apikey",
         "compliance.suppression",
         "compliance.optin",
         "compliance.optinconfirmation",
@@ -208,6 +215,11 @@ ALLOWED = {
         ("compliance.retentionaccount", "action:request_purge"),
         ("approvals.approvalrequest", "action:approve_requests"),
         ("approvals.approvalrequest", "action:reject_requests"),
+        ("compliance.erasurerequest", "add"),
+        ("compliance.erasurerequest", "action:sign_off"),
+        ("compliance.erasurerequest", "action:withdraw"),
+        ("api.apikey", "add"),
+        ("api.apikey", "action:revoke"),
     },
     # Managers: data in and out as CSV with a preview (accounts, catalogue, reasons,
     # unsubscribe lists), the reports (requests, ledger, job runs), the reasons list.
@@ -255,6 +267,9 @@ ACTION_DATA = {
     "request_purge": {"apply": "1", "reason": "walk"},
     "approve_requests": {"apply": "1"},
     "reject_requests": {"apply": "1", "note": "walk"},
+    "sign_off": {"apply": "1", "confirm": "on"},
+    "withdraw": {"apply": "1", "confirm": "on"},
+    "revoke": {"apply": "1", "reason": "walk"},
     "delete_selected": {"post": "yes"},
 }
 

@@ -27,6 +27,7 @@ DEMO_MODULES = [
     "billing.demo.seed",
     "compliance.demo.seed",
     "approvals.demo.seed",
+    "api.demo.seed",
     "exchanges.demo.seed",
     "backoffice.demo.seed",
     "ops.demo.seed",

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from compliance.management.commands._common import account_by_username, command_actor
-from compliance.models import ExportFormat
+from compliance.models import ExportFormat, SuppressionExport
 from compliance.services import ExportRefused, suppression_export
 from core.progress import Progress
 
@@ -53,3 +53,9 @@ class Command(BaseCommand):
                     out.flush()
         if output:
             self.stderr.write(f"unsubscribe list of {target.username} written to {output}")
+        record = SuppressionExport.objects.filter(account=target).order_by("-at", "-id").first()
+        if record is not None and record.hash_only:
+            self.stderr.write(
+                f"{record.hash_only} of its entries are hash-only (erased addresses: only their "
+                "SHA-256 and MD5 are kept)"
+            )

@@ -1,0 +1,72 @@
+"""Spam complaints for compliance review: each complaint a mail provider reported (it is also
+a suppression, reason "complaint"), newest first, by provider and account."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from compliance.models import Complaint, SuppressionReason
+from core.admin import ReadOnlyAdmin
+
+
+class ReceivedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("received")
+    parameter_name = "received"
+
+    def lookups(self, request, model_admin):
+        return [("7d", _("in the last 7 days")), ("30d", _("in the last 30 days"))]
+
+    def queryset(self, request, queryset):
+        days = {"7d": 7, "30d": 30}.get(self.value() or "")
+        if days is None:
+            return queryset
+        return queryset.filter(at__gte=timezone.now() - timedelta(days=days))
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    title = gettext_lazy("reported by")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("webhook amazon_ses", "Amazon SES"),
+            ("webhook sendgrid", "SendGrid"),
+            ("webhook postmark", "Postmark"),
+            ("webhook mailgun", "Mailgun"),
+            ("api", _("Sending platform")),
+        ]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        if self.value() == "api":
+            return queryset.filter(by_job__startswith="api ")
+        return queryset.filter(by_job=self.value())
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyAdmin):
+    """Complaints are suppressions already; this list is where compliance reviews which
+    accounts draw them."""
+
+    list_display = ("at", "account", "account_status", "normalised", "by", "evidence_start")
+    list_filter = (ReceivedFilter, ProviderFilter)
+    search_fields = ("=account__username",)
+    search_help_text = gettext_lazy("An account's username")
+    list_select_related = ("account", "by_user")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(reason=SuppressionReason.COMPLAINT)
+
+    @admin.display(description=gettext_lazy("account state"))
+    def account_status(self, obj):
+        return obj.account.get_status_display()
+
+    @admin.display(description=gettext_lazy("the provider's event"))
+    def evidence_start(self, obj):
+        return obj.evidence[:160]
