@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
     "expire_trials",
     description="Trials past their end (local midnight) expire (R1)",
     due=selectors.trials_due_to_expire,
+    account_field="pk",
     batch_size=2000,
     # Each expiry is its own short transaction; a step bounds one query's result.
     step=500,

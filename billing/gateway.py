@@ -26,6 +26,9 @@ tries again on its next run with the same key.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -144,6 +147,26 @@ class TestGateway(PaymentGateway):
 
 
 @cache
-def get_gateway() -> PaymentGateway:
+def configured_gateway() -> PaymentGateway:
     """The configured gateway (settings.PAYMENT_GATEWAY), one instance per process."""
     return import_string(conf.gateway_path())()
+
+
+# The gateway of a simulation running in this context (the forecast's), None outside one.
+_simulated: ContextVar[PaymentGateway | None] = ContextVar("simulated_gateway", default=None)
+
+
+@contextmanager
+def simulated_gateway(gateway: PaymentGateway) -> Iterator[None]:
+    """Within the block, billing asks `gateway` instead of the configured one: a dry run never
+    reaches a real payment gateway."""
+    token = _simulated.set(gateway)
+    try:
+        yield
+    finally:
+        _simulated.reset(token)
+
+
+def get_gateway() -> PaymentGateway:
+    """The gateway billing asks: the simulation's within one, else the configured one."""
+    return _simulated.get() or configured_gateway()

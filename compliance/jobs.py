@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
     "purge_inactive",
     description="Purges accounts inactive for more than 120 days, keeping suppressions (R7, R9)",
     due=accounts_due_for_purge,
+    account_field="pk",
     # Accounts per batch: most are small; a large one takes several bounded transactions
     # (PURGE_BATCH_ROWS each). A step is one group purged together.
     batch_size=200,

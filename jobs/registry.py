@@ -53,6 +53,9 @@ class Job:
     batch_size: int = 500
     # Due items per call of the job within a batch: the unit of progress and heartbeat.
     step: int = 500
+    # How a due item names its account ("pk" for accounts themselves): the forecast runs the
+    # job over one account's items only.
+    account_field: str = "account_id"
 
     @property
     def size(self) -> int:
@@ -96,6 +99,7 @@ def register(
     due: Callable[..., QuerySet] | None = None,
     batch_size: int = 500,
     step: int | None = None,
+    account_field: str = "account_id",
 ) -> Callable[[JobFunction], JobFunction]:
     def decorator(function: JobFunction) -> JobFunction:
         JOBS[name] = Job(
@@ -105,6 +109,7 @@ def register(
             due=due,
             batch_size=batch_size,
             step=step or batch_size,
+            account_field=account_field,
         )
         return function
 
@@ -154,24 +159,27 @@ def reports_progress(job: Job) -> bool:
     return job.due is not None or _takes(job.function, "progress")
 
 
-def due_items(job: Job, *, as_of: datetime) -> QuerySet:
+def due_items(job: Job, *, as_of: datetime, account_id: int | None = None) -> QuerySet:
     """The job's due items as of `as_of`, for this batch (a `sender` due selector gets the
-    batch's stable name)."""
+    batch's stable name); with `account_id`, only that account's (the forecast's run)."""
     assert job.due is not None
     kwargs: dict[str, Any] = {"as_of": as_of}
     if _takes(job.due, "sender"):
         kwargs["sender"] = batch_sender()
-    return job.due(**kwargs)
+    items = job.due(**kwargs)
+    if account_id is not None:
+        items = items.filter(**{job.account_field: account_id})
+    return items
 
 
 def _steps(
-    job: Job, *, as_of: datetime, within: tuple[int, int] | None
+    job: Job, *, as_of: datetime, within: tuple[int, int] | None, account_id: int | None = None
 ) -> Iterator[tuple[QuerySet, int]]:
     """The batch's due items in id ranges of `job.step`, each re-selected when its turn comes
     (an item done or claimed meanwhile by someone else is no longer due)."""
     low, high = within if within is not None else (0, None)
     while True:
-        page = due_items(job, as_of=as_of).filter(pk__gt=low)
+        page = due_items(job, as_of=as_of, account_id=account_id).filter(pk__gt=low)
         if high is not None:
             page = page.filter(pk__lte=high)
         ids = list(page.order_by("pk").values_list("pk", flat=True)[:WALK_PAGE])
@@ -179,7 +187,8 @@ def _steps(
             return
         for start in range(0, len(ids), job.step):
             chunk = ids[start : start + job.step]
-            yield due_items(job, as_of=as_of).filter(pk__gt=low, pk__lte=chunk[-1]), len(chunk)
+            items = due_items(job, as_of=as_of, account_id=account_id)
+            yield items.filter(pk__gt=low, pk__lte=chunk[-1]), len(chunk)
             low = chunk[-1]
 
 
@@ -190,23 +199,25 @@ def run_function(
     dry_run: bool,
     progress: ProgressCallback | None = None,
     within: tuple[int, int] | None = None,
+    account_id: int | None = None,
 ) -> dict[str, int]:
     """Call the job for one batch (`within`: its id range, None for everything due) and
-    return its counts, summed over the steps."""
+    return its counts, summed over the steps. `account_id` narrows the run to that account's
+    due items: the forecast runs a job this way, by the same path as a batch."""
     if job.due is None:
         kwargs: dict[str, Any] = {}
         if progress is not None and _takes(job.function, "progress"):
             kwargs["progress"] = progress
         return dict(job.function(as_of=as_of, dry_run=dry_run, **kwargs) or {})
     if dry_run:
-        items = in_range(due_items(job, as_of=as_of), within)
+        items = in_range(due_items(job, as_of=as_of, account_id=account_id), within)
         counts = dict(job.function(items=items, as_of=as_of, dry_run=True) or {})
         if progress is not None:
             progress(items.count())
         return counts
     totals: dict[str, int] = {}
     ran = False
-    for items, count in _steps(job, as_of=as_of, within=within):
+    for items, count in _steps(job, as_of=as_of, within=within, account_id=account_id):
         ran = True
         counts = job.function(items=items, as_of=as_of, dry_run=False) or {}
         for key, value in counts.items():

@@ -29,6 +29,7 @@ from billing.services import (
 )
 from core.actors import Actor
 from core.localtime import local_date
+from core.simulation import mail_send
 from workflows.cancellation import account_cancel
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def suspension_notice_send(*, profile_id: int, by: Actor, now: datetime) -> str:
     if profile.suspended_at is None:
         return "skipped"  # a payment cleared the suspension since the claim: nothing to say
     try:
-        suspension_notice(profile=profile, as_of=profile.suspended_at).send(fail_silently=False)
+        mail_send(suspension_notice(profile=profile, as_of=profile.suspended_at))
     except Exception as exc:  # noqa: BLE001 — any refusal or outage is retried next run
         logger.warning("suspension notice of %s failed: %s", profile.account, exc)
         suspension_notice_release(profile_id=profile_id, claim=claim)

@@ -27,6 +27,7 @@ from django.utils import translation
 from accounts.models import CancellationRequest
 from accounts.services.lifecycle import account_event_record
 from core.actors import Actor
+from core.simulation import mail_send
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def confirmation_send(*, request_id: int, as_of: datetime, sender: str = "") -> 
     request = CancellationRequest.objects.select_related("account").get(pk=request_id)
     mine = CancellationRequest.objects.filter(pk=request_id, confirmation_claim=token)
     try:
-        confirmation_message(request=request).send(fail_silently=False)
+        mail_send(confirmation_message(request=request))
     except Exception as exc:  # noqa: BLE001 — any refusal or outage is retried next run
         logger.warning("confirmation of cancellation request %s failed: %s", request_id, exc)
         mine.update(

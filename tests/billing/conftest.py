@@ -1,6 +1,6 @@
 import pytest
 
-from billing.gateway import get_gateway
+from billing.gateway import configured_gateway
 from core.actors import Actor
 from tests.billing.gateways import (
     CrashAfterChargeGateway,
@@ -26,4 +26,4 @@ def gateways(settings):
     SlowGateway.reset()
     yield lambda gateway: use_gateway(settings, gateway)
     SlowGateway.finish.set()
-    get_gateway.cache_clear()
+    configured_gateway.cache_clear()

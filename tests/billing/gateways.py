@@ -1,5 +1,5 @@
 """Test gateways for billing's tests, configured through settings.PAYMENT_GATEWAY (the fixtures
-below also clear billing.gateway.get_gateway's per-process instance around each test).
+below also clear billing.gateway.configured_gateway's per-process instance around each test).
 
 - SlowGateway takes seconds per charge, as a real gateway's slow round trip: each call says
   it started, then waits until the test lets it finish (or SECONDS pass).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from billing.gateway import ChargeResult, TestGateway, get_gateway
+from billing.gateway import ChargeResult, TestGateway, configured_gateway
 
 
 class ProcessKilled(BaseException):
@@ -75,4 +75,4 @@ class CrashAfterChargeGateway(RememberingGateway):
 def use_gateway(settings, gateway: type[TestGateway]) -> None:
     """Make `gateway` the configured one (a fresh instance on the next get_gateway())."""
     settings.PAYMENT_GATEWAY = f"{gateway.__module__}.{gateway.__qualname__}"
-    get_gateway.cache_clear()
+    configured_gateway.cache_clear()

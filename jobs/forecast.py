@@ -1,0 +1,96 @@
+"""The scheduled jobs as the forecast runs them (workflows.forecast): each registered job that
+walks due items and has an enabled beat schedule, narrowed to one account, run by the same
+path as a batch of a real run (jobs.registry.run_function)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from celery.schedules import crontab_parser
+
+from accounts.models import Account
+from jobs.registry import JOBS, Job, due_items, run_function
+from workflows.forecast import (
+    DEFAULT_DAYS,
+    Forecast,
+    ForecastJob,
+    Schedule,
+    account_forecast_simulate,
+)
+
+
+def _schedule(crontab) -> Schedule:
+    minutes = crontab_parser(60).parse(crontab.minute)
+    hours = crontab_parser(24).parse(crontab.hour)
+    weekdays = crontab_parser(7).parse(crontab.day_of_week)
+    days = crontab_parser(31, 1).parse(crontab.day_of_month)
+    months = crontab_parser(12, 1).parse(crontab.month_of_year)
+    runs_on: Callable[[date], bool] | None = None
+    if len(weekdays) < 7 or len(days) < 31 or len(months) < 12:
+
+        def runs_on(day: date) -> bool:
+            # Celery counts weekdays from Sunday (0).
+            return day.isoweekday() % 7 in weekdays and day.day in days and day.month in months
+
+    try:
+        zone = ZoneInfo(str(crontab.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    moments = tuple(sorted((h, m) for h in hours for m in minutes))
+    return Schedule(moments=moments, zone=zone, runs_on=runs_on)
+
+
+def beat_schedules() -> dict[str, Schedule]:
+    """The enabled crontab schedule of each job, as staff left them in the admin."""
+    from django_celery_beat.models import PeriodicTask
+
+    schedules = {}
+    tasks = PeriodicTask.objects.filter(
+        task="jobs.run_job", enabled=True, crontab__isnull=False
+    ).select_related("crontab")
+    for task in tasks:
+        name = json.loads(task.kwargs or "{}").get("name", task.name)
+        schedules[name] = _schedule(task.crontab)
+    return schedules
+
+
+def _forecast_job(job: Job, schedule: Schedule, account_id: int) -> ForecastJob:
+    def is_due(moment: datetime) -> bool:
+        return due_items(job, as_of=moment, account_id=account_id).exists()
+
+    def run(moment: datetime) -> object:
+        return run_function(job, as_of=moment, dry_run=False, account_id=account_id)
+
+    return ForecastJob(name=job.name, schedule=schedule, is_due=is_due, run=run)
+
+
+def forecast_jobs(*, account: Account) -> list[ForecastJob]:
+    """The jobs that can act on an account, narrowed to it, in the order of their first
+    scheduled minute (two at the same minute: registration order)."""
+    schedules = beat_schedules()
+    jobs = [
+        _forecast_job(job, schedules[name], account.pk)
+        for name, job in JOBS.items()
+        if job.due is not None and name in schedules
+    ]
+    return sorted(jobs, key=lambda j: j.schedule.moments[:1])
+
+
+def account_forecast(
+    *,
+    account: Account,
+    as_of: datetime,
+    days: int = DEFAULT_DAYS,
+    before: Callable[[Account, datetime], object] | None = None,
+) -> Forecast:
+    """The forecast of `account` from `as_of` over `days` days (workflows.forecast)."""
+    return account_forecast_simulate(
+        account=account,
+        as_of=as_of,
+        days=days,
+        jobs=forecast_jobs(account=account),
+        before=before,
+    )

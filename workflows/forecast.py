@@ -1,0 +1,430 @@
+"""The forecast of one account: every dated thing the system will do to it if nothing else
+changes, computed by the system's own code (issue 14).
+
+The forecast is a dry run. Inside a transaction that is always rolled back, the scheduled
+jobs run against a simulated clock, each over this one account's due items only, at the
+moments beat would start them; what they write for the account (timeline events, ledger
+entries, card charge attempts) is read back as the forecast, then the rollback takes every
+row back. No rule is written twice: what a job does is what its own code does.
+
+The jobs themselves sit above this layer (the jobs framework); the caller hands them in as
+``ForecastJob``: a name, the job's schedule, whether the account has items due as of a moment,
+and how to run the job for the account as of a moment (``jobs.forecast`` builds them from the
+registry and beat's schedules).
+
+The clock does not tick every minute: between two job runs nothing changes, and each job's
+"has items due" only turns true as time passes (a billing date, a trial end, a retention
+window is reached), so the first scheduled moment at which a job is due is found by halving
+the job's scheduled moments in the window; the job runs then, and the search starts again
+from there. A job that stays due after running (a card the gateway cannot reach) runs again at
+each of its scheduled moments, as it would.
+
+What it assumes, and says (``Forecast.assumptions``): nobody acts (no payment, no staff
+action, no card change); with the built-in test gateway, its deterministic outcome for the card
+on file (a declining token declines at every try); with a real gateway, that the card is
+charged successfully (nothing is sent to it). Mail is kept in the simulation (core.simulation),
+never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import INACTIVE_STATUSES, Account, AccountEvent, EventKind
+from billing.gateway import (
+    ChargeResult,
+    PaymentGateway,
+    TestGateway,
+    configured_gateway,
+    simulated_gateway,
+)
+from billing.models import CardChargeAttempt, EntryKind, LedgerEntry
+from core.localtime import local_date
+from core.simulation import simulation
+
+# The default window of a forecast, in days (the issue's 120); longer is allowed.
+DEFAULT_DAYS = 120
+LONGEST_DAYS = 3 * 366
+# A job that stays due after each run runs again at each of its scheduled moments; past this
+# many runs in one forecast the simulation stops and says so (no real account needs it).
+MAX_RUNS = 3000
+
+# The rule behind each kind of entry (SPEC R1–R12).
+EVENT_RULES: dict[str, str] = {
+    EventKind.EXPIRE_TRIAL: "R1",
+    EventKind.CONFIRMATION_SENT: "R4",
+    EventKind.SUSPEND: "R11",
+    EventKind.SUSPENSION_NOTICE: "R11",
+    EventKind.CANCELLED_INVOLUNTARY: "R11",
+    EventKind.CANCELLED_VOLUNTARY: "R2",
+    EventKind.PURGE: "R7",
+    EventKind.PAUSE: "R8",
+    EventKind.RESUME: "R8",
+    EventKind.UNSUSPEND: "R11",
+    EventKind.REACTIVATE: "R7",
+    EventKind.ADDON_CANCELLED: "R6",
+}
+LEDGER_RULES: dict[str, str] = {
+    EntryKind.CHARGE: "R3",
+    EntryKind.CARD_PAYMENT: "R3",
+    EntryKind.PREPAID_CONSUMPTION: "R11",
+    EntryKind.PREPAYMENT_PURCHASE: "R11",
+    EntryKind.PAUSE_FEE: "R8",
+    EntryKind.FORFEITURE: "R5",
+}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When beat starts a job: the moments of a day (hour, minute), on the days it runs, in
+    the schedule's time zone."""
+
+    moments: tuple[tuple[int, int], ...]
+    zone: ZoneInfo
+    runs_on: Callable[[date], bool] | None = None
+
+
+@dataclass(frozen=True)
+class ForecastJob:
+    """A scheduled job as the forecast runs it, for one account."""
+
+    name: str
+    schedule: Schedule
+    # Whether the account has items of this job due as of a moment.
+    is_due: Callable[[datetime], bool]
+    # Run the job over the account's due items as of a moment (the job's own code).
+    run: Callable[[datetime], object]
+
+
+@dataclass(frozen=True)
+class ForecastEntry:
+    """One dated thing the system does to the account."""
+
+    at: datetime
+    local: datetime
+    source: str  # "event", "ledger" or "card"
+    kind: str
+    label: str
+    detail: str
+    amount: Decimal | None
+    currency: str
+    rule: str
+    by: str
+
+    @property
+    def day(self) -> date:
+        return self.local.date()
+
+    @property
+    def key(self) -> tuple:
+        """What a forecast promises: this kind of entry on this local day for this amount."""
+        return (self.day, self.source, self.kind, self.amount)
+
+
+@dataclass
+class Forecast:
+    account: Account
+    start: datetime
+    end: datetime
+    entries: list[ForecastEntry] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # How the account stands at the end of the window, in the simulation.
+    status_at_end: str = ""
+    mails: int = 0
+
+
+class ForecastError(ValueError):
+    """A forecast asked for with a window or moment it cannot cover; shown as it is."""
+
+
+class AssumedSuccessGateway(PaymentGateway):
+    """A real gateway's card, in a forecast: assumed to be charged successfully; nothing is
+    sent anywhere."""
+
+    def charge(
+        self, *, token: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ChargeResult:
+        return ChargeResult(succeeded=True, reference="forecast")
+
+
+def forecast_gateway() -> tuple[PaymentGateway, str]:
+    """The gateway a forecast asks, and the assumption it makes for cards."""
+    if isinstance(configured_gateway(), TestGateway):
+        return TestGateway(), _(
+            "Cards: the test gateway's own outcome for the card on file (a declining test "
+            "card declines at every try)."
+        )
+    return AssumedSuccessGateway(), _(
+        "Cards: every charge to the card on file is assumed to succeed (a real payment "
+        "gateway is never asked in a forecast)."
+    )
+
+
+def _moment(schedule: Schedule, day: date, slot: tuple[int, int]) -> datetime:
+    hour, minute = slot
+    return datetime.combine(day, time(hour, minute), schedule.zone).astimezone(ZoneInfo("UTC"))
+
+
+class _Moments:
+    """A job's scheduled moments in (start, end], indexable in order without listing them
+    all (a job every five minutes has 35,000 in 120 days)."""
+
+    def __init__(self, schedule: Schedule, start: datetime, end: datetime) -> None:
+        self.schedule = schedule
+        first = local_date(start, schedule.zone) - timedelta(days=1)
+        last = local_date(end, schedule.zone) + timedelta(days=1)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        self.days = [d for d in days if schedule.runs_on is None or schedule.runs_on(d)]
+        self.slots = sorted(schedule.moments)
+        self.count = len(self.days) * len(self.slots)
+        if not self.count:
+            self.low, self.high = 0, -1
+            return
+        # Trim to (start, end]: the first index after start, the last at or before end.
+        self.low = self._first_after(start)
+        self.high = self._first_after(end) - 1
+
+    def at(self, index: int) -> datetime:
+        day, slot = divmod(index, len(self.slots))
+        return _moment(self.schedule, self.days[day], self.slots[slot])
+
+    def _first_after(self, moment: datetime) -> int:
+        low, high = 0, self.count
+        while low < high:
+            middle = (low + high) // 2
+            if self.at(middle) <= moment:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    def first_after(self, moment: datetime) -> int:
+        return max(self.low, self._first_after(moment))
+
+
+def _first_due(job: ForecastJob, moments: _Moments, low: int) -> int | None:
+    """The first of the job's moments from index `low` at which the account has items due,
+    found by halving (being due only begins as time passes; see the module's docstring)."""
+    high = moments.high
+    if low > high or not job.is_due(moments.at(high)):
+        return None
+    if job.is_due(moments.at(low)):
+        return low
+    while high - low > 1:  # not due at low, due at high
+        middle = (low + high) // 2
+        if job.is_due(moments.at(middle)):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _entries(account: Account, *, after: tuple[int, int, int]) -> list[ForecastEntry]:
+    """What the simulation wrote for the account: rows with ids above the marks taken before."""
+    zone = account.zone
+    events, ledger, attempts = after
+    entries: list[ForecastEntry] = []
+    for event in AccountEvent.objects.filter(account=account, pk__gt=events).order_by("at", "pk"):
+        entries.append(
+            ForecastEntry(
+                at=event.at,
+                local=event.at.astimezone(zone),
+                source="event",
+                kind=event.kind,
+                label=str(event.get_kind_display()),
+                detail=event.reason,
+                amount=None,
+                currency="",
+                rule=EVENT_RULES.get(event.kind, ""),
+                by=event.by_job or str(event.by_user or ""),
+            )
+        )
+    for entry in LedgerEntry.objects.filter(account=account, pk__gt=ledger).order_by("at", "pk"):
+        entries.append(
+            ForecastEntry(
+                at=entry.at,
+                local=entry.at.astimezone(zone),
+                source="ledger",
+                kind=entry.kind,
+                label=str(entry.get_kind_display()),
+                detail=entry.description,
+                amount=entry.amount,
+                currency=entry.currency,
+                rule=LEDGER_RULES.get(entry.kind, ""),
+                by=entry.by_job or str(entry.by_user or ""),
+            )
+        )
+    tried = CardChargeAttempt.objects.filter(account=account, pk__gt=attempts)
+    for attempt in tried.exclude(outcome=CardChargeAttempt.Outcome.SUCCEEDED).order_by("at", "pk"):
+        # A successful charge is in the ledger already; a declined one only here.
+        entries.append(
+            ForecastEntry(
+                at=attempt.at,
+                local=attempt.at.astimezone(zone),
+                source="card",
+                kind=attempt.outcome,
+                label=_("Card charge %(outcome)s") % {"outcome": attempt.get_outcome_display()},
+                detail=attempt.message,
+                amount=attempt.amount,
+                currency=attempt.currency,
+                rule="R11",
+                by=attempt.by_job or str(attempt.by_user or ""),
+            )
+        )
+    entries.sort(key=lambda e: (e.at, e.source != "event"))
+    return entries
+
+
+def _marks(account: Account) -> tuple[int, int, int]:
+    def last(model) -> int:
+        row = model.objects.filter(account=account).order_by("-pk").values_list("pk", flat=True)
+        return row.first() or 0
+
+    return last(AccountEvent), last(LedgerEntry), last(CardChargeAttempt)
+
+
+def account_forecast_simulate(
+    *,
+    account: Account,
+    as_of: datetime,
+    days: int,
+    jobs: Sequence[ForecastJob],
+    before: Callable[[Account, datetime], object] | None = None,
+) -> Forecast:
+    """Run `jobs` for `account` from `as_of` over `days` days in a transaction rolled back at
+    the end, and return what they did, in order. `before`, if given, is done to the account at
+    `as_of` first, in the same simulation (the "if cancelled now" of the desk): its own
+    entries come first."""
+    if days < 1 or days > LONGEST_DAYS:
+        raise ForecastError(
+            _("a forecast covers 1 to %(most)s days, not %(days)s")
+            % {"most": LONGEST_DAYS, "days": days}
+        )
+    end = as_of + timedelta(days=days)
+    gateway, card_assumption = forecast_gateway()
+    forecast = Forecast(account=account, start=as_of, end=end)
+    forecast.assumptions = [
+        _(
+            "Nothing else happens: no payment, no staff action, no card or plan change, no "
+            "sign-off given."
+        ),
+        card_assumption,
+        _("The jobs run at the moments of their schedules as they are now."),
+    ]
+    with transaction.atomic():
+        marks = _marks(account)
+        with simulation() as outbox, simulated_gateway(gateway):
+            if before is not None:
+                before(account, as_of)
+            _run_jobs(as_of=as_of, end=end, jobs=jobs, forecast=forecast, outbox=outbox)
+            forecast.entries = _entries(account, after=marks)
+            final = Account.objects.get(pk=account.pk)
+            forecast.status_at_end = final.status
+            if final.legal_hold and final.status in INACTIVE_STATUSES:
+                forecast.notes.append(
+                    _("Under a legal hold: never purged while the hold is set (R7).")
+                )
+            forecast.mails = len(outbox)
+        transaction.set_rollback(True)
+    return forecast
+
+
+class _Undo(Exception):
+    """Rolls a trial run's savepoint back."""
+
+
+def _changes(counts: object) -> bool:
+    """Whether a job's run did something: its counts say so (a job returns how many items it
+    moved, billed, sent; "skipped" items were not its to do)."""
+    if not isinstance(counts, dict):
+        return True
+    return any(value for key, value in counts.items() if key != "skipped")
+
+
+def _try(job: ForecastJob, moment: datetime, outbox: list) -> bool:
+    """Whether running the job at `moment` would do something; the run is rolled back, and
+    the mail it kept with it."""
+    kept = len(outbox)
+    try:
+        with transaction.atomic():
+            changed = _changes(job.run(moment))
+            raise _Undo
+    except _Undo:
+        pass
+    del outbox[kept:]
+    return changed
+
+
+def _run_jobs(
+    *,
+    as_of: datetime,
+    end: datetime,
+    jobs: Sequence[ForecastJob],
+    forecast: Forecast,
+    outbox: list,
+) -> None:
+    """Run the jobs at their scheduled moments in (as_of, end], skipping the stretches in which
+    none of them has anything to do for the account."""
+    moments = {job.name: _Moments(job.schedule, as_of, end) for job in jobs}
+    ran_at = {job.name: as_of for job in jobs}
+    clock = as_of
+    # The first moment each job is due, found again for every job after a run that changed
+    # something, for the job alone after one that did not.
+    due: dict[str, int | None] = {}
+    for _run in range(MAX_RUNS):
+        for job in jobs:
+            if job.name not in due:
+                steps = moments[job.name]
+                low = max(
+                    steps.first_after(ran_at[job.name]),
+                    steps.first_after(clock - timedelta(microseconds=1)),
+                )
+                due[job.name] = _first_due(job, steps, low)
+        found = sorted(
+            (moments[job.name].at(index), order, job)
+            for order, job in enumerate(jobs)
+            if (index := due[job.name]) is not None
+        )
+        if not found:
+            return
+        moment, _order, job = found[0]
+        steps, index = moments[job.name], due.pop(job.name)
+        assert index is not None
+        if not _try(job, moment, outbox):
+            # Due, but nothing to do yet (a coarse selection the job refines on the local
+            # calendar): the first of its moments before the next other job's at which it
+            # does something, by halving, the state being still until then.
+            limit = found[1][0] if len(found) > 1 else end + timedelta(seconds=1)
+            low, high = index, steps.first_after(limit - timedelta(microseconds=1)) - 1
+            if high <= low or not _try(job, steps.at(high), outbox):
+                ran_at[job.name] = steps.at(max(low, high))
+                continue
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _try(job, steps.at(middle), outbox):
+                    high = middle
+                else:
+                    low = middle
+            moment = steps.at(high)
+        clock = ran_at[job.name] = moment
+        try:
+            with transaction.atomic():
+                job.run(moment)
+        except Exception as exc:  # noqa: BLE001 — shown on the forecast, never a 500
+            forecast.notes.append(
+                _("The forecast stops at %(when)s: the job %(job)s failed (%(error)s).")
+                % {"when": f"{moment:%Y-%m-%d %H:%M} UTC", "job": job.name, "error": exc}
+            )
+            return
+        due.clear()
+    forecast.notes.append(
+        _("The forecast stops early: a job stayed due after %(runs)s runs.") % {"runs": MAX_RUNS}
+    )
