@@ -14,6 +14,8 @@ token                        outcome
 ``tok_amex``                 succeeds (Amex •••• 8431)
 ``tok_ok_<anything>``        succeeds (Visa •••• 1111); for demo and benchmark data
 ``tok_decline``              declined: card_declined (Visa •••• 0002)
+``tok_decline_first``        declined at the first try of each period (its key ends
+                             ``:0``), succeeds at the retry (Visa •••• 0341)
 ``tok_insufficient_funds``   declined: insufficient_funds (Visa •••• 9995)
 ``tok_unavailable``          fails transiently, every time (Visa •••• 0119)
 anything else                rejected when attaching the card
@@ -88,6 +90,7 @@ _TEST_CARDS = {
     "tok_mastercard": ("Mastercard", "4444", "ok"),
     "tok_amex": ("Amex", "8431", "ok"),
     "tok_decline": ("Visa", "0002", "card_declined"),
+    "tok_decline_first": ("Visa", "0341", "decline_first"),
     "tok_insufficient_funds": ("Visa", "9995", "insufficient_funds"),
     "tok_unavailable": ("Visa", "0119", "unavailable"),
 }
@@ -131,6 +134,9 @@ class TestGateway(PaymentGateway):
             raise GatewayError(
                 "the payment gateway no longer knows the card on file; attach the card again"
             ) from None
+        if behaviour == "decline_first":
+            # The billing run's key ends with the period's declines so far: ":0" is its first.
+            behaviour = "card_declined" if idempotency_key.endswith(":0") else "ok"
         if behaviour == "unavailable":
             raise GatewayUnavailable("test gateway: temporarily unavailable (tok_unavailable)")
         if behaviour != "ok":

@@ -227,8 +227,9 @@ def _first_due(job: ForecastJob, moments: _Moments, low: int) -> int | None:
     return high
 
 
-def _entries(account: Account, *, after: tuple[int, int, int]) -> list[ForecastEntry]:
-    """What the simulation wrote for the account: rows with ids above the marks taken before."""
+def records_since(account: Account, *, after: tuple[int, int, int]) -> list[ForecastEntry]:
+    """What was written for the account since `records_mark` (rows with higher ids), as
+    forecast entries: the simulation's own rows, or, in a test, what the real runs recorded."""
     zone = account.zone
     events, ledger, attempts = after
     entries: list[ForecastEntry] = []
@@ -283,7 +284,9 @@ def _entries(account: Account, *, after: tuple[int, int, int]) -> list[ForecastE
     return entries
 
 
-def _marks(account: Account) -> tuple[int, int, int]:
+def records_mark(account: Account) -> tuple[int, int, int]:
+    """The last event, ledger entry and card charge attempt of the account, by id."""
+
     def last(model) -> int:
         row = model.objects.filter(account=account).order_by("-pk").values_list("pk", flat=True)
         return row.first() or 0
@@ -320,12 +323,13 @@ def account_forecast_simulate(
         _("The jobs run at the moments of their schedules as they are now."),
     ]
     with transaction.atomic():
-        marks = _marks(account)
+        marks = records_mark(account)
         with simulation() as outbox, simulated_gateway(gateway):
             if before is not None:
-                before(account, as_of)
+                # A copy: the caller's account object stays as it is.
+                before(Account.objects.get(pk=account.pk), as_of)
             _run_jobs(as_of=as_of, end=end, jobs=jobs, forecast=forecast, outbox=outbox)
-            forecast.entries = _entries(account, after=marks)
+            forecast.entries = records_since(account, after=marks)
             final = Account.objects.get(pk=account.pk)
             forecast.status_at_end = final.status
             if final.legal_hold and final.status in INACTIVE_STATUSES:
@@ -427,4 +431,45 @@ def _run_jobs(
         due.clear()
     forecast.notes.append(
         _("The forecast stops early: a job stayed due after %(runs)s runs.") % {"runs": MAX_RUNS}
+    )
+
+
+# What a cancellation spares: the money entries a forecast of the account as it is has and
+# the forecast after the cancellation lacks.
+MONEY_SPARED = (
+    EntryKind.CHARGE,
+    EntryKind.CARD_PAYMENT,
+    EntryKind.PAUSE_FEE,
+    EntryKind.PREPAID_CONSUMPTION,
+    EntryKind.PREPAYMENT_PURCHASE,
+)
+
+
+@dataclass(frozen=True)
+class CancellationOutlook:
+    """What the agent reads to the caller before confirming a cancellation: what is not
+    charged, how long the data is kept, the purge day (or held: never)."""
+
+    spared: list[ForecastEntry]
+    purge: ForecastEntry | None
+    held: bool
+
+    @property
+    def kept_until(self) -> date | None:
+        return self.purge.day - timedelta(days=1) if self.purge else None
+
+
+def cancellation_outlook(*, as_is: Forecast, cancelled: Forecast) -> CancellationOutlook:
+    """Compare the forecast of the account as it is with the one after a cancellation now."""
+    after = {(e.source, e.kind, e.day, e.amount) for e in cancelled.entries}
+    spared = [
+        e
+        for e in as_is.entries
+        if e.source == "ledger"
+        and e.kind in MONEY_SPARED
+        and (e.source, e.kind, e.day, e.amount) not in after
+    ]
+    purge = next((e for e in cancelled.entries if e.kind == EventKind.PURGE), None)
+    return CancellationOutlook(
+        spared=spared, purge=purge, held=bool(cancelled.account.legal_hold) and purge is None
     )
