@@ -71,3 +71,15 @@ class AgentActionForm(forms.Form):
     reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), label=_("Why")
     )
+
+
+class ForecastForm(forms.Form):
+    """The window of the full forecast page."""
+
+    days = forms.IntegerField(
+        label=_("Days ahead"),
+        required=False,
+        min_value=1,
+        max_value=1098,
+        help_text=_("120 unless you ask for more (up to three years)."),
+    )

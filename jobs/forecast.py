@@ -11,14 +11,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab_parser
 
-from accounts.models import Account
+from accounts.models import Account, AccountStatus, CancellationReason
+from accounts.selectors import retention_days
+from core.actors import Actor
 from jobs.registry import JOBS, Job, due_items, run_function
+from workflows.cancellation import account_cancel
+from workflows.desk import cancellation_call_take
 from workflows.forecast import (
     DEFAULT_DAYS,
+    CancellationOutlook,
     Forecast,
     ForecastJob,
     Schedule,
     account_forecast_simulate,
+    cancellation_outlook,
 )
 
 
@@ -94,3 +100,39 @@ def account_forecast(
         jobs=forecast_jobs(account=account),
         before=before,
     )
+
+
+def account_forecast_if_cancelled(
+    *, account: Account, as_of: datetime, by: Actor, days: int = DEFAULT_DAYS
+) -> tuple[Forecast, Forecast, CancellationOutlook]:
+    """The forecast of the account as it is, and as it would be after the cancellation call
+    taken now (the desk's own workflow, run inside the simulation and rolled back with it):
+    the second covers the retention window too, so the purge day shows. A trial's call closes
+    the trial (R1)."""
+    reason = CancellationReason.objects.filter(active=True, system=False).order_by("pk").first()
+
+    def cancel(simulated: Account, now: datetime) -> object:
+        if reason is None:  # no reason list yet: the cancellation workflow itself
+            return account_cancel(
+                account=simulated, by=by, now=now, reason=_FORECAST_REASON, voluntary=True
+            )
+        is_trial = simulated.status == AccountStatus.TRIAL
+        return cancellation_call_take(
+            account=simulated,
+            by=by,
+            now=now,
+            username_typed=simulated.username,
+            reason=reason,
+            callers_words=_FORECAST_REASON,
+            pause_accepted=None if is_trial else False,
+            close_trial=is_trial,
+        )
+
+    as_is = account_forecast(account=account, as_of=as_of, days=days)
+    longer = max(days, retention_days() + 2)
+    cancelled = account_forecast(account=account, as_of=as_of, days=longer, before=cancel)
+    return as_is, cancelled, cancellation_outlook(as_is=as_is, cancelled=cancelled)
+
+
+# The words the simulated call records (never kept: the simulation is rolled back).
+_FORECAST_REASON = "If cancelled now (forecast)"

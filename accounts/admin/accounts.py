@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,7 +25,7 @@ from accounts.admin.inlines import (
     IntegrationInline,
     SignupFormInline,
 )
-from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
+from accounts.forms import AgentActionForm, CancellationCallForm, ForecastForm, TrialCloseForm
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
 from accounts.services import (
@@ -39,10 +39,22 @@ from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
 from core.paging import EstimatedCountPaginator
 from exchanges.admin import CsvImportMixin, StreamingExportMixin
+from jobs.forecast import account_forecast, account_forecast_if_cancelled
 from workflows.desk import account_agent_action, cancellation_call_take
 from workflows.details import account_details_change
+from workflows.forecast import DEFAULT_DAYS, ForecastEntry
 
 S = AccountStatus
+# Forecast entries shown on the account page; the full list has its own page.
+FORECAST_NEXT = 5
+
+
+def forecast_line(entry: ForecastEntry) -> str:
+    """One forecast entry as staff read it: the local moment, what, the amount, the rule."""
+    money = f" {entry.amount} {entry.currency}" if entry.amount is not None else ""
+    rule = f" ({entry.rule})" if entry.rule else ""
+    return f"{entry.local:%Y-%m-%d %H:%M %Z}: {entry.label}{money}{rule}"
+
 
 # Each action: its button label, the confirmation button and what it does, in the staff
 # member's language (looked up per request, hence the lazy texts and the format later).
@@ -145,6 +157,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
         "billing_and_cut_off",
         "content_summary",
         "confirmations",
+        "forecast",
     )
     fieldsets = (
         (None, {"fields": ("username", "company", "primary_email", "time_zone", "language")}),
@@ -161,6 +174,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                     "legal_hold_reason",
                     "billing_and_cut_off",
                     "confirmations",
+                    "forecast",
                 )
             },
         ),
@@ -240,6 +254,30 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             )
         return _("none overdue")
 
+    @admin.display(description=gettext_lazy("forecast"))
+    def forecast(self, obj):
+        """The next few things the jobs will do to the account, if nothing else changes."""
+        if obj.status == S.PURGED:
+            return _("nothing: the account is purged")
+        forecast = account_forecast(account=obj, as_of=timezone.now())
+        url = reverse("admin:accounts_account_forecast", args=[obj.pk])
+        items = format_html_join(
+            "", "<li>{}</li>", ((forecast_line(e),) for e in forecast.entries[:FORECAST_NEXT])
+        )
+        if not forecast.entries:
+            items = format_html(
+                "<li>{}</li>", _("nothing in the next %(days)s days") % {"days": DEFAULT_DAYS}
+            )
+        notes = format_html_join("", "<li>{}</li>", ((n,) for n in forecast.notes))
+        return format_html(
+            '<ul class="forecast-next">{}{}</ul><a href="{}">{}</a>',
+            items,
+            notes,
+            url,
+            _("Full forecast (%(count)s entries, %(days)s days)")
+            % {"count": len(forecast.entries), "days": DEFAULT_DAYS},
+        )
+
     # --- The desk and the agent actions -----------------------------------------------------
 
     def get_urls(self):
@@ -249,6 +287,11 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                 "<path:object_id>/cancellation-call/",
                 wrap(self.cancellation_call_view),
                 name="accounts_account_cancellation_call",
+            ),
+            path(
+                "<path:object_id>/forecast/",
+                wrap(self.forecast_view),
+                name="accounts_account_forecast",
             ),
             path(
                 "<path:object_id>/act/<str:action>/",
@@ -332,10 +375,18 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                 )
                 return redirect(change_url)
         now = timezone.now()
+        try:
+            _as_is, if_cancelled, outlook = account_forecast_if_cancelled(
+                account=account, as_of=now, by=Actor.staff(request.user)
+            )
+        except LifecycleError:
+            if_cancelled = outlook = None
         context = self._context(
             request,
             account,
             title=_("Cancellation call: %(username)s") % {"username": account.username},
+            if_cancelled=if_cancelled,
+            outlook=outlook,
             form=form,
             is_trial=is_trial,
             trial_ends=local_time(account.trial_ends_at, account),
@@ -345,6 +396,27 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             change_url=change_url,
         )
         return TemplateResponse(request, "admin/accounts/account/cancellation_call.html", context)
+
+    def forecast_view(self, request, object_id):
+        account = get_object_or_404(Account, pk=object_id)
+        if not self.has_view_permission(request, account):
+            raise PermissionDenied
+        change_url = reverse("admin:accounts_account_change", args=[account.pk])
+        form = ForecastForm(request.GET or None)
+        days = form.cleaned_data["days"] if form.is_valid() and form.cleaned_data["days"] else None
+        forecast = account_forecast(
+            account=account, as_of=timezone.now(), days=days or DEFAULT_DAYS
+        )
+        context = self._context(
+            request,
+            account,
+            title=_("Forecast: %(username)s") % {"username": account.username},
+            form=form,
+            forecast=forecast,
+            days=days or DEFAULT_DAYS,
+            change_url=change_url,
+        )
+        return TemplateResponse(request, "admin/accounts/account/forecast.html", context)
 
     def agent_action_view(self, request, object_id, action):
         # The page is the agent's (Support); other roles do not get it, the service refuses
