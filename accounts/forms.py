@@ -73,6 +73,24 @@ class AgentActionForm(forms.Form):
     )
 
 
+class PauseForm(AgentActionForm):
+    """Pausing: indefinitely, or until a chosen date on the account's calendar (R8)."""
+
+    until = forms.DateField(
+        required=False,
+        label=_("Paused until"),
+        help_text=_(
+            "Leave empty to pause until someone resumes the account. With a date, the "
+            "account resumes by itself on that date in its time zone, and the pause fee stops."
+        ),
+    )
+    allow_repeat = forms.BooleanField(
+        required=False,
+        label=_("Allow a second pause within one billing period"),
+        help_text=_("Billing clerks only."),
+    )
+
+
 class ForecastForm(forms.Form):
     """The window of the full forecast page."""
 

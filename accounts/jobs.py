@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from accounts import selectors
 from accounts.models import Account, CancellationRequest
 from accounts.services import LifecycleError, account_expire_trial, confirmation_send
+from accounts.services.pauses import account_pause_end
 from core.actors import Actor
 from jobs.registry import batch_sender, register
 
@@ -77,4 +78,22 @@ def send_confirmations(
         logger.warning(
             "send_confirmations: %s confirmation(s) past the SLA (R4)", counts["overdue"]
         )
+    return counts
+
+
+@register(
+    "resume_paused",
+    description="Pauses with an end date end on that local date: the account resumes (R8)",
+    due=selectors.accounts_due_to_resume,
+    account_field="pk",
+    # One short transaction and one notice per account.
+    batch_size=1000,
+    step=100,
+)
+def resume_paused(*, items: QuerySet[Account], as_of: datetime, dry_run: bool) -> dict[str, int]:
+    if dry_run:
+        return {"would_resume": items.count()}
+    counts = {"resumed": 0, "notice_failed": 0, "skipped": 0}
+    for account in items.order_by("pk"):
+        counts[account_pause_end(account=account, now=as_of)] += 1
     return counts

@@ -72,6 +72,14 @@ class Account(KeptModel):
         default=False, help_text="While set, the account is never purged (R7)."
     )
     legal_hold_reason = models.CharField(max_length=300, blank=True)
+    # A pause with an end (R8): the local date the account resumes by itself, and that day's
+    # first moment in UTC, which the resume_paused job selects on. Empty: paused indefinitely.
+    paused_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The local date the pause ends by itself; empty: paused until resumed (R8).",
+    )
+    resumes_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["username"]
@@ -90,10 +98,20 @@ class Account(KeptModel):
                 name="account_suspended_idx",
             ),
             models.Index(fields=["primary_email"], name="account_email_idx"),
+            # Pauses with an end date (a few): the resume job's question.
+            models.Index(
+                fields=["resumes_at"],
+                condition=models.Q(resumes_at__isnull=False),
+                name="account_resumes_at_idx",
+            ),
         ]
         permissions = [
             ("take_cancellation_call", "Can take a cancellation call"),
             ("pause_account", "Can pause and resume an account"),
+            (
+                "allow_repeat_pause",
+                "Can allow a second pause within one billing period",
+            ),
             ("reactivate_account", "Can reactivate a cancelled or expired account"),
             ("set_legal_hold", "Can set and release a legal hold"),
         ]
@@ -118,6 +136,7 @@ class EventKind(models.TextChoices):
     EXPIRE_TRIAL = "expire_trial", "Trial ended"
     PAUSE = "pause", "Paused"
     RESUME = "resume", "Resumed"
+    RESUME_NOTICE = "resume_notice", _("Notice of the pause's end sent")
     SUSPEND = "suspend", "Suspended for non-payment"
     UNSUSPEND = "unsuspend", "Reactivated after payment"
     CANCELLED_VOLUNTARY = "cancelled_voluntary", "Cancelled (customer's choice)"

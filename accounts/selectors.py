@@ -46,6 +46,11 @@ def trials_due_to_expire(*, as_of: dt.datetime) -> QuerySet[Account]:
     return Account.objects.filter(status=AccountStatus.TRIAL, trial_ends_at__lte=as_of)
 
 
+def accounts_due_to_resume(*, as_of: dt.datetime) -> QuerySet[Account]:
+    """Paused accounts whose pause's end date (local midnight, stored in UTC) has come (R8)."""
+    return Account.objects.filter(status=AccountStatus.PAUSED, resumes_at__lte=as_of)
+
+
 def trials_ending_within(*, as_of: dt.datetime, days: int) -> QuerySet[Account]:
     return Account.objects.filter(
         status=AccountStatus.TRIAL,

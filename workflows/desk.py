@@ -3,18 +3,22 @@ pauses, resumes or reactivates an account on the customer's word."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import (
     Account,
+    AccountEvent,
     AccountStatus,
     CancellationOutcome,
     CancellationReason,
     CancellationRequest,
+    EventKind,
 )
 from accounts.services import (
+    DeskError,
     account_event_record,
     account_expire_trial,
     account_lock,
@@ -25,7 +29,9 @@ from accounts.services import (
     cancellation_request_record,
 )
 from billing import selectors as billing_selectors
+from billing.calendar import add_months
 from core.actors import Actor
+from core.localtime import local_date, start_of_day
 from workflows.cancellation import cancel_locked
 from workflows.reactivation import account_reactivate
 
@@ -102,12 +108,72 @@ def cancellation_call_take(
 
 @transaction.atomic
 def account_agent_action(
-    *, account: Account, action: str, by: Actor, now: datetime, username_typed: str, reason: str
+    *,
+    account: Account,
+    action: str,
+    by: Actor,
+    now: datetime,
+    username_typed: str,
+    reason: str,
+    until: date | None = None,
+    allow_repeat: bool = False,
 ) -> Account:
     """Pause or resume (R8), or reactivate within the retention window (R7), as an agent, once
-    the username typed matches and a reason is given. Refusals change nothing."""
+    the username typed matches and a reason is given. A pause may end on a chosen local date
+    (`until`), within the guardrails (pause_check). Refusals change nothing."""
     why = agent_action_check(
         account=account, action=action, by=by, username_typed=username_typed, reason=reason
     )
-    services = {"pause": account_pause, "resume": account_resume, "reactivate": account_reactivate}
+    if action == "pause":
+        locked = account_lock(account)
+        pause_check(account=locked, by=by, now=now, until=until, allow_repeat=allow_repeat)
+        return account_pause(account=account, by=by, now=now, reason=why, until=until)
+    if until is not None:
+        raise DeskError(f"only a pause has an end date, not {action}; nothing was changed")
+    services = {"resume": account_resume, "reactivate": account_reactivate}
     return services[action](account=account, by=by, now=now, reason=why)
+
+
+REPEAT_PAUSE_PERMISSION = "accounts.allow_repeat_pause"
+
+
+def pause_check(
+    *, account: Account, by: Actor, now: datetime, until: date | None, allow_repeat: bool
+) -> None:
+    """The guardrails of a pause (R8), from settings: an end date after today and at most
+    PAUSE_LONGEST_DAYS ahead, on the account's calendar (no end date: paused until resumed);
+    no second pause within one billing period (a month, on the account's calendar) unless a
+    Billing clerk allows it (DeskError saying which, nothing changed)."""
+    zone = account.zone
+    today = local_date(now, zone)
+    if until is not None:
+        longest = settings.PAUSE_LONGEST_DAYS
+        if until <= today:
+            raise DeskError(
+                f"a pause ends after today ({today:%Y-%m-%d} in {account.time_zone}), not on "
+                f"{until:%Y-%m-%d}; nothing was changed (R8)"
+            )
+        if until > today + timedelta(days=longest):
+            raise DeskError(
+                f"a pause lasts at most {longest} days: until {today + timedelta(days=longest)} "
+                f"at the latest, not {until:%Y-%m-%d}; nothing was changed (R8)"
+            )
+    period_start = start_of_day(add_months(today, -1, today.day), zone)
+    last = (
+        AccountEvent.objects.filter(account=account, kind=EventKind.PAUSE, at__gt=period_start)
+        .order_by("-at")
+        .first()
+    )
+    if last is None:
+        return
+    if not allow_repeat:
+        raise DeskError(
+            f"{account.username} was paused already on "
+            f"{local_date(last.at, zone):%Y-%m-%d}, within one billing period; a second pause "
+            "needs a Billing clerk's permission; nothing was changed (R8)"
+        )
+    if not by.may(REPEAT_PAUSE_PERMISSION):
+        raise DeskError(
+            f"{by.label} may not allow a second pause within one billing period (a Billing "
+            "clerk may); nothing was changed (R8)"
+        )

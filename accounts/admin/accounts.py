@@ -25,7 +25,13 @@ from accounts.admin.inlines import (
     IntegrationInline,
     SignupFormInline,
 )
-from accounts.forms import AgentActionForm, CancellationCallForm, ForecastForm, TrialCloseForm
+from accounts.forms import (
+    AgentActionForm,
+    CancellationCallForm,
+    ForecastForm,
+    PauseForm,
+    TrialCloseForm,
+)
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
 from accounts.services import (
@@ -152,6 +158,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
         "trial_ends_at",
         "last_activity_at",
         "inactive_since",
+        "paused_until",
         "legal_hold",
         "legal_hold_reason",
         "billing_and_cut_off",
@@ -170,6 +177,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                     "trial_ends_at",
                     "last_activity_at",
                     "inactive_since",
+                    "paused_until",
                     "legal_hold",
                     "legal_hold_reason",
                     "billing_and_cut_off",
@@ -425,7 +433,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             raise PermissionDenied
         account = get_object_or_404(Account, pk=object_id)
         change_url = reverse("admin:accounts_account_change", args=[account.pk])
-        form = AgentActionForm(request.POST or None)
+        form = (PauseForm if action == "pause" else AgentActionForm)(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 account_agent_action(
@@ -435,6 +443,8 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                     now=timezone.now(),
                     username_typed=form.cleaned_data["username"],
                     reason=form.cleaned_data["reason"],
+                    until=form.cleaned_data.get("until"),
+                    allow_repeat=bool(form.cleaned_data.get("allow_repeat")),
                 )
             except LifecycleError as exc:
                 messages.error(request, _("Nothing was changed: %(error)s.") % {"error": exc})

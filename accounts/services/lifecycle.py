@@ -141,7 +141,10 @@ def _move(
         locked.inactive_since = now
     elif spec.target == S.ACTIVE:
         locked.inactive_since = None
-    locked.save(update_fields=["status", "inactive_since"])
+    # Leaving a pause, however (resumed, suspended, cancelled), ends its end date too.
+    if source == S.PAUSED:
+        locked.paused_until = locked.resumes_at = None
+    locked.save(update_fields=["status", "inactive_since", "paused_until", "resumes_at"])
     AccountEvent.objects.create(
         account=locked,
         at=now,
@@ -185,9 +188,20 @@ def account_expire_trial(*, account: Account, by: Actor, now: datetime, reason: 
 
 
 @transaction.atomic
-def account_pause(*, account: Account, by: Actor, now: datetime, reason: str) -> Account:
-    """Active → paused (R8): keeps its data, cannot send, pays the pause fee."""
-    return _move(account=account, move="pause", by=by, now=now, reason=reason)[0]
+def account_pause(
+    *, account: Account, by: Actor, now: datetime, reason: str, until: date | None = None
+) -> Account:
+    """Active → paused (R8): keeps its data, cannot send, pays the pause fee. With `until`,
+    the pause ends by itself on that local date (the resume_paused job); without, it lasts
+    until resumed. The guardrails (longest pause, one pause per billing period) are the
+    desk's (workflows.desk), which knows the billing period."""
+    locked, moved = _move(account=account, move="pause", by=by, now=now, reason=reason)
+    if moved and until is not None:
+        locked.paused_until = until
+        locked.resumes_at = localtime.start_of_day(until, locked.zone)
+        locked.save(update_fields=["paused_until", "resumes_at"])
+        account.paused_until, account.resumes_at = locked.paused_until, locked.resumes_at
+    return locked
 
 
 @transaction.atomic
