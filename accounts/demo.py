@@ -27,6 +27,7 @@ from accounts.models import (
     SignupForm,
 )
 from accounts.selectors import trial_end_for
+from core import localtime
 
 S = AccountStatus
 
@@ -242,10 +243,24 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     AccountEvent.objects.bulk_create(events, batch_size=1000)
     CancellationRequest.objects.bulk_create(requests, batch_size=1000)
     content = _content(accounts, rng=rng, now=now)
+    paused_until = _pauses_with_an_end(accounts, now=now)
     return (
         f"{count} accounts, {len(events)} timeline events, {len(requests)} cancellation "
-        f"requests, {content}"
+        f"requests, {content}, {paused_until} paused with an end date"
     )
+
+
+def _pauses_with_an_end(accounts: list[Account], *, now: datetime) -> int:
+    """Every other paused account was paused until a date (R8): one resumes by itself within
+    days, the next within weeks; their forecasts show the resume, its notice and the plan
+    billed again. The others stay paused until someone resumes them."""
+    paused = [a for a in accounts if a.status == S.PAUSED][::2]
+    for n, account in enumerate(paused):
+        until = localtime.local_date(now, account.zone) + timedelta(days=4 + 17 * (n % 2))
+        Account.objects.filter(pk=account.pk).update(
+            paused_until=until, resumes_at=localtime.start_of_day(until, account.zone)
+        )
+    return len(paused)
 
 
 def _event(account, at, kind, source, target, reason, *, user=None, job=""):
