@@ -84,11 +84,6 @@ class PauseForm(AgentActionForm):
             "account resumes by itself on that date in its time zone, and the pause fee stops."
         ),
     )
-    allow_repeat = forms.BooleanField(
-        required=False,
-        label=_("Allow a second pause within one billing period"),
-        help_text=_("Billing clerks only."),
-    )
 
 
 class ForecastForm(forms.Form):

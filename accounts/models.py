@@ -137,6 +137,7 @@ class EventKind(models.TextChoices):
     PAUSE = "pause", "Paused"
     RESUME = "resume", "Resumed"
     RESUME_NOTICE = "resume_notice", _("Notice of the pause's end sent")
+    REPEAT_PAUSE_ALLOWED = "repeat_pause_allowed", _("Second pause in the billing period allowed")
     SUSPEND = "suspend", "Suspended for non-payment"
     UNSUSPEND = "unsuspend", "Reactivated after payment"
     CANCELLED_VOLUNTARY = "cancelled_voluntary", "Cancelled (customer's choice)"

@@ -355,7 +355,7 @@ PAUSE_FEE = env.decimal("PAUSE_FEE", "9.00")
 PAUSE_FEE_CURRENCY = env.string("PAUSE_FEE_CURRENCY", "USD")
 # Guardrails of a pause (R8): the latest end date an agent may choose, in days from today
 # (a pause without an end date is still allowed); a second pause within one billing period
-# (a month) needs a Billing clerk (permission accounts.allow_repeat_pause).
+# (a month) needs a Billing clerk to allow it first (permission accounts.allow_repeat_pause).
 PAUSE_LONGEST_DAYS = env.integer("PAUSE_LONGEST_DAYS", 92)
 # Days after a declined card charge on which it is tried again before the account counts as
 # unpaid (R11).

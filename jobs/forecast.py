@@ -5,11 +5,13 @@ path as a batch of a real run (jobs.registry.run_function)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab_parser
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 
 from accounts.models import Account, AccountStatus, CancellationReason
 from accounts.selectors import retention_days
@@ -63,14 +65,68 @@ def beat_schedules() -> dict[str, Schedule]:
     return schedules
 
 
+# Three moments far from any real one: the due selection is compiled at each to see how its
+# SQL depends on the moment (see _compiled_once).
+_SAMPLES = (
+    datetime(2001, 1, 1, tzinfo=UTC),
+    datetime(2003, 7, 9, 5, 6, 7, tzinfo=UTC),
+    datetime(2011, 11, 30, 23, 59, tzinfo=UTC),
+)
+
+DueQuery = Callable[[datetime], tuple[str, Sequence]]
+
+
+def _compiled_once(build: DueQuery) -> DueQuery:
+    """`build` with its SQL compiled once, when the selection depends on the moment only
+    through parameters that are the moment moved by a fixed time (as_of, as_of - 89 days):
+    those are computed for each moment, the others kept. A forecast asks hundreds of moments,
+    and compiling a queryset costs more than running this one. Otherwise `build` itself: also
+    when building the selection reads the database (its SQL then depends on the data, as the
+    purge's does on the zones of the accounts past retention)."""
+    reads = []
+
+    def count(execute, sql, params, many, context):
+        reads.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        compiled = [build(sample) for sample in _SAMPLES]
+    if reads:
+        return build
+    sql, first = compiled[0]
+    plan: list[tuple[bool, object]] = []
+    for position, value in enumerate(first):
+        others = [params[position] if len(params) > position else None for _, params in compiled]
+        if all(other == value for other in others):
+            plan.append((False, value))
+        elif isinstance(value, datetime):
+            plan.append((True, value - _SAMPLES[0]))
+        else:
+            return build
+
+    def fast(moment: datetime) -> tuple[str, Sequence]:
+        return sql, [moment + value if moved else value for moved, value in plan]  # type: ignore[operator]
+
+    for sample, (other_sql, other_params) in zip(_SAMPLES, compiled, strict=True):
+        if other_sql != sql or list(fast(sample)[1]) != list(other_params):
+            return build
+    return fast
+
+
 def _forecast_job(job: Job, schedule: Schedule, account_id: int) -> ForecastJob:
-    def is_due(moment: datetime) -> bool:
-        return due_items(job, as_of=moment, account_id=account_id).exists()
+    def build(moment: datetime) -> tuple[str, Sequence]:
+        items = due_items(job, as_of=moment, account_id=account_id)
+        try:
+            return items.values_list("pk", flat=True)[:1].query.sql_with_params()
+        except EmptyResultSet:  # a selection that can hold nothing
+            return "SELECT 1 WHERE FALSE", []
+
+    due_query = _compiled_once(build)
 
     def run(moment: datetime) -> object:
         return run_function(job, as_of=moment, dry_run=False, account_id=account_id)
 
-    return ForecastJob(name=job.name, schedule=schedule, is_due=is_due, run=run)
+    return ForecastJob(name=job.name, schedule=schedule, due_query=due_query, run=run)
 
 
 def forecast_jobs(*, account: Account) -> list[ForecastJob]:

@@ -116,34 +116,39 @@ def account_agent_action(
     username_typed: str,
     reason: str,
     until: date | None = None,
-    allow_repeat: bool = False,
 ) -> Account:
     """Pause or resume (R8), or reactivate within the retention window (R7), as an agent, once
     the username typed matches and a reason is given. A pause may end on a chosen local date
-    (`until`), within the guardrails (pause_check). Refusals change nothing."""
+    (`until`), within the guardrails (pause_check); a Billing clerk's "allow_pause" records
+    the allowance of a second pause within the billing period. Refusals change nothing."""
     why = agent_action_check(
         account=account, action=action, by=by, username_typed=username_typed, reason=reason
     )
     if action == "pause":
         locked = account_lock(account)
-        pause_check(account=locked, by=by, now=now, until=until, allow_repeat=allow_repeat)
+        pause_check(account=locked, now=now, until=until)
         return account_pause(account=account, by=by, now=now, reason=why, until=until)
+    if action == "allow_pause":
+        locked = account_lock(account)
+        account_event_record(
+            account=locked,
+            kind=EventKind.REPEAT_PAUSE_ALLOWED,
+            by=by,
+            now=now,
+            reason=f"A second pause within the billing period allowed: {why} (R8)",
+        )
+        return locked
     if until is not None:
         raise DeskError(f"only a pause has an end date, not {action}; nothing was changed")
     services = {"resume": account_resume, "reactivate": account_reactivate}
     return services[action](account=account, by=by, now=now, reason=why)
 
 
-REPEAT_PAUSE_PERMISSION = "accounts.allow_repeat_pause"
-
-
-def pause_check(
-    *, account: Account, by: Actor, now: datetime, until: date | None, allow_repeat: bool
-) -> None:
+def pause_check(*, account: Account, now: datetime, until: date | None) -> None:
     """The guardrails of a pause (R8), from settings: an end date after today and at most
     PAUSE_LONGEST_DAYS ahead, on the account's calendar (no end date: paused until resumed);
     no second pause within one billing period (a month, on the account's calendar) unless a
-    Billing clerk allows it (DeskError saying which, nothing changed)."""
+    Billing clerk allowed it since the last pause (DeskError saying which, nothing changed)."""
     zone = account.zone
     today = local_date(now, zone)
     if until is not None:
@@ -166,14 +171,12 @@ def pause_check(
     )
     if last is None:
         return
-    if not allow_repeat:
+    allowed = AccountEvent.objects.filter(
+        account=account, kind=EventKind.REPEAT_PAUSE_ALLOWED, at__gte=last.at
+    ).exists()
+    if not allowed:
         raise DeskError(
             f"{account.username} was paused already on "
             f"{local_date(last.at, zone):%Y-%m-%d}, within one billing period; a second pause "
-            "needs a Billing clerk's permission; nothing was changed (R8)"
-        )
-    if not by.may(REPEAT_PAUSE_PERMISSION):
-        raise DeskError(
-            f"{by.label} may not allow a second pause within one billing period (a Billing "
-            "clerk may); nothing was changed (R8)"
+            "needs a Billing clerk to allow it first; nothing was changed (R8)"
         )

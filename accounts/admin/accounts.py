@@ -78,6 +78,14 @@ ACTION_COPY = {
         gettext_lazy("Yes, resume %(username)s"),
         gettext_lazy("The account returns to active and can send again (R8)."),
     ),
+    "allow_pause": (
+        gettext_lazy("Allow a second pause"),
+        gettext_lazy("Yes, allow %(username)s a second pause"),
+        gettext_lazy(
+            "An account is paused once per billing period; this allows the agent to pause it "
+            "again within the period (R8). The allowance is on the timeline."
+        ),
+    ),
     "reactivate": (
         gettext_lazy("Reactivate"),
         gettext_lazy("Yes, reactivate %(username)s"),
@@ -328,7 +336,9 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             buttons.append((_("Take cancellation call"), url))
         # Which state allows which move, and who may, as the services decide it.
         for action, perm in AGENT_ACTIONS.items():
-            if account.status in MOVES[action].sources and user.has_perm(perm):
+            # Allowing a second pause is no move: offered to active and paused accounts.
+            states = (S.ACTIVE, S.PAUSED) if action == "allow_pause" else MOVES[action].sources
+            if account.status in states and user.has_perm(perm):
                 url = reverse("admin:accounts_account_agent_action", args=[pk, action])
                 buttons.append((ACTION_COPY[action][0], url))
         # The page shows the latest events; the whole timeline is a list of its own.
@@ -444,7 +454,6 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                     username_typed=form.cleaned_data["username"],
                     reason=form.cleaned_data["reason"],
                     until=form.cleaned_data.get("until"),
-                    allow_repeat=bool(form.cleaned_data.get("allow_repeat")),
                 )
             except LifecycleError as exc:
                 messages.error(request, _("Nothing was changed: %(error)s.") % {"error": exc})

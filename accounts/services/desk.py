@@ -17,6 +17,9 @@ AGENT_ACTIONS = {
     "pause": "accounts.pause_account",
     "resume": "accounts.pause_account",
     "reactivate": "accounts.reactivate_account",
+    # A Billing clerk allows a second pause within one billing period (R8 guardrail); the
+    # agent then pauses as usual.
+    "allow_pause": "accounts.allow_repeat_pause",
 }
 
 

@@ -45,7 +45,7 @@ def card_account():
     return account
 
 
-def pause(account, by, *, until=None, allow_repeat=False, now=NOW):
+def pause(account, by, *, until=None, now=NOW):
     return account_agent_action(
         account=account,
         action="pause",
@@ -54,7 +54,6 @@ def pause(account, by, *, until=None, allow_repeat=False, now=NOW):
         username_typed=account.username,
         reason="Summer break",
         until=until,
-        allow_repeat=allow_repeat,
     )
 
 
@@ -151,6 +150,17 @@ def resumed(account, by, now):
     )
 
 
+def allow(account, by, now):
+    return account_agent_action(
+        account=account,
+        action="allow_pause",
+        by=by,
+        now=now,
+        username_typed=account.username,
+        reason="Customer's shop flooded",
+    )
+
+
 def test_a_second_pause_within_one_billing_period_needs_a_billing_clerk_R8(support, clerk):
     account = card_account()
     pause(account, support)  # indefinitely, as before
@@ -158,13 +168,21 @@ def test_a_second_pause_within_one_billing_period_needs_a_billing_clerk_R8(suppo
     later = NOW + timedelta(days=10)
     with pytest.raises(DeskError, match="paused already on 2026-11-20, within one billing"):
         pause(account, support, now=later)
-    with pytest.raises(DeskError, match="may not allow a second pause"):
-        pause(account, support, now=later, allow_repeat=True)
-    pause(account, clerk, now=later, allow_repeat=True, until=date(2026, 12, 20))
+    # An agent cannot allow it; a Billing clerk can (and cannot pause: that is the agent's).
+    with pytest.raises(DeskError, match="may not allow_pause"):
+        allow(account, support, later)
+    with pytest.raises(DeskError, match="may not pause"):
+        pause(account, clerk, now=later)
+    allow(account, clerk, later)
+    pause(account, support, now=later + timedelta(minutes=5), until=date(2026, 12, 20))
     account.refresh_from_db()
     assert account.status == AccountStatus.PAUSED
-    # A month after the first pause, a pause needs nobody's permission again.
-    resumed(account, support, NOW + timedelta(days=20))
+    assert AccountEvent.objects.filter(account=account, kind="repeat_pause_allowed").count() == 1
+    # The allowance was used by that pause: a third one within the period needs another.
+    resumed(account, support, NOW + timedelta(days=12))
+    with pytest.raises(DeskError, match="within one billing period"):
+        pause(account, support, now=NOW + timedelta(days=13))
+    # A month after the last pause, a pause needs nobody's permission again.
     pause(account, support, now=NOW + timedelta(days=45))
 
 
