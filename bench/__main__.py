@@ -5,11 +5,11 @@ benchmark in sequence, each rewriting its section of bench/README.md:
 
     --quick         small sizes throughout (a check that everything runs, in a few minutes)
     --only NAME     run only these benchmarks (repeatable): admin_scale, metrics_scrape,
-                    invariants, billing_run, suppressions, suppression_api
+                    invariants, billing_run, suppressions, suppression_api, forecast
     --accounts/--contacts/--suppressions   the data set's size (default 1M/10M/5M)
 
 admin_scale, metrics_scrape and invariants run first, on the data set as generated;
-billing_run, suppressions and suppression_api then add their own accounts (named bench-…)
+billing_run, suppressions, suppression_api and forecast then add their own accounts (bench-…)
 to the same database. Each benchmark runs in its own process; a failure stops the sequence.
 """
 
@@ -31,6 +31,7 @@ FULL = {
     "billing_run": [],
     "suppressions": [],
     "suppression_api": [],
+    "forecast": [],
 }
 QUICK = {
     "admin_scale": ["--runs", "3"],
@@ -52,6 +53,7 @@ QUICK = {
         "1",
     ],
     "suppression_api": ["--list", "50000", "--calls", "10", "--records", "500", "--runs", "1"],
+    "forecast": ["--runs", "3"],
 }
 
 
