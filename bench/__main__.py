@@ -75,7 +75,7 @@ def main() -> None:
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("the benchmarks run on PostgreSQL: set DATABASE_URL=postgres://…")
-    sizes = (20_000, 200_000, 100_000) if args.quick else (1_000_000, 10_000_000, 5_000_000)
+    sizes = (20_000, 200_000, 100_000) if args.quick else (1_000_000, 60_000_000, 50_000_000)
     accounts = args.accounts or sizes[0]
     contacts = args.contacts or sizes[1]
     suppressions = args.suppressions or sizes[2]
