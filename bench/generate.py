@@ -542,9 +542,7 @@ class Generator:
             low, high = max(1, round(low * scale)), max(1, round(high * scale))
             if len(big) == 1:
                 return [high]
-            return [
-                round(high * (low / high) ** (n / (len(big) - 1))) for n in range(len(big))
-            ]
+            return [round(high * (low / high) ** (n / (len(big) - 1))) for n in range(len(big))]
 
         def spread(total: int) -> list[int]:
             """`total` over `rest` by rank along the Pareto curve, exactly."""
@@ -594,9 +592,12 @@ class Generator:
         lines.append(f"  accounts under 1,000 contacts: {under:,} ({under / len(sizes):.1%})")
         usernames = {a[0]: a[1] for a in accounts}
         top = sorted(sizes.items(), key=lambda item: -item[1][0])[:12]
-        lines.append("  the biggest: " + "; ".join(
-            f"{usernames[pk]} {c:,} contacts / {s:,} suppressions" for pk, (c, s) in top
-        ))
+        lines.append(
+            "  the biggest: "
+            + "; ".join(
+                f"{usernames[pk]} {c:,} contacts / {s:,} suppressions" for pk, (c, s) in top
+            )
+        )
         return "\n".join(lines)
 
     def phase_contacts(self, cursor, accounts: list[tuple]) -> int:
@@ -612,9 +613,7 @@ class Generator:
                     yield f"{pk}\tperson{i}@example{i % 1013}.com\tPerson {i}\t{created}"
                     i += 1
 
-        count = Copier(cursor, Contact, ["account_id", "email", "name", "created_at"]).write(
-            rows()
-        )
+        count = Copier(cursor, Contact, ["account_id", "email", "name", "created_at"]).write(rows())
         self.record_sizes(cursor, accounts)
         return count
 

@@ -326,6 +326,12 @@ class LedgerEntry(AppendOnlyModel, ByFields):
             models.Index(fields=["account", "-at"], name="billing_ledger_account_idx"),
             # The ledger list, newest first, without sorting every entry.
             models.Index(fields=["-at", "-id"], name="billing_ledger_at_idx"),
+            # The staff's search by a gateway's charge id or a payment's reference.
+            models.Index(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="billing_ledger_reference_idx",
+            ),
         ]
 
     def __str__(self) -> str:
