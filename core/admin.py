@@ -44,6 +44,15 @@ def exact_match(model, path: str, term: str) -> Q:
     return Q(**{f"{head}__in": ids})
 
 
+def longer_than_field(model, path: str, term: str) -> bool:
+    """Whether `term` cannot be a value of the field at `path` (longer than its max_length)."""
+    *links, last = path.split("__")
+    for name in links:
+        model = model._meta.get_field(name).related_model
+    max_length = getattr(model._meta.get_field(last), "max_length", None)
+    return max_length is not None and len(term) > max_length
+
+
 # An exact term matches a handful of rows in the related table (a username, an address).
 MAX_EXACT_MATCHES = 1_000
 
@@ -59,13 +68,22 @@ class ExactSearch(admin.ModelAdmin):
             return super().get_search_results(request, queryset, search_term)
         wanted = Q()
         for name in fields:
+            if longer_than_field(queryset.model, name[1:], term):
+                continue  # a username is never four digits' field: no scan of it
             wanted |= exact_match(queryset.model, name[1:], term)
+        if not wanted:
+            return queryset.none(), False
         return queryset.filter(wanted), False
 
 
 class NoDeleteAdmin(ExactSearch):
     """Entries that are retired or archived, never deleted, for everyone, superusers included:
     no delete button, no "delete selected" action, the delete view refused (R12)."""
+
+    # Lists of millions of rows (cards, profiles, accounts): no COUNT over all of them on each
+    # page view; a small list still counts exactly (core.paging).
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

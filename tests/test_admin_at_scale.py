@@ -132,3 +132,36 @@ def test_ledger_filters_list_the_billing_currencies_and_recent_times_without_a_s
     assert list(week.context["cl"].result_list) == [recent]
     euros = admin_client.get(url, {"currency": "EUR"})
     assert list(euros.context["cl"].result_list) == [recent]
+
+
+def test_card_search_by_username_skips_the_last_four_digits_and_the_list_is_not_counted(
+    admin_client, monkeypatch
+):
+    """A username cannot be four digits: the card list's search looks it up on the account's
+    index only (the OR with last4 made PostgreSQL read every card); four digits find the card
+    by its own index. A big list takes the planner's estimate, not a COUNT of every card."""
+    from billing.models import Card
+
+    monkeypatch.setattr(paging, "EXACT_BELOW", 0)
+    ann, bob = AccountFactory(username="ann-shop"), AccountFactory(username="bob-shop")
+    for account, last4 in ((ann, "4242"), (bob, "1881")):
+        Card.objects.create(
+            account=account,
+            token=f"tok_{last4}",
+            brand="Visa",
+            last4=last4,
+            exp_month=1,
+            exp_year=2031,
+            added_at=timezone.now(),
+        )
+    url = reverse("admin:billing_card_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url, {"q": "ann-shop"})
+    assert [c.last4 for c in page.context["cl"].result_list] == ["4242"]
+    listed = [q["sql"] for q in captured.captured_queries if "billing_card" in q["sql"]]
+    assert not any('"last4" IN' in sql for sql in listed)
+    assert not any("COUNT(*)" in sql for sql in listed)
+
+    by_digits = admin_client.get(url, {"q": "1881"})
+    assert [c.account for c in by_digits.context["cl"].result_list] == [bob]
