@@ -222,8 +222,12 @@ def main() -> None:
             "`python -m bench.storage` after the other benchmarks. Bytes a row are the table's "
             "pages (heap, TOAST, free-space and visibility maps) and each index's pages over "
             "the planner's row count after ANALYZE. Scans are pg_stat_user_indexes.idx_scan "
-            f"since the statistics were last reset ({since:%Y-%m-%d %H:%M} UTC), i.e. every "
-            "benchmark and check run on this database since. The R9 check is "
+            + (
+                f"since the statistics were last reset ({since:%Y-%m-%d %H:%M} UTC), "
+                if since
+                else "since the database was created (never reset), "
+            )
+            + "i.e. the generator, every benchmark and check run on it. The R9 check is "
             "compliance.selectors.suppressions_checked (one set-based query), median of "
             f"{args.runs} calls after one warm call, with EXPLAIN (ANALYZE, BUFFERS) of the "
             f"same query for its plan. Load average before the run {load:.2f}."
