@@ -66,13 +66,11 @@ def _postgres_copy_sql(fmt: str) -> str:
             f"CASE WHEN {_ERASED} THEN (SELECT substr(e.address, {len(MD5_PREFIX) + 1}) "
             f"FROM {SUPPRESSIONS} e WHERE e.id = current_list.id) ELSE md5(normalised) END"
         ),
-        # Hashed by the exporting process as the rows stream (``_sha256_rows``): the server
-        # hands over the key from the index, the digests are made on the other core.
-        ExportFormat.SHA256: "normalised",
+        ExportFormat.SHA256: (
+            f"CASE WHEN {_ERASED} THEN substr(normalised, {len(SHA256_PREFIX) + 1}) "
+            "ELSE encode(sha256(convert_to(normalised, 'UTF8')), 'hex') END"
+        ),
     }[ExportFormat(fmt)]
-    # The SHA-256 rows come as COPY's text format (tab-separated), which _sha256_rows turns
-    # into the CSV line; no cell but the key can hold a tab, a comma or a quote.
-    copy_format = "text" if fmt == ExportFormat.SHA256 else "csv"
     # Per address, the earliest suppression event in force (R9, compliance.selectors).
     return f"""
         COPY (
@@ -86,39 +84,8 @@ def _postgres_copy_sql(fmt: str) -> str:
                 WHERE s.account_id = %(account)s AND {in_force_sql(event="s", at="%(now)s")}
                 ORDER BY s.normalised, s.at, s.id
             ) current_list
-        ) TO STDOUT WITH (FORMAT {copy_format})
+        ) TO STDOUT WITH (FORMAT csv)
     """
-
-
-_ERASED_KEY = SHA256_PREFIX.encode("ascii")
-_TEXT_ESCAPES = {b"\\\\": b"\\", b"\\t": b"\t", b"\\n": b"\n", b"\\r": b"\r"}
-
-
-def _unescape_text(cell: bytes) -> bytes:
-    """A cell of COPY's text format as it is stored (backslash escapes undone)."""
-    out, i = bytearray(), 0
-    while i < len(cell):
-        pair = cell[i : i + 2]
-        if pair in _TEXT_ESCAPES:
-            out += _TEXT_ESCAPES[pair]
-            i += 2
-        else:
-            out += cell[i : i + 1]
-            i += 1
-    return bytes(out)
-
-
-def _sha256_line(row: bytes) -> bytes:
-    """One row of COPY's text output (key, date, source, reason) as the export's CSV line,
-    the key as its SHA-256 hex digest (an erased key is that digest already)."""
-    key, _, rest = row.partition(b"\t")
-    if key.startswith(_ERASED_KEY):
-        digest = key[len(_ERASED_KEY) :]
-    else:
-        if b"\\" in key:
-            key = _unescape_text(key)
-        digest = hashlib.sha256(key).hexdigest().encode("ascii")
-    return digest + b"," + rest.replace(b"\t", b",")
 
 
 def _generic_sql() -> str:
@@ -153,11 +120,9 @@ def _stream_postgres(account: Account, fmt: str, now: datetime, counter: list[in
             # The server sends a message per row: hand them on in chunks of about 64 KB.
             chunk: list[bytes] = []
             size = 0
-            line = _sha256_line if fmt == ExportFormat.SHA256 else bytes
             for block in copy:
-                row = line(bytes(block))
-                chunk.append(row)
-                size += len(row)
+                chunk.append(bytes(block))
+                size += len(block)
                 if size >= EXPORT_CHUNK_BYTES:
                     data = b"".join(chunk)
                     # Cells never hold a line break (addresses are validated): lines are rows.

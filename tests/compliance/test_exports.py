@@ -165,18 +165,3 @@ def test_interrupted_download_is_recorded_as_incomplete_R10(now):
 
     record = SuppressionExport.objects.get(account=account)
     assert record.complete is False
-
-
-def test_sha256_export_hashes_a_key_as_stored_when_copy_escapes_it_R10():
-    """The SHA-256 rows come out of COPY's text format, which escapes a backslash: the digest
-    is of the key as stored, not of its escaped form; an erased key is handed over as is."""
-    from compliance.services.exports import _sha256_line
-
-    stored = b'"a\\b"@example.com'
-    escaped = stored.replace(b"\\", b"\\\\")
-    line = _sha256_line(escaped + b"\t2026-01-02 03:04:05\tbounce\thard_bounce\n")
-    assert line == (
-        hashlib.sha256(stored).hexdigest().encode() + b",2026-01-02 03:04:05,bounce,hard_bounce\n"
-    )
-    erased = _sha256_line(b"sha256:" + b"f" * 64 + b"\t2026-01-02 03:04:05\tmanual\terasure\n")
-    assert erased == b"f" * 64 + b",2026-01-02 03:04:05,manual,erasure\n"
