@@ -477,8 +477,8 @@ def main() -> None:
             "batch are counted through the indexes and deleted with plain DELETEs, larger "
             "accounts take the bounded path (one account alone: one DELETE per kind of up to "
             "50,000 rows by their ctid, no count of what is left). The contacts are vacuumed "
-            "before both purges, as autovacuum leaves rows written months ago. Hashed exports compute "
-            "MD5/SHA-256 in PostgreSQL."
+            "before both purges, as autovacuum leaves rows written months ago. Hashed exports "
+            "compute MD5/SHA-256 in PostgreSQL."
         ),
     )
 
