@@ -66,6 +66,13 @@ PLANS = [
     ("scale-growth-eur", "Growth (EUR)", Decimal("42.00"), "EUR"),
 ]
 NULL = "\\N"
+# The skew (see Generator.sizes): at the full size, 50M suppressions, BIG accounts with 1M to
+# 10M contacts and 100k to 1M suppressions; smaller data sets scale these down.
+FULL_ACCOUNTS, FULL_CONTACTS, FULL_SUPPRESSIONS = 1_000_000, 60_000_000, 50_000_000
+BIG = 10
+BIG_CONTACTS = (1_000_000, 10_000_000)
+BIG_SUPPRESSIONS = (100_000, 1_000_000)
+ALPHA = 1.3
 PHASES = ("accounts", "events", "billing", "contacts", "suppressions")
 
 
@@ -119,9 +126,48 @@ class Copier:
         return count
 
 
+class IndexesAfter:
+    """Into an empty table, COPY without its secondary indexes and build them at the end: one
+    sorted build per index costs a fraction of maintaining each for every row written (tens of
+    millions of rows). The primary key stays (ids arrive in order)."""
+
+    def __init__(self, cursor, table: str):
+        self.cursor, self.table, self.definitions = cursor, table, []
+
+    def __enter__(self):
+        self.cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.table})")
+        if self.cursor.fetchone()[0]:
+            return self
+        self.cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT "
+            "EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            [self.table],
+        )
+        self.definitions = self.cursor.fetchall()
+        for name, _definition in self.definitions:
+            self.cursor.execute(f'DROP INDEX "{name}"')
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None and self.definitions:
+            # The foreign keys' deferred checks first: an index is not built over rows whose
+            # checks are still pending.
+            self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            self.cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for _name, definition in self.definitions:
+                self.cursor.execute(definition)
+        return False
+
+
 class Generator:
-    def __init__(self, *, accounts: int, contacts: int, suppressions: int, seed: int, now):
+    def __init__(
+        self, *, accounts: int, contacts: int, suppressions: int, seed: int, now, big: int = BIG
+    ):
         self.accounts = accounts
+        self.big = big
+        self._sizes: dict[int, tuple[int, int]] | None = None
+        self.active: set[int] = set()
         self.contacts = contacts
         self.suppressions = suppressions
         self.rng = random.Random(seed)
@@ -178,6 +224,11 @@ class Generator:
                 inactive = now - timedelta(days=retention + 1 + rng.randrange(400))
                 inactive = max(inactive, trial_ends + timedelta(days=1))
             username = TIMELINE_USERNAME if i == 0 else f"{PREFIX}{i:07d}"
+            if 0 < i <= self.big:
+                # The big senders are among the first accounts: active, paying for years.
+                status, inactive = "active", None
+            if status == "active":
+                self.active.add(first_id + i)
             rows.append((first_id + i, username, status, zone, created, trial_ends, inactive))
         return rows
 
@@ -503,44 +554,155 @@ class Generator:
         """Accounts that hold content: everything not purged."""
         return [a[0] for a in accounts if a[2] != "purged"]
 
+    # --- the skew: how many contacts and suppressions each account holds -------------------
+
+    def sizes(self, accounts: list[tuple]) -> dict[int, tuple[int, int]]:
+        """{account id: (contacts, suppressions)} of every account holding content, heavy-tailed
+        as a provider's accounts are: a few big senders (the `big` tier, log-spaced from the top
+        of BIG_CONTACTS/BIG_SUPPRESSIONS down to their bottom, scaled with the data set), and
+        everyone else along a Pareto curve (alpha ALPHA) so that most hold a few dozen. Each
+        total is met exactly (cumulative rounding); deterministic for a seed."""
+        if self._sizes is not None:
+            return self._sizes
+        holders = self._holders(accounts)
+        # The big senders: the first holders after the timeline account, all active.
+        big = [pk for pk in holders[1:] if pk in self.active][: self.big]
+        scale = self.suppressions / FULL_SUPPRESSIONS
+        chosen = set(big)
+        rest = [pk for pk in holders if pk not in chosen]
+        self.rng.shuffle(rest)  # whose rank is whose: not the order of ids
+
+        def tier(low: int, high: int) -> list[int]:
+            low, high = max(1, round(low * scale)), max(1, round(high * scale))
+            if len(big) == 1:
+                return [high]
+            return [round(high * (low / high) ** (n / (len(big) - 1))) for n in range(len(big))]
+
+        def spread(total: int) -> list[int]:
+            """`total` over `rest` by rank along the Pareto curve, exactly."""
+            m = len(rest)
+            if not m or total <= 0:
+                return [0] * m
+            weights = [(m / (r + 1)) ** (1 / ALPHA) for r in range(m)]
+            factor = total / sum(weights)
+            out, cumulative, before = [], 0.0, 0
+            for w in weights:
+                cumulative += w * factor
+                now = round(cumulative)
+                out.append(now - before)
+                before = now
+            return out
+
+        big_contacts = tier(*BIG_CONTACTS)
+        big_suppressions = tier(*BIG_SUPPRESSIONS)
+        # A data set too small for its big tier gives it at most half of each total.
+        for values, total in ((big_contacts, self.contacts), (big_suppressions, self.suppressions)):
+            if sum(values) > total // 2:
+                shrink = (total // 2) / max(sum(values), 1)
+                values[:] = [int(v * shrink) for v in values]
+        contacts = spread(self.contacts - sum(big_contacts))
+        suppressions = spread(self.suppressions - sum(big_suppressions))
+        sizes = {pk: (c, s) for pk, c, s in zip(big, big_contacts, big_suppressions, strict=True)}
+        sizes.update(zip(rest, zip(contacts, suppressions, strict=True), strict=True))
+        self._sizes = sizes
+        return sizes
+
+    def describe_sizes(self, accounts: list[tuple]) -> str:
+        """The per-account figures: percentiles, the share under 1,000 contacts, the biggest."""
+        sizes = self.sizes(accounts)
+        lines = [f"per account, over {len(sizes):,} accounts holding content:"]
+        for i, label in enumerate(("contacts", "suppressions")):
+            ordered = sorted(v[i] for v in sizes.values())
+            n = len(ordered)
+
+            def at(q: float, ordered=ordered, n=n) -> int:
+                return ordered[min(n - 1, int(q * n))]
+
+            lines.append(
+                f"  {label}: median {at(0.5):,}, p90 {at(0.9):,}, p99 {at(0.99):,}, "
+                f"p99.9 {at(0.999):,}, max {ordered[-1]:,}; total {sum(ordered):,}"
+            )
+        under = sum(1 for c, _s in sizes.values() if c < 1000)
+        lines.append(f"  accounts under 1,000 contacts: {under:,} ({under / len(sizes):.1%})")
+        usernames = {a[0]: a[1] for a in accounts}
+        top = sorted(sizes.items(), key=lambda item: -item[1][0])[:12]
+        lines.append(
+            "  the biggest: "
+            + "; ".join(
+                f"{usernames[pk]} {c:,} contacts / {s:,} suppressions" for pk, (c, s) in top
+            )
+        )
+        return "\n".join(lines)
+
     def phase_contacts(self, cursor, accounts: list[tuple]) -> int:
         from accounts.models import Contact
 
-        holders = self._holders(accounts)
+        sizes = self.sizes(accounts)
         created = ts(self.now - timedelta(days=30))
 
         def rows():
-            n = len(holders)
-            for i in range(self.contacts):
-                pk = holders[i % n]
-                yield f"{pk}\tperson{i}@example{i % 1013}.com\tPerson {i}\t{created}"
+            i = 0
+            for pk, (count, _s) in sizes.items():
+                for _ in range(count):
+                    yield f"{pk}\tperson{i}@example{i % 1013}.com\tPerson {i}\t{created}"
+                    i += 1
 
-        return Copier(cursor, Contact, ["account_id", "email", "name", "created_at"]).write(rows())
+        count = Copier(cursor, Contact, ["account_id", "email", "name", "created_at"]).write(rows())
+        self.record_sizes(cursor, accounts)
+        return count
+
+    def record_sizes(self, cursor, accounts: list[tuple]) -> None:
+        """The big accounts and their sizes in `bench_accounts`, for the benchmarks that look
+        at one account's size (admin pages of a big account) without counting 50M rows."""
+        sizes = self.sizes(accounts)
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_accounts (account_id bigint PRIMARY KEY, "
+            "contacts bigint, suppressions bigint)"
+        )
+        cursor.execute("DELETE FROM bench_accounts")
+        top = sorted(sizes.items(), key=lambda item: -item[1][0])[:100]
+        with cursor.copy("COPY bench_accounts FROM STDIN") as copy:
+            for pk, (c, s) in top:
+                copy.write(f"{pk}\t{c}\t{s}\n")
 
     def phase_suppressions(self, cursor, accounts: list[tuple]) -> int:
         from compliance.models import Suppression
 
-        holders = self._holders(accounts)
+        sizes = self.sizes(accounts)
         sources = ["unsubscribe_link", "unsubscribe_link", "bounce", "complaint", "import"]
         reasons = {"unsubscribe_link": "u", "bounce": "b", "complaint": "c", "import": "u"}
         base = self.now - timedelta(days=700)
 
         def rows():
-            n = len(holders)
-            for i in range(self.suppressions):
-                pk = holders[(i * 7) % n]
-                # Normalised: trimmed and lower-case; as received it had capitals.
-                address = f"Person{i}@Example{i % 1013}.com"
-                at = ts(base + timedelta(seconds=i * 11 % (700 * 86400)))
-                source = sources[i % len(sources)]
-                reason = reasons[source]
-                yield f"{pk}\t{address}\t{address.lower()}\t{source}\t{reason}\t{at}\t\tunsubscribe"
+            i = 0
+            for pk, (_c, count) in sizes.items():
+                for _ in range(count):
+                    # Normalised: trimmed and lower-case; as received it had capitals.
+                    address = f"Person{i}@Example{i % 1013}.com"
+                    at = ts(base + timedelta(seconds=i * 11 % (700 * 86400)))
+                    source = sources[i % len(sources)]
+                    reason = reasons[source]
+                    yield (
+                        f"{pk}\t{address}\t{address.lower()}\t{source}\t{reason}\t{at}\t\t"
+                        "unsubscribe"
+                    )
+                    i += 1
 
-        return Copier(
-            cursor,
-            Suppression,
-            ["account_id", "address", "normalised", "source", "reason", "at", "evidence", "by_job"],
-        ).write(rows())
+        with IndexesAfter(cursor, Suppression._meta.db_table):
+            return Copier(
+                cursor,
+                Suppression,
+                [
+                    "account_id",
+                    "address",
+                    "normalised",
+                    "source",
+                    "reason",
+                    "at",
+                    "evidence",
+                    "by_job",
+                ],
+            ).write(rows())
 
 
 def _size_text(n: int) -> str:
@@ -583,9 +745,6 @@ def generate(
     )
     report: dict[str, dict] = {}
     todo = [p for p in sizes if p not in done or done[p][0] != sizes[p]]
-    if not todo:
-        say(f"data set of {accounts:,} accounts exists: nothing to do")
-        return report
     first_id = None
     if "accounts" in done:
         with connection.cursor() as cursor:
@@ -600,6 +759,10 @@ def generate(
     started = time.perf_counter()
     plan = gen.plan_accounts(first_id)
     say(f"planned {accounts:,} accounts in {time.perf_counter() - started:.1f}s")
+    say(gen.describe_sizes(plan))
+    if not todo:
+        say(f"data set of {accounts:,} accounts exists: nothing to do")
+        return report
     for phase in todo:
         if phase in done:
             raise SystemExit(
@@ -629,9 +792,9 @@ def generate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--accounts", type=int, default=1_000_000)
-    parser.add_argument("--contacts", type=int, default=10_000_000)
-    parser.add_argument("--suppressions", type=int, default=5_000_000)
+    parser.add_argument("--accounts", type=int, default=FULL_ACCOUNTS)
+    parser.add_argument("--contacts", type=int, default=FULL_CONTACTS)
+    parser.add_argument("--suppressions", type=int, default=FULL_SUPPRESSIONS)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 

@@ -211,6 +211,8 @@ class Card(KeptModel):
     class Meta:
         verbose_name = "card on file"
         verbose_name_plural = "cards on file"
+        # The staff's search by the last four digits (a caller reads them from the card).
+        indexes = [models.Index(fields=["last4"], name="billing_card_last4_idx")]
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4} (expires {self.exp_month:02d}/{self.exp_year})"
@@ -249,7 +251,11 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
                 name="billing_attempt_key_once",
             )
         ]
-        indexes = [models.Index(fields=["account", "-at"], name="billing_attempt_account_idx")]
+        indexes = [
+            models.Index(fields=["account", "-at"], name="billing_attempt_account_idx"),
+            # The list of attempts, newest first (its ordering), without sorting every one.
+            models.Index(fields=["-at", "-id"], name="billing_attempt_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.amount} {self.currency}: {self.outcome}"
@@ -326,6 +332,12 @@ class LedgerEntry(AppendOnlyModel, ByFields):
             models.Index(fields=["account", "-at"], name="billing_ledger_account_idx"),
             # The ledger list, newest first, without sorting every entry.
             models.Index(fields=["-at", "-id"], name="billing_ledger_at_idx"),
+            # The staff's search by a gateway's charge id or a payment's reference.
+            models.Index(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="billing_ledger_reference_idx",
+            ),
         ]
 
     def __str__(self) -> str:

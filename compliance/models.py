@@ -79,7 +79,20 @@ SOURCE_REASON = {
 class Suppression(AppendOnlyModel, ByFields):
     """An address the account may no longer send to; never edited or deleted (R9, R12)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="suppressions")
+    # No index of its own: suppression_key_at_idx leads with the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="suppressions", db_index=False
+    )
+    # Almost every suppression is recorded by a job or a customer's click: the index (for the
+    # PROTECT check when a user is deleted) holds only the rows staff entered.
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     address = models.CharField(max_length=320, help_text="The address as received")
     normalised = models.CharField(max_length=320, help_text="Match key: trimmed, lower-case, IDNA")
     source = models.CharField(max_length=20, choices=SuppressionSource.choices)
@@ -109,6 +122,11 @@ class Suppression(AppendOnlyModel, ByFields):
             ),
             # "Is this address suppressed anywhere?": the staff's search by address.
             models.Index(fields=["normalised"], name="suppression_address_idx"),
+            models.Index(
+                fields=["by_user"],
+                condition=models.Q(by_user__isnull=False),
+                name="suppression_by_user_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -44,3 +44,23 @@ class EstimatedCountPaginator(Paginator):
             if estimate is not None and estimate >= EXACT_BELOW:
                 return estimate
         return super().count
+
+    def page(self, number):
+        """A page in the far half of a big list is read from the other end: the ordering
+        reversed, a short OFFSET from the end, the rows turned back. The admin's last page of
+        ten million rows would otherwise make PostgreSQL read and drop ten million rows first
+        (the ordering always ends in the primary key, so the reverse is exact)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if (
+            isinstance(self.object_list, QuerySet)
+            and self.object_list.ordered
+            and self.count >= EXACT_BELOW
+            and bottom > self.count // 2
+        ):
+            from_end = self.object_list.reverse()[self.count - top : self.count - bottom]
+            return self._get_page(list(from_end)[::-1], number, self)  # type: ignore[attr-defined]
+        return super().page(number)

@@ -72,7 +72,8 @@ def accounts_purge_step(
             return step
         ids = [a.pk for a in due]
         begun = purge_progress_of(account_ids=ids)
-        deleted = content_delete_batch(account_ids=ids, limit=batch)
+        # A group with a purge under way is big: its next batch goes the bounded way at once.
+        deleted = content_delete_batch(account_ids=ids, limit=batch, at_once=not begun)
         totals = {
             a.pk: {
                 name: deleted.per_account.get(a.pk, {}).get(name, 0)

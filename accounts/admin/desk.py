@@ -16,6 +16,7 @@ from accounts.resources import CancellationReasonResource, CancellationRequestEx
 from accounts.services import ReasonError, confirmation_send, reason_save, reasons_set_active
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin, change_log_link
+from core.paging import EstimatedCountPaginator
 from exchanges.admin import CsvExportMixin, CsvImportMixin, StreamingExportMixin
 
 
@@ -151,6 +152,7 @@ class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
     streaming_export = CancellationRequestExport
     streaming_export_permission = "exchanges.export_cancellation_requests"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     readonly_fields = (
         "account",
         "at",

@@ -101,19 +101,24 @@ class ContentDeleted:
         counts[kind] = counts.get(kind, 0) + count
 
 
-def _group_sql(kind: Kind) -> tuple[str, str]:
-    """(count per account, delete) statements for all of a kind's rows of a set of accounts,
-    given as one array parameter."""
+def _group_sql(kind: Kind) -> tuple[str, str, str]:
+    """(at most N rows, count per account, delete) statements for all of a kind's rows of a
+    set of accounts, given as one array parameter (and N for the first)."""
     table = kind.model._meta.db_table
     if kind.name == "campaign_reports":
         campaigns = Campaign._meta.db_table
+        rows = (
+            f"FROM {table} r JOIN {campaigns} c ON c.id = r.campaign_id "
+            "WHERE c.account_id = ANY(%s)"
+        )
         return (
-            f"SELECT c.account_id, COUNT(*) FROM {table} r JOIN {campaigns} c "
-            f"ON c.id = r.campaign_id WHERE c.account_id = ANY(%s) GROUP BY c.account_id",
+            f"SELECT COUNT(*) FROM (SELECT 1 {rows} LIMIT %s) n",
+            f"SELECT c.account_id, COUNT(*) {rows} GROUP BY c.account_id",
             f"DELETE FROM {table} r USING {campaigns} c "
             f"WHERE c.id = r.campaign_id AND c.account_id = ANY(%s)",
         )
     return (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE account_id = ANY(%s) LIMIT %s) n",
         f"SELECT account_id, COUNT(*) FROM {table} WHERE account_id = ANY(%s) GROUP BY 1",
         f"DELETE FROM {table} WHERE account_id = ANY(%s)",
     )
@@ -123,21 +128,25 @@ def _delete_group_at_once(cursor, kinds: list[Kind], account_ids: list[int], lim
     """The common case, on PostgreSQL: the group's content fits in one batch of every kind.
     Counted first through the indexes, then deleted with one plain DELETE per kind (children
     first), as fast as a raw DELETE. Returns None when some kind is over the limit (the
-    bounded path takes over). A count that a DELETE does not match (rows arrived meanwhile)
-    rolls the step back; the next run counts again."""
+    bounded path takes over). The first look reads at most `limit` rows of each kind, so a
+    big account costs no more here than a batch does, not a count of all its rows. A count
+    that a DELETE does not match (rows arrived meanwhile) rolls the step back; the next run
+    counts again."""
+    for kind in kinds:
+        probe_sql, _, _ = _group_sql(kind)
+        cursor.execute(probe_sql, [account_ids, limit])
+        if cursor.fetchone()[0] >= limit:
+            return None
     counted: list[dict[int, int]] = []
     for kind in kinds:
-        count_sql, _ = _group_sql(kind)
+        _, count_sql, _ = _group_sql(kind)
         cursor.execute(count_sql, [account_ids])
-        per_account = dict(cursor.fetchall())
-        if sum(per_account.values()) >= limit:
-            return None
-        counted.append(per_account)
+        counted.append(dict(cursor.fetchall()))
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     for kind, per_account in zip(kinds, counted, strict=True):
         if not per_account:
             continue
-        _, delete_sql = _group_sql(kind)
+        _, _, delete_sql = _group_sql(kind)
         cursor.execute(delete_sql, [account_ids])
         if cursor.rowcount != sum(per_account.values()):
             raise RuntimeError(
@@ -149,18 +158,44 @@ def _delete_group_at_once(cursor, kinds: list[Kind], account_ids: list[int], lim
     return deleted
 
 
-def content_delete_batch(*, account_ids: list[int], limit: int) -> ContentDeleted:
+def _delete_one_account_batch(cursor, kinds: list[Kind], account_id: int, limit: int):
+    """A batch of one big account's content (PostgreSQL): one DELETE per kind, children
+    first, each picking up to `limit` rows by their address (ctid) and counted by its row
+    count. With one account the counts need no RETURNING, whose rows cost as much again as
+    the delete itself; a parent kind waits, as in the group's statement, for a batch in which
+    its children came back short of the limit."""
+    deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
+    for kind in kinds:
+        if any(deleted.per_kind[c] >= limit for c in kind.children):
+            continue
+        cursor.execute(
+            f"DELETE FROM {kind.model._meta.db_table} WHERE ctid = ANY(ARRAY("
+            f"{kind.rows_sql.format(col='ctid', accounts='%s')} LIMIT %s))",
+            [account_id, limit],
+        )
+        if cursor.rowcount:
+            deleted.add(kind.name, account_id, cursor.rowcount)
+    return deleted
+
+
+def content_delete_batch(
+    *, account_ids: list[int], limit: int, at_once: bool = True
+) -> ContentDeleted:
     """Delete up to `limit` rows of each kind of these accounts' content. A parent kind waits
-    for a batch in which its children kinds come back short of the limit (all gone)."""
+    for a batch in which its children kinds come back short of the limit (all gone).
+    `at_once=False` skips the look for the plain-DELETE case: the caller knows the group is
+    big (an earlier step of its purge took the bounded path), so no step looks again."""
     kinds = _kinds()
     index = {k.name: i for i, k in enumerate(kinds)}
     holes = ", ".join(["%s"] * len(account_ids))
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            fast = _delete_group_at_once(cursor, kinds, account_ids, limit)
+            fast = _delete_group_at_once(cursor, kinds, account_ids, limit) if at_once else None
             if fast is not None:
                 return fast
+            if len(account_ids) == 1:
+                return _delete_one_account_batch(cursor, kinds, account_ids[0], limit)
             # One round trip: each kind's DELETE is a data-modifying CTE; a parent's condition
             # reads its children's CTEs (all run once, on the same snapshot). Rows are picked
             # by their address (ctid) under a LIMIT: a TID scan deletes a batch several times

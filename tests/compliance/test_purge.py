@@ -228,3 +228,40 @@ def test_a_group_purged_in_several_steps_counts_each_account_exactly_R7():
     assert (receipts[small.pk]["contacts"], receipts[large.pk]["contacts"]) == (1, 5)
     assert receipts[large.pk]["campaign_reports"] == 2
     assert Contact.objects.filter(account=held).count() == 3
+
+
+def test_a_big_account_is_purged_in_bounded_steps_never_counting_all_its_rows_again_R7():
+    """Issue 17: each step of a big account's purge used to count every row the account had
+    left before deleting a batch (work growing with the square of its size). The first step
+    looks at no more than a batch of each kind; the later ones count nothing; the receipt is
+    still exact."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = with_content(inactive_account(), contacts=7)
+    as_of = CANCELLED_AT + timedelta(days=130)
+    content = ("accounts_contact", "accounts_campaign", "accounts_signup", "accounts_hostedfile")
+
+    steps = []
+    state = "more"
+    while state == "more":
+        with CaptureQueriesContext(connection) as captured:
+            state = account_purge_step(
+                account_id=account.pk, by=JOB, now=as_of, run="r", batch=2
+            ).state
+        assert_foreign_keys_hold()
+        counts = [
+            q["sql"]
+            for q in captured.captured_queries
+            if "COUNT(" in q["sql"].upper() and any(t in q["sql"] for t in content)
+        ]
+        steps.append(counts)
+
+    assert state == "purged" and len(steps) >= 4
+    if connection.vendor == "postgresql":
+        assert steps[0] and all("LIMIT" in sql for sql in steps[0])
+    assert all(not counts for counts in steps[1:])
+    receipt = PurgeReceipt.objects.get(account=account)
+    assert receipt.counts["contacts"] == 7 and receipt.counts["campaign_reports"] == 2
+    assert receipt.counts["signup_forms"] == 1 and receipt.counts["hosted_files"] == 1
+    assert not Contact.objects.filter(account=account).exists()

@@ -1,0 +1,167 @@
+"""The admin's lists at the scale of millions of rows (issue 17): exact searches through the
+indexes, the far pages of a big list read from its other end, the ledger's filters without a
+scan of every entry. What they cost is measured by bench/admin_walk.py; these tests show what
+each page does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import LedgerEntry
+from compliance.models import Suppression
+from core import paging
+from core.models import ChangeRecord
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def entry(account, *, at, reference="", currency="USD"):
+    return LedgerEntry.objects.create(
+        account=account,
+        at=at,
+        kind="charge",
+        amount=Decimal("15.00"),
+        currency=currency,
+        description="Starter",
+        by_job="billing",
+        reference=reference,
+    )
+
+
+def sql_of(captured) -> str:
+    return "\n".join(q["sql"] for q in captured.captured_queries)
+
+
+def test_exact_search_by_username_finds_the_account_first_not_upper_across_a_join(
+    admin_client,
+):
+    """Django's "=account__username" search is UPPER(username) = UPPER(term) OR-ed with the
+    other fields across the join: a scan of both tables. The account is found on its own
+    unique index (as typed or in lower case), then its rows by the key."""
+    ann, bob = AccountFactory(username="ann-shop"), AccountFactory(username="bob-shop")
+    now = timezone.now()
+    entry(ann, at=now, reference="ch_1")
+    entry(bob, at=now, reference="ch_2")
+    url = reverse("admin:billing_ledgerentry_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url, {"q": "ANN-SHOP"})
+    assert page.status_code == 200
+    assert [e.account for e in page.context["cl"].result_list] == [ann]
+    assert "UPPER(" not in sql_of(captured)
+
+    by_reference = admin_client.get(url, {"q": "ch_2"})
+    assert [e.account for e in by_reference.context["cl"].result_list] == [bob]
+
+
+def test_suppression_search_by_username_lists_that_accounts_suppressions(admin_client):
+    ann, bob = AccountFactory(username="ann-shop"), AccountFactory(username="bob-shop")
+    now = timezone.now()
+    for account, address in ((ann, "x@example.com"), (bob, "y@example.com")):
+        Suppression.objects.create(
+            account=account,
+            address=address,
+            normalised=address,
+            source="bounce",
+            reason="b",
+            at=now,
+            by_job="t",
+        )
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(
+            reverse("admin:compliance_suppression_changelist"), {"q": "ann-shop"}
+        )
+    assert [s.normalised for s in page.context["cl"].result_list] == ["x@example.com"]
+    assert "UPPER(" not in sql_of(captured)
+
+
+def test_a_far_page_of_a_big_list_is_read_from_its_end_with_the_same_rows(monkeypatch):
+    """The last page of ten million rows was an OFFSET of ten million; from the other end it
+    is an OFFSET of nothing. The rows are the ones the plain paginator gives."""
+    from django.core.paginator import Paginator
+
+    monkeypatch.setattr(paging, "EXACT_BELOW", 5)
+    for n in range(23):
+        ChangeRecord.objects.create(
+            at=timezone.now(),
+            model="plan",
+            object_id=str(n),
+            action="created",
+            object_repr=f"r{n}",
+            by_job="t",
+        )
+    rows = ChangeRecord.objects.order_by("-at", "-pk")
+    ours, plain = paging.EstimatedCountPaginator(rows, 5), Paginator(rows, 5)
+    ours.count = plain.count  # the estimate, made exact for the comparison
+
+    for number in range(1, plain.num_pages + 1):
+        with CaptureQueriesContext(connection) as captured:
+            got = [r.pk for r in ours.page(number)]
+        assert got == [r.pk for r in plain.page(number)]
+        if number == plain.num_pages:
+            assert "OFFSET" not in captured.captured_queries[-1]["sql"]
+
+
+def test_ledger_filters_list_the_billing_currencies_and_recent_times_without_a_scan(
+    admin_client,
+):
+    """The ledger's currency filter was a DISTINCT over every entry, its date drill-down a
+    scan of every entry's day on each view: the currencies are billing's setting, the time
+    filter a range of the time index."""
+    account = AccountFactory()
+    now = timezone.now()
+    recent = entry(account, at=now - timedelta(days=2), currency="EUR")
+    entry(account, at=now - timedelta(days=40))
+    url = reverse("admin:billing_ledgerentry_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url)
+    assert page.status_code == 200
+    sql = sql_of(captured)
+    assert "DISTINCT" not in sql and "DATE_TRUNC" not in sql.upper()
+
+    week = admin_client.get(url, {"when": "7d"})
+    assert list(week.context["cl"].result_list) == [recent]
+    euros = admin_client.get(url, {"currency": "EUR"})
+    assert list(euros.context["cl"].result_list) == [recent]
+
+
+def test_card_search_by_username_skips_the_last_four_digits_and_the_list_is_not_counted(
+    admin_client, monkeypatch
+):
+    """A username cannot be four digits: the card list's search looks it up on the account's
+    index only (the OR with last4 made PostgreSQL read every card); four digits find the card
+    by its own index. A big list takes the planner's estimate, not a COUNT of every card."""
+    from billing.models import Card
+
+    monkeypatch.setattr(paging, "EXACT_BELOW", 0)
+    ann, bob = AccountFactory(username="ann-shop"), AccountFactory(username="bob-shop")
+    for account, last4 in ((ann, "4242"), (bob, "1881")):
+        Card.objects.create(
+            account=account,
+            token=f"tok_{last4}",
+            brand="Visa",
+            last4=last4,
+            exp_month=1,
+            exp_year=2031,
+            added_at=timezone.now(),
+        )
+    url = reverse("admin:billing_card_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url, {"q": "ann-shop"})
+    assert [c.last4 for c in page.context["cl"].result_list] == ["4242"]
+    listed = [q["sql"] for q in captured.captured_queries if "billing_card" in q["sql"]]
+    assert not any('"last4" IN' in sql for sql in listed)
+    assert not any("COUNT(*)" in sql for sql in listed)
+
+    by_digits = admin_client.get(url, {"q": "1881"})
+    assert [c.account for c in by_digits.context["cl"].result_list] == [bob]
