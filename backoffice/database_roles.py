@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 # What the app role may do with a table, and what it must never hold (TRUNCATE empties an
@@ -80,8 +81,11 @@ class Outcome:
 def check_name(name: str, what: str) -> str:
     if not ROLE_NAME.match(name):
         raise RolesError(
-            f"{what} role name {name!r} is not a plain PostgreSQL name "
-            "(lower-case letters, digits and _, at most 63, not starting with a digit)"
+            _(
+                "%(what)s %(name)r is not a plain PostgreSQL name (lower-case letters, digits "
+                "and _, at most 63, not starting with a digit)"
+            )
+            % {"what": what, "name": name}
         )
     return name
 
@@ -97,14 +101,17 @@ def install(
 ) -> Outcome:
     """Create or correct both roles on the database `connection` is open on. The caller runs
     this in one transaction, connected as a superuser."""
-    check_name(migrator, "the migrator")
-    check_name(app, "the app")
-    check_name(schema, "the schema")
+    check_name(migrator, _("the migrator role's name"))
+    check_name(app, _("the app role's name"))
+    check_name(schema, _("the schema's name"))
     if migrator == app:
-        raise RolesError(f"the migrator and the app role must differ (both are {app!r})")
+        raise RolesError(
+            _("the migrator and the app role must differ (both are %(name)r)") % {"name": app}
+        )
     if connection.vendor != "postgresql":
         raise RolesError(
-            f"database roles are PostgreSQL's; DATABASE_URL points at {connection.vendor}"
+            _("database roles are PostgreSQL's; DATABASE_URL points at %(vendor)s")
+            % {"vendor": connection.vendor}
         )
     quote = connection.ops.quote_name
     outcome = Outcome()
@@ -113,12 +120,14 @@ def install(
         row = cursor.fetchone()
         if not row or not row[0]:
             raise RolesError(
-                "run this connected as a superuser (DATABASE_URL=postgres://postgres@…): "
-                "it creates roles and hands the schema over"
+                _(
+                    "run this connected as a superuser (DATABASE_URL=postgres://postgres@…): "
+                    "it creates roles and hands the schema over"
+                )
             )
         cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
         if cursor.fetchone() is None:
-            raise RolesError(f"the database has no schema {schema!r}")
+            raise RolesError(_("the database has no schema %(name)r") % {"name": schema})
         for name, password in ((migrator, migrator_password), (app, app_password)):
             _role(connection, cursor, name, password, outcome)
         database = quote(connection.settings_dict["NAME"])
@@ -180,8 +189,11 @@ def _role(connection, cursor, name: str, password: str | None, outcome: Outcome)
     exists = cursor.fetchone() is not None
     if not exists and not password:
         raise RolesError(
-            f"role {name!r} does not exist yet: give its password "
-            "(DATABASE_MIGRATOR_PASSWORD / DATABASE_APP_PASSWORD)"
+            _(
+                "role %(name)r does not exist yet: give its password "
+                "(DATABASE_MIGRATOR_PASSWORD / DATABASE_APP_PASSWORD)"
+            )
+            % {"name": name}
         )
     statement = f"{'ALTER' if exists else 'CREATE'} ROLE {quote(name)} LOGIN INHERIT {RESTRICTED}"
     if password:

@@ -414,3 +414,36 @@ def test_migrating_back_before_any_trigger_migration_is_refused_and_unapplies_no
             call_command("migrate", migration.app_label, target, verbosity=0)
 
         assert set(MigrationRecorder(connection).applied_migrations()) == applied
+
+
+def test_check_deploy_warns_when_production_runs_as_the_role_that_migrates():
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": "k3y-" + "x7Qp9rZt" * 8,
+        "ALLOWED_HOSTS": "backoffice.example.com",
+        "DATABASE_URL": "postgres://backoffice@db.internal:5432/backoffice",
+    }
+
+    alone = manage("check", "--deploy", env_overrides=production)
+    with_migrator = manage(
+        "check",
+        "--deploy",
+        env_overrides={
+            **production,
+            "MIGRATION_DATABASE_URL": "postgres://migrator@db.internal:5432/backoffice",
+        },
+    )
+
+    assert "backoffice.W001" in alone.stderr + alone.stdout
+    assert "MIGRATION_DATABASE_URL" in alone.stderr + alone.stdout
+    assert "backoffice.W001" not in with_migrator.stderr + with_migrator.stdout
+
+
+def test_the_command_speaks_german_to_german_staff(db):
+    from django.utils import translation
+
+    with translation.override("de"), pytest.raises(CommandError) as refused:
+        call_command("database_roles", app="Nicht Erlaubt")
+
+    assert "ist kein einfacher PostgreSQL-Name" in str(refused.value)
+    assert "nichts wurde geändert" in str(refused.value)
