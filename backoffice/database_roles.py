@@ -179,14 +179,38 @@ def install(
             [schema],
         )
         outcome.tables = cursor.fetchone()[0]
+
+        # Membership of an owner would give the app role the owner's rights after all.
+        cursor.execute(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND pg_has_role(%s, c.relowner, 'MEMBER') ORDER BY 1",
+            [schema, app],
+        )
+        owners = [owner for (owner,) in cursor.fetchall()]
+        if owners:
+            raise RolesError(
+                _(
+                    "%(app)s is a member of %(owners)s, which owns tables of the schema: "
+                    "revoke that membership first"
+                )
+                % {"app": app, "owners": ", ".join(owners)}
+            )
     return outcome
 
 
 def _role(connection, cursor, name: str, password: str | None, outcome: Outcome) -> None:
     """Create the login role `name`, or take away any power it holds beyond logging in."""
     quote = connection.ops.quote_name
-    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
-    exists = cursor.fetchone() is not None
+    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [name])
+    row = cursor.fetchone()
+    exists = row is not None
+    if exists and row[0]:
+        # Never demote a superuser someone named by mistake (it may be the one running this).
+        raise RolesError(
+            _("role %(name)r is a superuser: name a role of its own for the back office")
+            % {"name": name}
+        )
     if not exists and not password:
         raise RolesError(
             _(

@@ -336,6 +336,39 @@ def test_the_command_refuses_what_it_cannot_do_and_changes_nothing(db, options, 
 
 
 @pytest.mark.postgres
+def test_the_command_never_demotes_a_superuser_named_as_one_of_the_roles(db):
+    superuser = connection.settings_dict["USER"] or "postgres"
+
+    with pytest.raises(CommandError, match="is a superuser.*nothing was changed"):
+        call_command("database_roles", app=superuser, migrator_password="x")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [superuser])
+        assert cursor.fetchone() == (True,)
+
+
+@pytest.mark.postgres
+def test_the_command_refuses_an_app_role_that_is_a_member_of_the_owner(roles):
+    """Membership would hand the app role the owner's rights: a direct one the command takes
+    away, one through another role it cannot, and refuses the run whole."""
+    middle = f"{roles.app}_via"
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT {roles.migrator} TO {roles.app}")
+        call_command("database_roles", migrator=roles.migrator, app=roles.app, stdout=StringIO())
+        cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [roles.app, roles.migrator])
+        assert cursor.fetchone() == (False,)
+
+        cursor.execute(f"CREATE ROLE {middle} NOLOGIN IN ROLE {roles.migrator}")
+        try:
+            cursor.execute(f"GRANT {middle} TO {roles.app}")
+
+            with pytest.raises(CommandError, match=f"member of {roles.migrator}.*nothing was"):
+                call_command("database_roles", migrator=roles.migrator, app=roles.app)
+        finally:
+            cursor.execute(f"DROP ROLE {middle}")
+
+
+@pytest.mark.postgres
 def test_the_command_refuses_a_role_that_is_not_a_superuser(roles):
     with django_connected_as(roles.app, roles.password):
         with pytest.raises(CommandError, match="as a superuser.*nothing was changed"):
