@@ -8,6 +8,9 @@ class BackofficeConfig(AppConfig):
     name = "backoffice"
     verbose_name = "Back office"
 
+    def ready(self) -> None:
+        from backoffice import checks  # noqa: F401 - registers the deployment checks
+
 
 class StaffAdminConfig(admin_apps.AdminConfig):
     """Django's admin, on the site that asks the roles that need it for a second factor

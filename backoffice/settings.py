@@ -114,6 +114,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}")
 }
+# Production connects as the app role, which owns no table and so cannot disable or drop
+# the append-only triggers; `migrate` connects as the migrator role, which owns the schema
+# (backoffice/management/commands/migrate.py). `manage.py database_roles` creates both.
+MIGRATION_DATABASE = env.migration_database("MIGRATION_DATABASE_URL", DATABASES["default"])
 # Queries counted and timed by database for /metrics: django-prometheus wraps the backend.
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends."

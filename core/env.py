@@ -227,6 +227,30 @@ def database(name: str, *, default: str) -> dict:
     }
 
 
+def migration_database(name: str, app: dict) -> dict | None:
+    """The credentials `migrate` connects with (the migrator role, which owns the schema),
+    from a URL naming the same database as DATABASE_URL; None when unset. The application's
+    own processes never use them (README, "Database roles")."""
+    url = os.environ.get(name, "").strip()
+    if not url:
+        return None
+    if urlparse(url).scheme not in ("postgres", "postgresql"):
+        fail(name, f"{_redact(url)!r} is not a PostgreSQL URL; use postgres://migrator:…@host/name")
+    if app["ENGINE"] != "django.db.backends.postgresql":
+        fail(name, "is only for PostgreSQL, but DATABASE_URL is not a PostgreSQL URL")
+    migrator = database(name, default=url)
+    for key, what in (("NAME", "database"), ("HOST", "host"), ("PORT", "port")):
+        if migrator[key] != app[key]:
+            fail(
+                name,
+                f"names {what} {migrator[key]!r} but DATABASE_URL names {app[key]!r}: both "
+                "must point at the same database, only the role differs",
+            )
+    if not migrator["USER"] or migrator["USER"] == app["USER"]:
+        fail(name, "must name the migrator role, not DATABASE_URL's role")
+    return {"NAME": migrator["NAME"], "USER": migrator["USER"], "PASSWORD": migrator["PASSWORD"]}
+
+
 def broker(name: str, *, default: str) -> str:
     url = os.environ.get(name) or default
     scheme = urlparse(url).scheme
