@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -406,6 +406,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "rows_skipped",
         "rows_errors",
         "errors_download",
+        "preview_link",
     )
     list_filter = ("status", "model")
     list_select_related = ("by_user",)
@@ -420,6 +421,8 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "file_size",
         "status",
         "confirmed_at",
+        "expired_at",
+        "in_background",
         "rows_total",
         "rows_new",
         "rows_updated",
@@ -427,6 +430,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "rows_errors",
         "message",
         "errors_download",
+        "preview_link",
     )
     readonly_fields = fields
     show_full_result_count = False
@@ -460,6 +464,16 @@ class ImportRecordAdmin(admin.ModelAdmin):
             url,
             _("download row errors (CSV, %(count)s)") % {"count": len(obj.row_errors)},
         )
+
+    @admin.display(description=gettext_lazy("preview"))
+    def preview_link(self, obj):
+        try:
+            url = reverse(
+                "admin:{}_import_preview".format(obj.model.replace(".", "_")), args=[obj.pk]
+            )
+        except NoReverseMatch:
+            return "—"
+        return format_html('<a href="{}">{}</a>', url, _("preview"))
 
     def row_errors_view(self, request, pk):
         if not self.has_view_permission(request):
