@@ -123,7 +123,7 @@ class CsvImportMixin(ImportMixin):
         info = self.model._meta.app_label, self.model._meta.model_name
         return [
             path(
-                "import/<int:record_id>/",
+                "import/<int:import_id>/",
                 self.admin_site.admin_view(self.import_preview_view),
                 name="{}_{}_import_preview".format(*info),
             ),
@@ -248,14 +248,14 @@ class CsvImportMixin(ImportMixin):
             )
         return self._render(request, form, record)
 
-    def import_preview_view(self, request, record_id: int):
+    def import_preview_view(self, request, import_id: int):
         """A preview's page: its progress while a worker reads the file, then its counts and
         its first rows, a page at a time, and the confirmation for its requester."""
-        if not (self.has_import_permission(request) or self.has_view_permission(request)):
+        if not self.has_import_permission(request):
             raise PermissionDenied
         record = get_object_or_404(
             ImportRecord.objects.select_related("by_user"),
-            pk=record_id,
+            pk=import_id,
             model=self.model._meta.label_lower,
         )
         return self._render(request, None, record)

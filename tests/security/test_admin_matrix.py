@@ -56,17 +56,21 @@ CUSTOM_URLS = {
     ("accounts.account", "agent_action:reactivate"),
     ("accounts.account", "import"),
     ("accounts.account", "process_import"),
+    ("accounts.account", "import_preview"),
     ("accounts.account", "export_csv"),
     ("accounts.cancellationreason", "import"),
     ("accounts.cancellationreason", "process_import"),
+    ("accounts.cancellationreason", "import_preview"),
     ("accounts.cancellationreason", "export"),
     ("accounts.cancellationrequest", "export_csv"),
     ("auth.user", "password_change"),
     ("billing.addon", "import"),
     ("billing.addon", "process_import"),
+    ("billing.addon", "import_preview"),
     ("billing.addon", "export"),
     ("billing.plan", "import"),
     ("billing.plan", "process_import"),
+    ("billing.plan", "import_preview"),
     ("billing.plan", "export"),
     ("billing.ledgerentry", "export_csv"),
     ("compliance.suppressionexport", "export"),
@@ -140,7 +144,7 @@ EVERYONE = read_only(
 CATALOGUE_EXCHANGE = {
     (m, v)
     for m in ("accounts.cancellationreason", "billing.plan", "billing.addon")
-    for v in ("import", "process_import", "export")
+    for v in ("import", "process_import", "import_preview", "export")
 }
 
 # What each role opens and runs in the admin; everything else answers 403 or is not offered.
@@ -238,6 +242,7 @@ ALLOWED = {
     | {
         ("accounts.account", "import"),
         ("accounts.account", "process_import"),
+        ("accounts.account", "import_preview"),
         ("accounts.account", "export_csv"),
         ("accounts.cancellationrequest", "export_csv"),
         ("billing.ledgerentry", "export_csv"),
