@@ -84,8 +84,12 @@ class ExchangeResource(resources.ModelResource):
     # --- rows --------------------------------------------------------------------------------
 
     def get_or_init_instance(self, instance_loader, row):
-        instance, new = super().get_or_init_instance(instance_loader, row)
-        if new and not self.creates:
+        if self.creates:
+            return super().get_or_init_instance(instance_loader, row)
+        # An import that never creates: an unknown key is a row error at once, without
+        # building a model instance for it (a file of 100,000 unknown keys).
+        instance = self.get_instance(instance_loader, row)
+        if instance is None:
             key = self.key_column()
             raise ValidationError(
                 {
@@ -94,7 +98,7 @@ class ExchangeResource(resources.ModelResource):
                     "creates one"
                 }
             )
-        return instance, new
+        return instance, False
 
     # --- what the first rows would do, for the preview page ---------------------------------
 

@@ -90,7 +90,8 @@ def import_record_update(
         raise ExchangeError(
             f"the import of {record.file_name} is already {current.get_status_display().lower()}"
         )
-    record.refresh_from_db()
+    for name, value in fields.items():
+        setattr(record, name, value)
     return record
 
 
