@@ -290,6 +290,17 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.integer("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 ADMIN_UPLOAD_MAX_BYTES = env.integer("ADMIN_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# A CSV import above this size is previewed and written by a worker, its page showing progress;
+# smaller ones within the request (the managers' imports; unsubscribe lists have their own).
+EXCHANGES_IMPORT_INLINE_MAX_BYTES = env.integer("EXCHANGES_IMPORT_INLINE_MAX_BYTES", 256 * 1024)
+# Hours a preview (of any CSV import, unsubscribe lists too) waits for its requester's
+# confirmation; the expire_import_previews job then closes it and removes its file.
+IMPORT_PREVIEW_EXPIRY_HOURS = env.integer("IMPORT_PREVIEW_EXPIRY_HOURS", 24)
+if IMPORT_PREVIEW_EXPIRY_HOURS < 1:
+    env.fail(
+        "IMPORT_PREVIEW_EXPIRY_HOURS",
+        f"{IMPORT_PREVIEW_EXPIRY_HOURS} is not a number of hours (1 or more)",
+    )
 
 # The public endpoints build absolute links (unsubscribe, opt-in confirmation) from this.
 PUBLIC_BASE_URL = env.string("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -367,6 +367,8 @@ class SuppressionImport(ByFields):
         DONE = "done", _("Imported")
         REFUSED = "refused", _("Refused")
         FAILED = "failed", _("Failed")
+        # Not confirmed within IMPORT_PREVIEW_EXPIRY_HOURS: nothing written, the file removed.
+        EXPIRED = "expired", _("Expired (not confirmed)")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
     file_name = models.CharField(max_length=300)

@@ -34,6 +34,7 @@ from compliance.models import (
     SuppressionImport,
     SuppressionReason,
 )
+from core.previews import preview_valid_for
 
 SUPPRESSIONS = Suppression._meta.db_table
 OPTINS = OptIn._meta.db_table
@@ -150,6 +151,23 @@ def suppression_imports_running() -> QuerySet[SuppressionImport]:
     """Unsubscribe-list imports reading their file now, for a preview or for good."""
     return SuppressionImport.objects.filter(
         status__in=(SuppressionImport.Status.PREVIEWING, SuppressionImport.Status.IMPORTING)
+    )
+
+
+#: Unsubscribe-list imports that wait for someone: to be read, mapped or confirmed.
+SUPPRESSION_IMPORTS_WAITING = (
+    SuppressionImport.Status.UPLOADED,
+    SuppressionImport.Status.PREVIEWING,
+    SuppressionImport.Status.MAPPING,
+    SuppressionImport.Status.PREVIEWED,
+)
+
+
+def suppression_imports_expired_unmarked(*, as_of: datetime) -> QuerySet[SuppressionImport]:
+    """Imports still waiting although their preview expired (IMPORT_PREVIEW_EXPIRY_HOURS
+    after the upload): the expire_import_previews job closes them."""
+    return SuppressionImport.objects.filter(
+        status__in=SUPPRESSION_IMPORTS_WAITING, created_at__lte=as_of - preview_valid_for()
     )
 
 

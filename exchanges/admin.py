@@ -12,11 +12,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -25,15 +26,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from import_export.admin import ExportMixin, ImportExportMixinBase, ImportMixin
 from import_export.formats import base_formats
-from import_export.results import Result
 
 from core.actors import Actor
+from core.previews import preview_expires_at
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport, stream_csv
+from exchanges.files import keep_upload
 from exchanges.models import ImportRecord, ImportStatus
-from exchanges.resources import ExchangeResource, row_errors
-from exchanges.services import import_record_close, import_record_open
-from exchanges.uploads import UploadRefused, parse_csv, read_csv_upload
+from exchanges.registry import resource_register
+from exchanges.runs import NotConfirmable, confirm_import, preview_import, rows_done
+from exchanges.runs import refusal as refusal_of
+from exchanges.services import import_record_open
+from exchanges.tasks import import_apply, import_preview
+from exchanges.uploads import UploadRefused, size_text
 
 CHANGE_LIST_TEMPLATE = "admin/exchanges/change_list.html"
 
@@ -42,17 +47,6 @@ class ConfirmImportForm(forms.Form):
     """The confirmation names the recorded preview, nothing else: the file waits server-side."""
 
     import_record = forms.IntegerField(widget=forms.HiddenInput)
-
-
-def result_counts(result: Result) -> dict[str, int]:
-    totals = result.totals
-    return {
-        "total": result.total_rows,
-        "new": totals.get("new", 0),
-        "updated": totals.get("update", 0),
-        "skipped": totals.get("skip", 0),
-        "errors": totals.get("error", 0) + totals.get("invalid", 0) + len(result.base_errors),
-    }
 
 
 def describe(counts: dict[str, int]) -> str:
@@ -99,7 +93,11 @@ def filtered_queryset(model_admin: admin.ModelAdmin, request):
 
 
 class CsvImportMixin(ImportMixin):
-    """Preview-then-confirm CSV import, recorded, for managers holding ``import_permission``."""
+    """Preview-then-confirm CSV import, recorded, for managers holding ``import_permission``.
+
+    The preview page shows the counts and the first rows, a page at a time; a file above
+    EXCHANGES_IMPORT_INLINE_MAX_BYTES is read and written by a worker while the page shows
+    its progress. Only the uploader confirms, within IMPORT_PREVIEW_EXPIRY_HOURS."""
 
     import_permission = ""
     import_formats = [base_formats.CSV]
@@ -109,26 +107,47 @@ class CsvImportMixin(ImportMixin):
     # Every import is in ImportRecord; account changes are also on each account's timeline.
     skip_admin_log = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The worker that previews a large file finds its resource here (no request there).
+        for resource_class in self.resource_classes:
+            resource_register(self.model._meta.label_lower, resource_class)
+
     def has_import_permission(self, request) -> bool:
         return bool(self.import_permission) and request.user.has_perm(self.import_permission)
 
     def get_import_resource_kwargs(self, request, **kwargs):
         return {"user": request.user, "now": timezone.now()}
 
-    def _resource_class(self, request, name: str) -> type[ExchangeResource]:
-        for resource_class in self.get_import_resource_classes(request):
-            if resource_class.__name__ == name:
-                return resource_class
-        raise PermissionDenied
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "import/<int:import_id>/",
+                self.admin_site.admin_view(self.import_preview_view),
+                name="{}_{}_import_preview".format(*info),
+            ),
+            *super().get_urls(),
+        ]
 
-    def _render(self, request, form, **context):
+    def _import_url(self) -> str:
+        return reverse(
+            "admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name
+        )
+
+    def _preview_url(self, record_id: int) -> str:
+        return reverse(
+            "admin:{}_{}_import_preview".format(*self.get_model_info()),
+            args=[record_id],
+            current_app=self.admin_site.name,
+        )
+
+    def _render(self, request, form=None, record: ImportRecord | None = None):
         resource_classes = self.get_import_resource_classes(request)
-        context.update(self.admin_site.each_context(request))
+        context = dict(self.admin_site.each_context(request))
         context.update(
             title=_("Import %(things)s (CSV)") % {"things": self.model._meta.verbose_name_plural},
-            form=form,
             opts=self.model._meta,
-            media=self.media + form.media,
             import_error_display=self.import_error_display,
             fields_list=[
                 (r.get_display_name(), [r.key_column(), *r.importable_columns()])
@@ -136,8 +155,47 @@ class CsvImportMixin(ImportMixin):
             ],
             key_columns=[r.key_column() for r in resource_classes],
         )
+        if record is not None:
+            context.update(self._preview_context(request, record))
+        if form is not None:
+            context.update(form=form, media=self.media + form.media)
+        else:
+            context.update(media=self.media)
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.import_template_name], context)
+
+    def _preview_context(self, request, record: ImportRecord) -> dict:
+        now = timezone.now()
+        counts = {
+            "total": record.rows_total,
+            "new": record.rows_new,
+            "updated": record.rows_updated,
+            "skipped": record.rows_skipped,
+            "errors": record.rows_errors,
+        }
+        working = record.status in (ImportStatus.PREVIEWING, ImportStatus.IMPORTING)
+        paginator = Paginator(record.preview_rows, conf.preview_page_size())
+        page = paginator.get_page(request.GET.get("page"))
+        refusal = refusal_of(record, by=Actor.staff(request.user), now=now)
+        context = {
+            "record": record,
+            "counts": counts if record.status != ImportStatus.PREVIEWING else None,
+            "working": working,
+            "rows_done": rows_done(record),
+            "percent": (
+                min(100, int(100 * rows_done(record) / record.rows_total))
+                if record.rows_total
+                else 0
+            ),
+            "page": page,
+            "preview_url": self._preview_url(record.pk),
+            "rows_shown_of": len(record.preview_rows),
+            "refusal": refusal if record.status == ImportStatus.PREVIEWED else "",
+            "expires_at": preview_expires_at(record.at),
+        }
+        if record.status == ImportStatus.PREVIEWED and not refusal:
+            context["confirm_form"] = self.confirm_form_class(initial={"import_record": record.pk})
+        return context
 
     def import_action(self, request, **kwargs):
         if not self.has_import_permission(request):
@@ -147,164 +205,116 @@ class CsvImportMixin(ImportMixin):
         form = self.create_import_form(request)
         if not form.is_valid():
             return self._render(request, form)
-        resource = self.choose_import_resource_class(form, request)(
-            **self.get_import_resource_kwargs(request)
-        )
+        resource_class = self.choose_import_resource_class(form, request)
         upload = form.cleaned_data["import_file"]
         by, now = Actor.staff(request.user), timezone.now()
+        size = upload.size or 0
         record_fields = {
             "by": by,
             "now": now,
             "model": self.model._meta.label_lower,
-            "resource": type(resource).__name__,
+            "resource": resource_class.__name__,
             "file_name": upload.name,
-            "file_size": upload.size or 0,
+            "file_size": size,
         }
-        try:
-            parsed = read_csv_upload(
-                upload=upload, key_column=resource.key_column(), max_bytes=conf.upload_max_bytes()
+        limit = conf.upload_max_bytes()
+        if size > limit:
+            exc = UploadRefused(
+                f"the file is {size_text(size)}; the admin accepts files up to "
+                f"{size_text(limit)} (ADMIN_UPLOAD_MAX_BYTES). Split it into smaller files"
             )
-            resource.check_file(parsed)
-        except UploadRefused as exc:
             record = import_record_open(
-                **record_fields,
-                status=ImportStatus.REFUSED,
-                message=str(exc),
-                row_errors=exc.row_errors,
+                **record_fields, status=ImportStatus.REFUSED, message=str(exc)
             )
             form.add_error("import_file", _("Nothing was imported: %(error)s.") % {"error": exc})
-            return self._render(request, form, record=record)
-
-        result = resource.import_data(
-            parsed.dataset,
-            dry_run=True,
-            raise_errors=False,
-            file_name=parsed.name,
-            user=request.user,
-        )
-        counts = result_counts(result)
-        errors = row_errors(result, parsed, resource.key_column())
-        if counts["errors"]:
-            record = import_record_open(
-                **record_fields,
-                status=ImportStatus.REFUSED,
-                counts=counts,
-                message=f"{counts['errors']} row(s) have errors; fix them and upload the "
-                "file again (nothing was written)",
-                row_errors=errors,
-            )
-            return self._render(request, form, result=result, record=record, counts=counts)
-
-        storage = self.get_tmp_storage_class()(
-            encoding=None, read_mode="rb", **self.get_tmp_storage_class_kwargs()
-        )
-        storage.save(parsed.raw)
+            return self._render(request, form, record)
+        in_background = size > conf.import_inline_max_bytes()
         record = import_record_open(
             **record_fields,
-            status=ImportStatus.PREVIEWED,
-            counts=counts,
-            fingerprint=resource.fingerprint(parsed.keys),
-            stored_file=str(storage.name).rsplit("/", 1)[-1],
+            status=ImportStatus.PREVIEWING,
+            stored_file=keep_upload(upload.chunks(), upload.name or "upload.csv"),
+            in_background=in_background,
         )
-        confirm_form = self.confirm_form_class(initial={"import_record": record.pk})
-        return self._render(
-            request, form, result=result, record=record, counts=counts, confirm_form=confirm_form
+        if in_background:
+            record_id = record.pk
+            transaction.on_commit(lambda: import_preview.delay(record_id))
+            return HttpResponseRedirect(self._preview_url(record.pk))
+        record = preview_import(record_id=record.pk, now=now)
+        if record.status != ImportStatus.REFUSED:
+            return self._render(request, None, record)
+        if not record.rows_errors:
+            form.add_error(
+                "import_file", _("Nothing was imported: %(error)s.") % {"error": record.message}
+            )
+        return self._render(request, form, record)
+
+    def import_preview_view(self, request, import_id: int):
+        """A preview's page: its progress while a worker reads the file, then its counts and
+        its first rows, a page at a time, and the confirmation for its requester."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        record = get_object_or_404(
+            ImportRecord.objects.select_related("by_user"),
+            pk=import_id,
+            model=self.model._meta.label_lower,
         )
+        return self._render(request, None, record)
 
     @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
         if not self.has_import_permission(request):
             raise PermissionDenied
-        import_url = reverse(
-            "admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name
-        )
         form = self.confirm_form_class(request.POST)
         if not form.is_valid():
             messages.error(request, _("That confirmation names no preview; upload the file again."))
-            return HttpResponseRedirect(import_url)
-        now = timezone.now()
-        with transaction.atomic():
-            record = (
-                ImportRecord.objects.select_for_update()
-                .filter(
-                    pk=form.cleaned_data["import_record"],
-                    by_user=request.user,
-                    model=self.model._meta.label_lower,
-                )
-                .first()
+            return HttpResponseRedirect(self._import_url())
+        try:
+            record = confirm_import(
+                record_id=form.cleaned_data["import_record"],
+                model=self.model._meta.label_lower,
+                by=Actor.staff(request.user),
+                now=timezone.now(),
             )
-            if record is None or record.status != ImportStatus.PREVIEWED:
-                state = record.get_status_display().lower() if record else _("not your preview")
+        except NotConfirmable as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(self._import_url())
+        if record.status == ImportStatus.IMPORTING:
+            record_id = record.pk
+            transaction.on_commit(lambda: import_apply.delay(record_id))
+            messages.info(
+                request, _("The import runs in the background; this page follows its progress.")
+            )
+            return HttpResponseRedirect(self._preview_url(record.pk))
+        counts = {
+            "total": record.rows_total,
+            "new": record.rows_new,
+            "updated": record.rows_updated,
+            "skipped": record.rows_skipped,
+            "errors": record.rows_errors,
+        }
+        if record.status != ImportStatus.CONFIRMED:
+            if record.rows_errors:
                 messages.error(
                     request,
                     _(
-                        "Nothing was imported: that preview is %(state)s. Upload the file again "
-                        "for a new preview."
+                        "Nothing was imported from %(file)s: %(counts)s. Download the row "
+                        "errors from the CSV imports list."
                     )
-                    % {"state": state},
+                    % {"file": record.file_name, "counts": describe(counts)},
                 )
-                return HttpResponseRedirect(import_url)
-            resource = self._resource_class(request, record.resource)(
-                **self.get_import_resource_kwargs(request)
-            )
-            storage = self.get_tmp_storage_class()(
-                name=record.stored_file,
-                encoding=None,
-                read_mode="rb",
-                **self.get_tmp_storage_class_kwargs(),
-            )
-            parsed = parse_csv(
-                raw=storage.read(), name=record.file_name, key_column=resource.key_column()
-            )
-            if resource.fingerprint(parsed.keys, lock=True) != record.fingerprint:
-                import_record_close(
-                    record=record,
-                    now=now,
-                    status=ImportStatus.REFUSED,
-                    message="the data changed after the preview; nothing was imported",
-                )
-                _remove(storage)
+            else:
                 messages.error(
                     request,
                     _(
-                        "Nothing was imported from %(file)s: some of its %(things)s were changed "
-                        "after the preview. Upload the file again for a new preview."
+                        "Nothing was imported from %(file)s: some of its %(things)s were "
+                        "changed after the preview. Upload the file again for a new preview."
                     )
                     % {
                         "file": record.file_name,
                         "things": self.model._meta.verbose_name_plural,
                     },
                 )
-                return HttpResponseRedirect(import_url)
-            result = resource.import_data(
-                parsed.dataset,
-                dry_run=False,
-                raise_errors=False,
-                use_transactions=True,
-                file_name=record.file_name,
-                user=request.user,
-            )
-            counts = result_counts(result)
-            failed = bool(counts["errors"])
-            import_record_close(
-                record=record,
-                now=now,
-                status=ImportStatus.REFUSED if failed else ImportStatus.CONFIRMED,
-                counts=counts,
-                message="errors at confirmation; nothing was imported" if failed else "",
-                row_errors=row_errors(result, parsed, resource.key_column()) if failed else None,
-            )
-        _remove(storage)
-        if failed:
-            messages.error(
-                request,
-                _(
-                    "Nothing was imported from %(file)s: %(counts)s. Download the row errors "
-                    "from the CSV imports list."
-                )
-                % {"file": record.file_name, "counts": describe(counts)},
-            )
-            return HttpResponseRedirect(import_url)
+            return HttpResponseRedirect(self._import_url())
         messages.success(
             request,
             _("Imported %(file)s: %(counts)s.")
@@ -316,13 +326,6 @@ class CsvImportMixin(ImportMixin):
                 current_app=self.admin_site.name,
             )
         )
-
-
-def _remove(storage) -> None:
-    try:
-        storage.remove()
-    except OSError:
-        pass  # a temporary file already gone is no reason to fail the import
 
 
 class CsvExportMixin(ExportMixin):
@@ -403,6 +406,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "rows_skipped",
         "rows_errors",
         "errors_download",
+        "preview_link",
     )
     list_filter = ("status", "model")
     list_select_related = ("by_user",)
@@ -417,6 +421,8 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "file_size",
         "status",
         "confirmed_at",
+        "expired_at",
+        "in_background",
         "rows_total",
         "rows_new",
         "rows_updated",
@@ -424,6 +430,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "rows_errors",
         "message",
         "errors_download",
+        "preview_link",
     )
     readonly_fields = fields
     show_full_result_count = False
@@ -457,6 +464,16 @@ class ImportRecordAdmin(admin.ModelAdmin):
             url,
             _("download row errors (CSV, %(count)s)") % {"count": len(obj.row_errors)},
         )
+
+    @admin.display(description=gettext_lazy("preview"))
+    def preview_link(self, obj):
+        try:
+            url = reverse(
+                "admin:{}_import_preview".format(obj.model.replace(".", "_")), args=[obj.pk]
+            )
+        except NoReverseMatch:
+            return "—"
+        return format_html('<a href="{}">{}</a>', url, _("preview"))
 
     def row_errors_view(self, request, pk):
         if not self.has_view_permission(request):

@@ -116,7 +116,44 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             "cancellation call, Pause, Resume, Reactivate), which record who and why (R2, R7, "
             "R8, R12). Remove the column and upload again",
         ),
+        # A preview nobody confirmed: the expire_import_previews job closed it a day later
+        # and removed its file; its first rows still show what it would have done.
+        ImportRecord(
+            at=now - timedelta(days=4, hours=2),
+            by_user=manager,
+            model="accounts.account",
+            resource="AccountResource",
+            file_name="languages-from-support.csv",
+            file_size=312,
+            status=ImportStatus.EXPIRED,
+            expired_at=now - timedelta(days=3, hours=1, minutes=40),
+            rows_total=3,
+            rows_updated=2,
+            rows_skipped=1,
+            rows_done=3,
+            message="not confirmed within 24 hours; nothing was imported and the file was removed",
+            preview_rows=[
+                {
+                    "row": 1,
+                    "key": usernames[4],
+                    "action": "update",
+                    "changes": [["language", "en", "de"]],
+                },
+                {
+                    "row": 2,
+                    "key": usernames[5],
+                    "action": "update",
+                    "changes": [["language", "de", "en"]],
+                },
+                {"row": 3, "key": usernames[0], "action": "skip", "changes": []},
+            ],
+        ),
     ]
     ImportRecord.objects.bulk_create(records)
     refused = sum(r.status == ImportStatus.REFUSED for r in records)
-    return f"{len(records)} CSV imports ({len(records) - refused} confirmed, {refused} refused)"
+    expired = sum(r.status == ImportStatus.EXPIRED for r in records)
+    confirmed = len(records) - refused - expired
+    return (
+        f"{len(records)} CSV imports ({confirmed} confirmed, {refused} refused, "
+        f"{expired} expired unconfirmed)"
+    )

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportStatus(models.TextChoices):
-    PREVIEWED = "previewed", "Previewed (awaiting confirmation)"
-    CONFIRMED = "confirmed", "Confirmed (written)"
-    REFUSED = "refused", "Refused (nothing written)"
+    # A large file is read for its preview, and written at its confirmation, by a worker.
+    PREVIEWING = "previewing", _("Reading for preview")
+    PREVIEWED = "previewed", _("Previewed (awaiting confirmation)")
+    IMPORTING = "importing", _("Importing")
+    CONFIRMED = "confirmed", _("Confirmed (written)")
+    REFUSED = "refused", _("Refused (nothing written)")
+    # Not confirmed in time (IMPORT_PREVIEW_EXPIRY_HOURS): its file is gone, nothing written.
+    EXPIRED = "expired", _("Expired (not confirmed, nothing written)")
+
+
+#: Previews that wait for their requester: the expiry job closes them when they are too old.
+WAITING = (ImportStatus.PREVIEWING, ImportStatus.PREVIEWED)
 
 
 class ImportRecord(models.Model):
@@ -37,9 +47,19 @@ class ImportRecord(models.Model):
     # Digest of the affected rows' values at preview time; a confirm recomputes it and is
     # refused when the data changed in between.
     fingerprint = models.CharField(max_length=64, blank=True, editable=False)
-    # Where the previewed file waits for its confirmation (import-export's temporary storage).
+    # The previewed file's name in EXCHANGES_IMPORT_DIR, where it waits for its confirmation.
     stored_file = models.CharField(max_length=255, blank=True, editable=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Read (and written) by a worker: files above EXCHANGES_IMPORT_INLINE_MAX_BYTES.
+    in_background = models.BooleanField(default=False)
+    # Rows read so far by the preview or the confirmation (its progress), of rows_total.
+    rows_done = models.PositiveIntegerField(default=0)
+    # The first rows of the preview, what each would do, for the paginated preview page:
+    # [{"line": 2, "key": "acme", "action": "update", "changes": [[col, old, new]],
+    #   "errors": ["..."]}]. Bounded (EXCHANGES_PREVIEW_ROWS); the counts cover every row.
+    preview_rows = models.JSONField(default=list, blank=True, editable=False)
+    # When a preview expired unconfirmed (the expire_import_previews job).
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -57,6 +77,12 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.model}, {self.get_status_display().lower()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 0
+        return min(100, int(100 * self.rows_done / self.rows_total))
 
     @property
     def counts(self) -> str:

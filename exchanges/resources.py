@@ -52,6 +52,12 @@ class ExchangeResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user = user
         self.now = now
+        #: Filled with what the first rows would do (the preview page's rows), up to
+        #: ``keep_rows``; ``row_offset`` is the dataset's first row in the whole file.
+        self.preview_rows: list[dict] = []
+        self.keep_rows = 0
+        self.row_offset = 0
+        self._imported: object | None = None
 
     @classmethod
     def key_column(cls) -> str:
@@ -78,8 +84,12 @@ class ExchangeResource(resources.ModelResource):
     # --- rows --------------------------------------------------------------------------------
 
     def get_or_init_instance(self, instance_loader, row):
-        instance, new = super().get_or_init_instance(instance_loader, row)
-        if new and not self.creates:
+        if self.creates:
+            return super().get_or_init_instance(instance_loader, row)
+        # An import that never creates: an unknown key is a row error at once, without
+        # building a model instance for it (a file of 100,000 unknown keys).
+        instance = self.get_instance(instance_loader, row)
+        if instance is None:
             key = self.key_column()
             raise ValidationError(
                 {
@@ -88,7 +98,57 @@ class ExchangeResource(resources.ModelResource):
                     "creates one"
                 }
             )
-        return instance, new
+        return instance, False
+
+    # --- what the first rows would do, for the preview page ---------------------------------
+
+    def before_import_row(self, row, **kwargs):
+        self._imported = None
+        super().before_import_row(row, **kwargs)
+
+    def import_instance(self, instance, row, **kwargs):
+        self._imported = instance
+        super().import_instance(instance, row, **kwargs)
+
+    def import_row(self, row, instance_loader, **kwargs):
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        if len(self.preview_rows) < self.keep_rows:
+            self._keep_row(row, row_result, **kwargs)
+        return row_result
+
+    def _keep_row(self, row, row_result, **kwargs) -> None:
+        number = self.row_offset + kwargs.get("row_number", 0)
+        entry: dict = {"row": number, "key": str(row.get(self.key_column(), ""))}
+        entry["action"] = row_result.import_type
+        if row_result.validation_error is not None:
+            error = row_result.validation_error
+            by_field = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+            entry["errors"] = [
+                f"{'' if field in ('', NON_FIELD_ERRORS) else field + ': '}{message}"
+                for field, messages in by_field.items()
+                for message in messages
+            ]
+        elif row_result.errors:
+            entry["errors"] = [str(e.error) for e in row_result.errors]
+        else:
+            entry["changes"] = self._changes(row_result.original, self._imported, row)
+        self.preview_rows.append(entry)
+
+    def _changes(self, original, instance, row) -> list[list[str]]:
+        """[column, before, after] of each column the row changes (before is empty for a new
+        record)."""
+        changes = []
+        for column in self.importable_columns():
+            if column not in row:
+                continue
+            attribute = self.fields[column].attribute or column
+            after = (
+                getattr(instance, attribute, row[column]) if instance is not None else row[column]
+            )
+            before = getattr(original, attribute, "") if original is not None else ""
+            if original is None or before != after:
+                changes.append([column, _text(before), _text(after)])
+        return changes
 
     # --- the stale-preview guard -------------------------------------------------------------
 
@@ -126,14 +186,25 @@ class BulkUpdateResource(ExchangeResource):
         clean_model_instances = True
 
 
-def row_errors(result: Result, parsed: ParsedFile, key_column: str) -> list[dict]:
-    """The errors of a result, one entry per row and column, with the file's line numbers."""
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def row_errors(
+    result: Result, parsed: ParsedFile, key_column: str, *, offset: int = 0
+) -> list[dict]:
+    """The errors of a result, one entry per row and column, with the file's line numbers
+    (`offset`: the result's dataset began at that row of the file)."""
     headers = parsed.dataset.headers
     errors: list[dict] = []
 
     def values_of(number: int) -> dict:
         try:
-            return dict(zip(headers, parsed.dataset[number - 1], strict=False))
+            return dict(zip(headers, parsed.dataset[offset + number - 1], strict=False))
         except IndexError:
             return {}
 
@@ -147,7 +218,7 @@ def row_errors(result: Result, parsed: ParsedFile, key_column: str) -> list[dict
             for message in messages:
                 errors.append(
                     {
-                        "line": parsed.line_of(invalid.number),
+                        "line": parsed.line_of(offset + invalid.number),
                         "key": values.get(key_column, ""),
                         "column": "" if field == NON_FIELD_ERRORS else field,
                         "error": message,
@@ -159,7 +230,7 @@ def row_errors(result: Result, parsed: ParsedFile, key_column: str) -> list[dict
         for err in row_errs:
             errors.append(
                 {
-                    "line": parsed.line_of(number),
+                    "line": parsed.line_of(offset + number),
                     "key": values.get(key_column, ""),
                     "column": "",
                     "error": str(err.error),

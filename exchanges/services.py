@@ -6,8 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from django.db import transaction
+
 from core.actors import Actor
+from core.previews import preview_valid_for
+from exchanges.files import remove_stored
 from exchanges.models import ImportRecord, ImportStatus
+from exchanges.selectors import import_previews_expired_unmarked
+
+# Previews closed per transaction by the expiry job.
+EXPIRE_BATCH = 500
 
 
 class ExchangeError(ValueError):
@@ -28,6 +36,7 @@ def import_record_open(
     row_errors: list[dict] | None = None,
     fingerprint: str = "",
     stored_file: str = "",
+    in_background: bool = False,
 ) -> ImportRecord:
     """Record an upload at its preview (or its refusal before one)."""
     counts = counts or {}
@@ -48,36 +57,66 @@ def import_record_open(
         row_errors=row_errors or [],
         fingerprint=fingerprint,
         stored_file=stored_file,
+        in_background=in_background,
     )
 
 
-def import_record_close(
-    *,
+def import_record_update(
     record: ImportRecord,
-    now: datetime,
-    status: str,
+    *,
+    expect: str,
+    status: str | None = None,
     counts: Mapping[str, int] | None = None,
-    message: str = "",
-    row_errors: list[dict] | None = None,
+    **fields,
 ) -> ImportRecord:
-    """A previewed import was confirmed (written) or refused at its confirmation."""
-    if record.status != ImportStatus.PREVIEWED:
-        raise ExchangeError(
-            f"the import of {record.file_name} is already {record.get_status_display().lower()}"
-        )
-    record.status = status
-    if status == ImportStatus.CONFIRMED:
-        record.confirmed_at = now
+    """Move an import on from `expect` (previewing, previewed, importing): its status, counts
+    and other fields. Refused if it is no longer in `expect` (someone else moved it on)."""
+    if status is not None:
+        fields["status"] = status
     if counts is not None:
-        record.rows_total = counts.get("total", record.rows_total)
-        record.rows_new = counts.get("new", 0)
-        record.rows_updated = counts.get("updated", 0)
-        record.rows_skipped = counts.get("skipped", 0)
-        record.rows_errors = counts.get("errors", 0)
-    if message:
-        record.message = message
-    if row_errors is not None:
-        record.row_errors = row_errors
-    record.stored_file = ""
-    record.save()
+        fields.update(
+            rows_total=counts.get("total", record.rows_total),
+            rows_new=counts.get("new", 0),
+            rows_updated=counts.get("updated", 0),
+            rows_skipped=counts.get("skipped", 0),
+            rows_errors=counts.get("errors", 0),
+        )
+    fields = {k: v for k, v in fields.items() if v is not None or k == "confirmed_at"}
+    if "row_errors" in fields and fields["row_errors"] is None:
+        del fields["row_errors"]
+    moved = ImportRecord.objects.filter(pk=record.pk, status=expect).update(**fields)
+    if not moved:
+        current = ImportRecord.objects.get(pk=record.pk)
+        raise ExchangeError(
+            f"the import of {record.file_name} is already {current.get_status_display().lower()}"
+        )
+    for name, value in fields.items():
+        setattr(record, name, value)
     return record
+
+
+def import_previews_expire(*, now: datetime) -> int:
+    """Close the previews left unconfirmed past IMPORT_PREVIEW_EXPIRY_HOURS (and those a dead
+    worker left half-read): status "expired", their kept files removed.
+    Nothing was written by them; an expired preview can never be confirmed."""
+    expired = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                import_previews_expired_unmarked(as_of=now)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")[:EXPIRE_BATCH]
+            )
+            if not batch:
+                return expired
+            for record in batch:
+                remove_stored(record.stored_file)
+            ImportRecord.objects.filter(pk__in=[r.pk for r in batch]).update(
+                status=ImportStatus.EXPIRED,
+                expired_at=now,
+                stored_file="",
+                message="not confirmed within "
+                f"{int(preview_valid_for().total_seconds() // 3600)} hours; nothing was "
+                "imported and the file was removed",
+            )
+            expired += len(batch)

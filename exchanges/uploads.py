@@ -46,7 +46,7 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").strip().lower())
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
@@ -74,18 +74,6 @@ def _delimiter(header_line: str) -> str:
     if header_line.count("\t") > header_line.count(","):
         return "\t"
     return ","
-
-
-def read_csv_upload(*, upload, key_column: str, max_bytes: int) -> ParsedFile:
-    """Decode and check an uploaded file (a Django UploadedFile) keyed on ``key_column``."""
-    name = getattr(upload, "name", "") or "upload.csv"
-    size = upload.size or 0
-    if size > max_bytes:
-        raise UploadRefused(
-            f"the file is {_size(size)}; the admin accepts files up to {_size(max_bytes)} "
-            "(ADMIN_UPLOAD_MAX_BYTES). Split it into smaller files"
-        )
-    return parse_csv(raw=b"".join(upload.chunks()), name=name, key_column=key_column)
 
 
 def parse_csv(*, raw: bytes, name: str, key_column: str) -> ParsedFile:

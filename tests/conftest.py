@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -89,6 +89,19 @@ def _services(request):
         _missing("PostgreSQL", f"DATABASE_URL points at {connection.vendor}")
     if request.node.get_closest_marker("redis") and redis_url() is None:
         _missing("Redis", f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}")
+
+
+@pytest.fixture(scope="session")
+def _exchanges_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("exchanges")
+
+
+@pytest.fixture(autouse=True)
+def _exchanges_import_dir(_exchanges_dir):
+    """Uploaded CSV files wait for their confirmation in a folder of the test run, never in
+    the project's var/."""
+    with override_settings(EXCHANGES_IMPORT_DIR=_exchanges_dir):
+        yield
 
 
 @pytest.fixture(autouse=True)

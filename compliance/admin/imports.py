@@ -28,7 +28,7 @@ from compliance.models import (
     SuppressionMapping,
 )
 from compliance.services import (
-    suppression_import_apply,
+    suppression_import_confirm,
     suppression_import_map,
     suppression_import_preview,
     suppression_import_start,
@@ -36,11 +36,13 @@ from compliance.services import (
 from compliance.services.import_runs import (
     suppression_import_layout,
     suppression_import_reasons,
+    suppression_import_refusal,
     suppression_import_summary,
 )
 from compliance.tasks import import_apply, import_preview
 from core.actors import Actor
 from core.admin import ReadOnlyAdmin, ServiceFormAdmin
+from core.previews import preview_expires_at
 
 
 @admin.register(SuppressionImport)
@@ -83,6 +85,7 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
             SuppressionImport.Status.REFUSED,
             SuppressionImport.Status.FAILED,
             SuppressionImport.Status.MAPPING,
+            SuppressionImport.Status.EXPIRED,
         ):
             return obj.error
         return suppression_import_summary(obj) if obj.counts else ""
@@ -204,16 +207,18 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
         if not form.is_valid():
             raise PermissionDenied
         record = get_object_or_404(SuppressionImport, pk=form.cleaned_data["record"])
-        if record.status != SuppressionImport.Status.PREVIEWED:
-            messages.warning(
-                request,
-                _("This import is %(status)s.") % {"status": record.get_status_display().lower()},
+        try:
+            record = suppression_import_confirm(
+                record_id=record.pk, by=Actor.staff(request.user), now=timezone.now()
             )
-        elif record.in_background:
-            transaction.on_commit(lambda: import_apply.delay(record.pk))
+        except FileRefused as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(self._progress_url(record.pk))
+        if record.status == SuppressionImport.Status.PREVIEWED and record.in_background:
+            record_id = record.pk
+            transaction.on_commit(lambda: import_apply.delay(record_id))
             messages.info(request, _("The import runs in the background; this page follows it."))
         else:
-            record = suppression_import_apply(record_id=record.pk, now=timezone.now())
             level = (
                 messages.SUCCESS
                 if record.status == SuppressionImport.Status.DONE
@@ -240,6 +245,11 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
             mapping_form = ImportMappingForm(initial=initial, columns=record.columns)
         layout, because = suppression_import_layout(record)
         c = record.counts or {}
+        refusal = ""
+        if record.status == S.PREVIEWED and can_import:
+            refusal = suppression_import_refusal(
+                record, by=Actor.staff(request.user), now=timezone.now()
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import of %(file)s") % {"file": record.file_name},
@@ -259,7 +269,9 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
             else [],
             "reasons": suppression_import_reasons(record),
             "working": record.status in (S.UPLOADED, S.PREVIEWING, S.IMPORTING),
-            "can_confirm": record.status == S.PREVIEWED and can_import,
+            "can_confirm": record.status == S.PREVIEWED and can_import and not refusal,
+            "refusal": refusal,
+            "expires_at": preview_expires_at(record.created_at),
             "confirm_form": ImportConfirmForm(initial={"record": record.pk}),
             "mapping_form": mapping_form,
             "mapping_url": reverse("admin:compliance_suppressionimport_mapping", args=[record.pk]),

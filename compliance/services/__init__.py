@@ -9,10 +9,12 @@ from compliance.layouts import ColumnMapping, FileRefused, MappingNeeded
 from compliance.services.exports import ExportRefused, suppression_export
 from compliance.services.import_runs import (
     suppression_import_apply,
+    suppression_import_confirm,
     suppression_import_file,
     suppression_import_map,
     suppression_import_preview,
     suppression_import_start,
+    suppression_imports_expire,
     suppression_mapping_save,
 )
 from compliance.services.imports import ImportOutcome, suppressions_import
@@ -54,10 +56,12 @@ __all__ = [
     "purge_receipts_record",
     "suppression_export",
     "suppression_import_apply",
+    "suppression_import_confirm",
     "suppression_import_file",
     "suppression_import_map",
     "suppression_import_preview",
     "suppression_import_start",
+    "suppression_imports_expire",
     "suppression_mapping_save",
     "suppression_record",
     "suppressions_import",

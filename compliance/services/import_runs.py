@@ -28,8 +28,13 @@ from accounts.models import Account
 from compliance import conf
 from compliance.layouts import NAMES, ColumnMapping, FileRefused, MappingNeeded
 from compliance.models import SuppressionImport, SuppressionMapping, SuppressionReason
+from compliance.selectors import (
+    SUPPRESSION_IMPORTS_WAITING,
+    suppression_imports_expired_unmarked,
+)
 from compliance.services.imports import ImportOutcome, suppressions_import
 from core.actors import Actor
+from core.previews import preview_expired, preview_valid_for
 
 S = SuppressionImport.Status
 # Session advisory lock namespace of an attempt at an import record (previewing, importing).
@@ -278,6 +283,81 @@ def suppression_import_map(
             rows_done=0,
         )
     return SuppressionImport.objects.get(pk=record_id)
+
+
+WAITING = SUPPRESSION_IMPORTS_WAITING
+# Imports closed per transaction by the expiry job.
+EXPIRE_BATCH = 200
+
+
+def suppression_import_refusal(record: SuppressionImport, *, by: Actor, now: datetime) -> str:
+    """Why `by` cannot confirm this import now, in the staff's language; empty if they can.
+    Only the staff member who uploaded the file confirms it, within the preview's expiry."""
+    if record.by_user_id is None or by.user is None or record.by_user_id != by.user.pk:
+        uploader = record.by_user.get_username() if record.by_user else record.by_job
+        return _(
+            "Nothing was imported: only %(user)s, who uploaded %(file)s, can confirm its "
+            "import. Upload the file yourself for a preview of your own."
+        ) % {"user": uploader, "file": record.file_name}
+    expired = record.status == S.EXPIRED or (
+        record.status in WAITING and preview_expired(record.created_at, now=now)
+    )
+    if expired:
+        return _(
+            "Nothing was imported: the preview of %(file)s expired (previews wait %(hours)s "
+            "hours for their confirmation). Upload the file again for a new preview."
+        ) % {
+            "file": record.file_name,
+            "hours": int(preview_valid_for().total_seconds() // 3600),
+        }
+    if record.status != S.PREVIEWED:
+        return _("Nothing was imported: this import is %(status)s.") % {
+            "status": record.get_status_display().lower()
+        }
+    return ""
+
+
+def suppression_import_confirm(*, record_id: int, by: Actor, now: datetime) -> SuppressionImport:
+    """The staff confirmed a preview: refused (FileRefused, nothing written) for anyone but
+    the uploader and once the preview expired. A small file is imported now; a large one is
+    returned still "previewed" with `in_background`, for the caller to hand to a worker
+    (compliance.tasks.import_apply)."""
+    _may_import(by)
+    record = SuppressionImport.objects.select_related("by_user").get(pk=record_id)
+    reason = suppression_import_refusal(record, by=by, now=now)
+    if reason:
+        raise FileRefused(reason)
+    if record.in_background:
+        return record
+    return suppression_import_apply(record_id=record.pk, now=now)
+
+
+def suppression_imports_expire(*, now: datetime) -> int:
+    """Close the imports left waiting past IMPORT_PREVIEW_EXPIRY_HOURS (a preview nobody
+    confirmed, a mapping nobody gave): status "expired", their kept files removed. They wrote
+    nothing; an expired import can never be confirmed."""
+    hours = int(preview_valid_for().total_seconds() // 3600)
+    expired = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                suppression_imports_expired_unmarked(as_of=now)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")[:EXPIRE_BATCH]
+            )
+            if not batch:
+                return expired
+            for record in batch:
+                if record.stored_path:
+                    Path(record.stored_path).unlink(missing_ok=True)
+            SuppressionImport.objects.filter(pk__in=[r.pk for r in batch]).update(
+                status=S.EXPIRED,
+                stored_path="",
+                finished_at=now,
+                error=f"not confirmed within {hours} hours; nothing was imported and the "
+                "file was removed",
+            )
+            expired += len(batch)
 
 
 def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImport:

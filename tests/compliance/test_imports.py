@@ -352,6 +352,27 @@ def test_listmonk_go_dates_are_read_not_replaced_by_the_import_time(now):
     assert outcome.undated == 0
 
 
+def test_listmonk_duplicates_keep_the_earliest_go_date(now):
+    """The review's finding: listmonk's dates were not read, so "keep the earliest date" fell
+    back to the import's moment for listmonk files (issue 12, item 6)."""
+    account = AccountFactory()
+    data = (
+        b"uuid,email,name,attributes,status,created_at,updated_at\n"
+        b"1,dup@example.com,A,{},blocklisted,2022-01-01 00:00:00 +0000 +0000,"
+        b"2024-05-06 18:11:58.5 +0000 +0000\n"
+        b"2,DUP@example.com,B,{},blocklisted,2022-01-01 00:00:00 +0000 +0000,"
+        b"2024-01-03 15:04:05.123456 +0000 +0000 m=+0.001200001\n"
+        b"\n"
+    )
+
+    outcome = run_bytes(account, data, now, name="subscribers.csv")
+
+    assert (outcome.added, outcome.repeated, outcome.rejected, outcome.undated) == (1, 1, 0, 0)
+    assert Suppression.objects.get(account=account).at == datetime(
+        2024, 1, 3, 15, 4, 5, 123456, tzinfo=UTC
+    )
+
+
 def test_an_unreadable_date_is_reported_by_line_not_silently_replaced(now):
     account = AccountFactory()
     data = b"email,created\nok@example.com,1704067200\nodd@example.com,31/31/2024\n"

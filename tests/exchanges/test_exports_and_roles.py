@@ -180,14 +180,16 @@ def test_only_managers_see_and_use_import_and_export(role, make_role_user, clien
     assert client.get("/admin/exchanges/importrecord/").status_code == 403
 
 
-def test_demo_shows_confirmed_and_refused_imports_with_row_errors(now):
+def test_demo_shows_confirmed_refused_and_expired_imports_with_row_errors(now):
     import random
 
     from exchanges import demo
 
     summary = demo.seed(rng=random.Random(1), now=now, count=40)
 
-    assert "confirmed" in summary and "refused" in summary
+    assert "confirmed" in summary and "refused" in summary and "1 expired" in summary
     statuses = set(ImportRecord.objects.values_list("status", flat=True))
-    assert statuses == {ImportStatus.CONFIRMED, ImportStatus.REFUSED}
+    assert statuses == {ImportStatus.CONFIRMED, ImportStatus.REFUSED, ImportStatus.EXPIRED}
+    expired = ImportRecord.objects.get(status=ImportStatus.EXPIRED)
+    assert expired.preview_rows and expired.stored_file == ""
     assert ImportRecord.objects.exclude(row_errors=[]).exists()

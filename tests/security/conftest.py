@@ -272,6 +272,26 @@ def build_world(django_user_model) -> World:
         "approvals.approvalrequest": signoff,
         "core.changerecord": change,
     }
+    # A preview page of each model's CSV import (the walk opens import/<import_id>/): a
+    # refused preview of the superuser's, nothing to confirm.
+    for model in (
+        "accounts.account",
+        "accounts.cancellationreason",
+        "billing.plan",
+        "billing.addon",
+    ):
+        objects[f"exchanges.importrecord@{model}"] = (
+            import_record
+            if model == import_record.model
+            else ImportRecord.objects.create(
+                at=AT,
+                by_user=superuser,
+                model=model,
+                resource="walk",
+                file_name=f"{model}.csv",
+                status=ImportStatus.REFUSED,
+            )
+        )
     return World(objects=objects, superuser=superuser)
 
 

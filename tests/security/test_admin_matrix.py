@@ -24,7 +24,9 @@ from tests.security.walk import STANDARD, custom_urls, label, offered_actions, w
 pytestmark = pytest.mark.django_db
 
 # Values of path parameters other than the record's id, by URL name.
-VARIANTS = {"accounts_account_agent_action": {"action": ["pause", "resume", "reactivate"]}}
+VARIANTS = {
+    "accounts_account_agent_action": {"action": ["pause", "resume", "reactivate", "allow_pause"]}
+}
 
 
 def _import_record(objects):
@@ -54,19 +56,25 @@ CUSTOM_URLS = {
     ("accounts.account", "agent_action:pause"),
     ("accounts.account", "agent_action:resume"),
     ("accounts.account", "agent_action:reactivate"),
+    ("accounts.account", "agent_action:allow_pause"),
+    ("accounts.account", "forecast"),
     ("accounts.account", "import"),
     ("accounts.account", "process_import"),
+    ("accounts.account", "import_preview"),
     ("accounts.account", "export_csv"),
     ("accounts.cancellationreason", "import"),
     ("accounts.cancellationreason", "process_import"),
+    ("accounts.cancellationreason", "import_preview"),
     ("accounts.cancellationreason", "export"),
     ("accounts.cancellationrequest", "export_csv"),
     ("auth.user", "password_change"),
     ("billing.addon", "import"),
     ("billing.addon", "process_import"),
+    ("billing.addon", "import_preview"),
     ("billing.addon", "export"),
     ("billing.plan", "import"),
     ("billing.plan", "process_import"),
+    ("billing.plan", "import_preview"),
     ("billing.plan", "export"),
     ("billing.ledgerentry", "export_csv"),
     ("compliance.suppressionexport", "export"),
@@ -136,11 +144,11 @@ EVERYONE = read_only(
     "accounts.cancellationreason",
     "accounts.cancellationrequest",
     "core.changerecord",
-)
+) | {("accounts.account", "forecast")}
 CATALOGUE_EXCHANGE = {
     (m, v)
     for m in ("accounts.cancellationreason", "billing.plan", "billing.addon")
-    for v in ("import", "process_import", "export")
+    for v in ("import", "process_import", "import_preview", "export")
 }
 
 # What each role opens and runs in the admin; everything else answers 403 or is not offered.
@@ -174,6 +182,8 @@ ALLOWED = {
     | {
         ("billing.accountaddon", "add"),
         ("billing.accountaddon", "action:cancel_addons"),
+        # a second pause within one billing period, which agents may then take
+        ("accounts.account", "agent_action:allow_pause"),
         ("billing.billingprofile", "action:record_payment"),
         ("billing.billingprofile", "action:retry_card"),
         ("billing.ledgerentry", "action:request_refund"),
@@ -238,6 +248,7 @@ ALLOWED = {
     | {
         ("accounts.account", "import"),
         ("accounts.account", "process_import"),
+        ("accounts.account", "import_preview"),
         ("accounts.account", "export_csv"),
         ("accounts.cancellationrequest", "export_csv"),
         ("billing.ledgerentry", "export_csv"),

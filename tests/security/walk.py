@@ -19,6 +19,9 @@ from django.urls import reverse
 STANDARD = ("changelist", "add", "change", "delete", "history")
 # Path parameters that name the record of the admin's own model.
 OBJECT_PARAMETERS = {"object_id", "pk", "id", "record_id"}
+# A path parameter naming a record of another model: the walk's objects hold one per model,
+# under "<other model>@<model>".
+OTHER_RECORD_PARAMETERS = {"import_id": "exchanges.importrecord"}
 
 
 @dataclass
@@ -86,12 +89,21 @@ def walk(client, objects: dict, variants: dict, post_data: dict) -> dict[tuple, 
             _record(pages, entry, "GET", url, response)
         for suffix, parameters in custom_urls(model_admin).items():
             name = "{}_{}_{}".format(*info, suffix)
-            extra = [p for p in parameters if p not in OBJECT_PARAMETERS]
+            extra = [
+                p
+                for p in parameters
+                if p not in OBJECT_PARAMETERS and p not in OTHER_RECORD_PARAMETERS
+            ]
             assert len(extra) <= 1, (name, parameters)
             values = variants.get(name, {}).get(extra[0], []) if extra else [None]
             assert values, f"{name}: say which values of {extra} the walk opens (VARIANTS)"
             for value in values:
                 kwargs = {p: obj.pk for p in parameters if p in OBJECT_PARAMETERS}
+                kwargs |= {
+                    p: objects[f"{OTHER_RECORD_PARAMETERS[p]}@{label(model)}"].pk
+                    for p in parameters
+                    if p in OTHER_RECORD_PARAMETERS
+                }
                 if extra:
                     kwargs[extra[0]] = value
                 url = reverse(f"admin:{name}", kwargs=kwargs)
