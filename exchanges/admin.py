@@ -28,6 +28,7 @@ from import_export.formats import base_formats
 from import_export.results import Result
 
 from core.actors import Actor
+from core.validators import WholeNumberField
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport, stream_csv
 from exchanges.models import ImportRecord, ImportStatus
@@ -41,7 +42,7 @@ CHANGE_LIST_TEMPLATE = "admin/exchanges/change_list.html"
 class ConfirmImportForm(forms.Form):
     """The confirmation names the recorded preview, nothing else: the file waits server-side."""
 
-    import_record = forms.IntegerField(widget=forms.HiddenInput)
+    import_record = WholeNumberField(widget=forms.HiddenInput)
 
 
 def result_counts(result: Result) -> dict[str, int]:
