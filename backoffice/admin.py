@@ -11,6 +11,7 @@ import django_celery_beat.admin  # noqa: F401
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from backoffice.twofactor import second_factor_reset
 from core.actors import Actor
 from core.admin import ReadOnlyAdmin, action_form
 from core.services import change_record
+from core.validators import no_control_characters
 
 for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):
@@ -93,10 +95,18 @@ class TwoFactorDeviceAdmin(ReadOnlyAdmin):
 
 class ScheduleForm(PeriodicTaskForm):
     """Beat's schedule form, whose check reads the task name even when the task box was
-    refused on its own (a NUL byte, too long) and crashed on it: that error is shown instead."""
+    refused on its own (a NUL byte, too long) and crashed on it: that error is shown instead.
+    Its task picker takes any name (a task may be known to a worker only), but not one with a
+    control character, which the database cannot store or a person read."""
 
     def clean(self):
-        if "task" not in self.cleaned_data and not self.cleaned_data.get("regtask"):
+        regtask = self.cleaned_data.get("regtask") or ""
+        try:
+            no_control_characters(regtask)
+        except ValidationError as exc:
+            self.add_error("regtask", exc)
+            return self.cleaned_data
+        if "task" not in self.cleaned_data and not regtask:
             return self.cleaned_data
         return super().clean()
 

@@ -4,17 +4,24 @@ wrong, and no row written (nothing half-applied)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.links import unsubscribe_token
 from accounts.models import Account, AccountEvent, AccountStatus
 from billing.models import LedgerEntry, Plan
 from compliance.models import OptInConfirmation, Suppression
+from core.validators import AmountField
 from tests.accounts.factories import SignupFormFactory
-from tests.billing.factories import BillingProfileFactory
+from tests.billing.factories import BillingProfileFactory, CardFactory
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -242,7 +249,10 @@ def test_signup_of_an_address_django_accepts_but_the_normaliser_refuses(browser,
     assert response.status_code in (200, 400), response.status_code
 
 
-@pytest.mark.parametrize("address", [DOMAIN_LITERAL, LONG_LOCAL_PART, "x@localhost", "ü@bücher.de"])
+@pytest.mark.parametrize(
+    "address",
+    [DOMAIN_LITERAL, LONG_LOCAL_PART, "x@localhost", "ü@bücher.de", '"john doe"@example.com'],
+)
 def test_an_unsubscribe_token_we_signed_is_always_recorded_R9(browser, address):
     """The 65-character local part's unsubscribe was not recorded (500): whatever the address
     looks like, a link we signed records the unsubscribe."""
@@ -264,3 +274,38 @@ def test_signup_form_confirmations_stay_unwritten_for_an_invalid_address(browser
 
     assert response.status_code == 400
     assert not OptInConfirmation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("month", "year"), [("13", "2030"), ("0", "2030"), ("١٢", "2030"), ("12", "2001")]
+)
+def test_card_expiry_is_validated(browser, make_role_user, month, year):
+    browser.force_login(make_role_user("Billing"))
+    card = CardFactory(exp_month=12, exp_year=2030)
+
+    response = browser.post(
+        reverse("admin:billing_card_change", args=[card.pk]),
+        {"exp_month": month, "exp_year": year, "reason": "read from the card"},
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "exp_month" in errors or "exp_year" in errors or month in str(errors), errors
+    card.refresh_from_db()
+    assert (card.exp_month, card.exp_year) == (12, 2030)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_an_amount_is_digits_0_to_9_with_one_point_or_comma(text):
+    """Whatever is typed, the amount field reads it as digits 0-9 with one decimal point or
+    comma, or refuses it with a message naming it; it never raises anything else."""
+    field = AmountField(max_digits=12, decimal_places=2)
+    try:
+        value = field.clean(text)
+    except ValidationError as exc:
+        assert exc.messages
+        return
+    typed = text.strip()
+    assert typed.replace(",", "", 1).replace(".", "", 1).lstrip("-").isascii()
+    assert value == Decimal(typed.replace(",", "."))
