@@ -144,9 +144,11 @@ def test_plan_form_refuses_unknown_currency_and_bad_prices(browser, make_role_us
 
 
 def test_account_form_refuses_a_time_zone_not_in_the_tz_database(browser, make_role_user):
-    """`Mars/Phobos` on the account form was a 500."""
+    """`Mars/Phobos` on the account form was a 500: the page shown again read the billing
+    cut-off in the typed zone."""
     browser.force_login(make_role_user("Manager"))
     account = AccountFactory(time_zone="Europe/Berlin")
+    BillingProfileFactory(account=account)
     events = AccountEvent.objects.count()
 
     response = browser.post(
