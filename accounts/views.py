@@ -33,6 +33,7 @@ from compliance.models import OptInConfirmation
 from compliance.services import Confirmed, suppression_record
 from core.actors import Actor
 from core.clientip import client_ip
+from core.validators import no_control_characters
 from workflows.signup import signup_confirm, signup_receive
 
 # The sign-up form's trap for bots: a field people never see (the form's HTML hides it, see
@@ -88,10 +89,18 @@ def signup(request: HttpRequest, public_key: str) -> HttpResponse:
         validate_email(email)
     except ValidationError:
         return render(request, "accounts/public/signup_invalid.html", {"email": email}, status=400)
+    name = request.POST.get("name", "").strip()[:200]
+    try:
+        no_control_characters(name)
+    except ValidationError as exc:
+        problem = exc.params["char"] if exc.params else "?"
+        return render(
+            request, "accounts/public/signup_invalid.html", {"name_problem": problem}, status=400
+        )
     signup_receive(
         form=form,
         email=email,
-        name=request.POST.get("name", "").strip()[:200],
+        name=name,
         at=timezone.now(),
         source_ip=client_ip(request),
     )

@@ -33,6 +33,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.cleaninput import CleanInputAdmin
+
 RECOVERY_CODES = 10
 APP_DEVICE = "Authenticator app"
 RECOVERY_DEVICE = "Recovery codes"
@@ -181,6 +183,23 @@ class StaffAdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and not second_factor_missing(request)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every admin, the other apps' too, reads what staff type as core.admin's
+        CleanInputAdmin does (digits 0-9, names without control characters, well-formed
+        row ids), so a model registered later is covered without a line here."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, CleanInputAdmin):
+            overrides = {
+                **CleanInputAdmin.formfield_overrides,
+                **getattr(admin_class, "formfield_overrides", {}),
+            }
+            admin_class = type(
+                admin_class.__name__,
+                (admin_class, CleanInputAdmin),
+                {"__module__": admin_class.__module__, "formfield_overrides": overrides},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)

@@ -22,6 +22,7 @@ from compliance.models import (
 from compliance.services import OptInRefused, suppression_mapping_save
 from compliance.services.erasure import ErasureRefused, erasure_request_record
 from core.admin import ServiceForm
+from core.validators import WholeNumberField
 from workflows.compliance_signoffs import optin_request
 
 
@@ -170,7 +171,7 @@ def _split_values(text: str) -> tuple[str, ...]:
 class ImportMappingForm(forms.Form):
     """The mapping step: which column holds what in a file no known layout matches."""
 
-    record = forms.IntegerField(widget=forms.HiddenInput)
+    record = WholeNumberField(widget=forms.HiddenInput)
     address_column = forms.ChoiceField(label=gettext_lazy("Column with the address"))
     status_column = forms.ChoiceField(
         label=gettext_lazy("Column with the status"),
@@ -272,7 +273,7 @@ class SuppressionMappingForm(ServiceForm):
 
 
 class ImportConfirmForm(forms.Form):
-    record = forms.IntegerField(widget=forms.HiddenInput)
+    record = WholeNumberField(widget=forms.HiddenInput)
 
 
 class LegalHoldForm(forms.Form):

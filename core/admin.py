@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.actors import Actor
+from core.cleaninput import CleanInputAdmin
 from core.models import ChangeRecord
 from core.paging import EstimatedCountPaginator
 
@@ -57,7 +58,7 @@ def longer_than_field(model, path: str, term: str) -> bool:
 MAX_EXACT_MATCHES = 1_000
 
 
-class ExactSearch(admin.ModelAdmin):
+class ExactSearch(CleanInputAdmin):
     """An admin whose search fields are all exact ("=field"): each is matched on its index
     (``exact_match``); a list with other kinds of fields searches as Django does."""
 
@@ -141,14 +142,20 @@ class ServiceForm(forms.ModelForm):
 
     # Django's ModelForm hook after the model's own validation (not in the type stubs).
     def _post_clean(self) -> None:
+        fields = self.instance._meta.concrete_fields
+        stored = {f.attname: getattr(self.instance, f.attname) for f in fields}
         super()._post_clean()  # type: ignore[misc]
-        if self.errors or self.actor is None:
-            return
-        try:
-            with transaction.atomic():
-                self.applied = self.apply(self.cleaned_data, by=self.actor, now=timezone.now())
-        except self.refusals as exc:
-            self.add_error(None, str(exc))
+        if not self.errors and self.actor is not None:
+            try:
+                with transaction.atomic():
+                    self.applied = self.apply(self.cleaned_data, by=self.actor, now=timezone.now())
+            except self.refusals as exc:
+                self.add_error(None, str(exc))
+        if self.errors:
+            # The page shown again reads the record (its time zone, its dates) as it is stored,
+            # not as typed: "Mars/Phobos" stays in the form's box, never in the account.
+            for attname, value in stored.items():
+                setattr(self.instance, attname, value)
 
 
 class ServiceFormAdmin(NoDeleteAdmin):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
@@ -31,3 +33,62 @@ class NoControlCharacters:
 
 
 no_control_characters = NoControlCharacters()
+
+
+# An amount as staff type it: digits 0-9 only (Python's Decimal also reads other scripts'
+# digits, so "١٢٣" would be 123 and "１２３" too), an optional minus, one decimal separator: a
+# point, or the comma German staff type. No exponent, no "NaN", no "Infinity".
+AMOUNT = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?\Z")
+
+
+class AmountField(forms.DecimalField):
+    """A form's decimal field that reads an amount as AMOUNT says (15.00 or 15,00); the model
+    field's digits and places still bound it."""
+
+    default_error_messages = {
+        "invalid": _(
+            "%(value)s is not an amount: digits 0-9 and one decimal point or comma, "
+            "e.g. 15.00 or 15,00"
+        ),
+    }
+
+    # A text box: a browser's number box refuses the decimal comma before we see it.
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not AMOUNT.match(text):
+            raise ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"value": repr(text[:40])}
+            )
+        return super().to_python(text.replace(",", "."))
+
+
+# Whole numbers as staff type them: digits 0-9 only (int() also reads "١٢٣" and "１２３").
+WHOLE_NUMBER = re.compile(r"[-+]?[0-9]+\Z")
+
+
+class WholeNumberField(forms.IntegerField):
+    """A form's integer field that reads digits 0-9 only."""
+
+    default_error_messages = {"invalid": _("%(value)s is not a whole number (digits 0-9)")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not WHOLE_NUMBER.match(text):
+            raise ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"value": repr(text[:40])}
+            )
+        return super().to_python(text)
+
+
+# What staff enter as a name someone reads in a list: an account's username and company, a
+# plan, a reason, a staff member's name, a group, a mapping, an integration. Every admin form
+# field of a model field with one of these names refuses control characters (core.admin).
+NAME_FIELDS = frozenset(
+    {"name", "username", "company", "first_name", "last_name", "integration", "title"}
+)

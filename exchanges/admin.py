@@ -29,6 +29,7 @@ from import_export.formats import base_formats
 
 from core.actors import Actor
 from core.previews import preview_expires_at
+from core.validators import WholeNumberField
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport, stream_csv
 from exchanges.files import keep_upload
@@ -46,7 +47,7 @@ CHANGE_LIST_TEMPLATE = "admin/exchanges/change_list.html"
 class ConfirmImportForm(forms.Form):
     """The confirmation names the recorded preview, nothing else: the file waits server-side."""
 
-    import_record = forms.IntegerField(widget=forms.HiddenInput)
+    import_record = WholeNumberField(widget=forms.HiddenInput)
 
 
 def describe(counts: dict[str, int]) -> str:

@@ -298,19 +298,21 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
+        # Account ids are numbers: "abc" or a NUL byte in their place is not found (404), never
+        # a query that fails on them.
         return [
             path(
-                "<path:object_id>/cancellation-call/",
+                "<int:object_id>/cancellation-call/",
                 wrap(self.cancellation_call_view),
                 name="accounts_account_cancellation_call",
             ),
             path(
-                "<path:object_id>/forecast/",
+                "<int:object_id>/forecast/",
                 wrap(self.forecast_view),
                 name="accounts_account_forecast",
             ),
             path(
-                "<path:object_id>/act/<str:action>/",
+                "<int:object_id>/act/<slug:action>/",
                 wrap(self.agent_action_view),
                 name="accounts_account_agent_action",
             ),

@@ -15,6 +15,7 @@ from billing.models import AccountAddOn, AddOn, Card
 from billing.services import BillingError
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
+from core.validators import WholeNumberField
 from workflows.billing_setup import addon_add, addon_remove, card_expiry_correct, card_put_on_file
 
 
@@ -27,10 +28,10 @@ class CardAddForm(ServiceForm):
         model = Card
         fields = ("account", "token", "exp_month", "exp_year")
 
-    exp_month = forms.IntegerField(
+    exp_month = WholeNumberField(
         label=gettext_lazy("Expiry month"), min_value=1, max_value=12, required=False
     )
-    exp_year = forms.IntegerField(
+    exp_year = WholeNumberField(
         label=gettext_lazy("Expiry year"), min_value=2000, max_value=2100, required=False
     )
 

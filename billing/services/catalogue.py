@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from billing.models import AccountAddOn, AddOn, BillingProfile, Plan
 from billing.services.common import BillingError, money
@@ -47,7 +48,7 @@ def catalogue_entry_save(
     offered. Every change is on the change log with `why`."""
     what = model._meta.verbose_name
     code = (code or "").strip()
-    price, currency = money(monthly_price, currency, what="the monthly price")
+    price, currency = money(monthly_price, currency, what=_("the monthly price"))
     if price < 0:
         raise BillingError(f"the monthly price of {what} {code} cannot be negative")
     wanted = {"name": " ".join((name or "").split()), "monthly_price": price, "currency": currency}

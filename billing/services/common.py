@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from billing import conf
 from billing.models import BillingProfile
 from core.actors import Actor
 from core.localtime import start_of_day
+from core.validators import AMOUNT
 
 CENT = Decimal("0.01")
 
@@ -22,43 +24,55 @@ class BillingError(Exception):
 # Above any single price, payment or fee of this business, and far inside the ledger's
 # DECIMAL(12, 2) columns: an amount past it is a typing error, refused before anything is written.
 MAX_AMOUNT = Decimal("1000000.00")
-# Digits 0-9 only (Decimal would also read other scripts' digits), one decimal separator: a
-# point, or the comma German staff type.
-_AMOUNT = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?\Z")
 
 
-def money(amount: object, currency: str, *, what: str = "amount") -> tuple[Decimal, str]:
+def money(amount: object, currency: str, *, what: str = "") -> tuple[Decimal, str]:
     """`amount` as a Decimal with at most two places, within MAX_AMOUNT, and `currency` as a
     currency we bill in (ISO 4217); a clear error otherwise. Floats are refused: they cannot
-    hold cents exactly."""
+    hold cents exactly. `what` names the amount in the message (translated by the caller)."""
+    what = what or _("amount")
     if isinstance(amount, float):
-        raise BillingError(f"{what} {amount!r} is a float; give money as a decimal string")
+        raise BillingError(
+            _("%(what)s %(value)r is a float; give money as a decimal string")
+            % {"what": what, "value": amount}
+        )
     if isinstance(amount, Decimal | int) and not isinstance(amount, bool):
         value = Decimal(amount)
         if not value.is_finite():
-            raise BillingError(f"{what} {amount!r} is not a number")
+            raise BillingError(
+                _("%(what)s %(value)s is not a number") % {"what": what, "value": amount}
+            )
     else:
         text = str(amount if amount is not None else "").strip()
-        if not _AMOUNT.match(text):
+        if not AMOUNT.match(text):
             raise BillingError(
-                f"{what} {text[:40]!r} is not a number (digits 0-9 and one decimal point or "
-                "comma, e.g. 15.00 or 15,00)"
+                _(
+                    "%(what)s %(value)s is not a number (digits 0-9 and one decimal point or "
+                    "comma, e.g. 15.00 or 15,00)"
+                )
+                % {"what": what, "value": repr(text[:40])}
             )
         try:
             value = Decimal(text.replace(",", "."))
         except InvalidOperation:
-            raise BillingError(f"{what} {text[:40]!r} is not a number") from None
+            raise BillingError(
+                _("%(what)s %(value)s is not a number") % {"what": what, "value": repr(text[:40])}
+            ) from None
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
-        raise BillingError(f"{what} {value} has more than two decimals")
+        raise BillingError(
+            _("%(what)s %(value)s has more than two decimals") % {"what": what, "value": value}
+        )
     if abs(value) > MAX_AMOUNT:
         raise BillingError(
-            f"{what} {value} is more than the largest amount taken here ({MAX_AMOUNT}); check it"
+            _("%(what)s %(value)s is more than the largest amount taken here (%(max)s); check it")
+            % {"what": what, "value": value, "max": MAX_AMOUNT}
         )
     code = (currency or "").strip().upper()
     if code not in conf.currencies():
         raise BillingError(
-            f"currency {currency!r} is not one we bill in ({', '.join(conf.currencies())})"
+            _("currency %(code)s is not one we bill in (%(known)s)")
+            % {"code": repr(str(currency)[:10]), "known": ", ".join(conf.currencies())}
         )
     return value.quantize(CENT), code
 
@@ -66,7 +80,9 @@ def money(amount: object, currency: str, *, what: str = "amount") -> tuple[Decim
 def positive_money(amount: object, currency: str, *, what: str) -> tuple[Decimal, str]:
     value, code = money(amount, currency, what=what)
     if value <= 0:
-        raise BillingError(f"{what} must be more than zero, not {value}")
+        raise BillingError(
+            _("%(what)s must be more than zero, not %(value)s") % {"what": what, "value": value}
+        )
     return value, code
 
 

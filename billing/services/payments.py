@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus
 from billing.calendar import add_months
@@ -121,7 +122,7 @@ def payment_record(
     reactivated by ``workflows.payments``). Otherwise a prepaid account's payment tops up its
     balance."""
     require_permission(by, "billing.record_payment", "record payments")
-    value, code = positive_money(amount, currency, what="payment")
+    value, code = positive_money(amount, currency, what=_("payment"))
     reference = (reference or "").strip()
     if not reference:
         raise BillingError("a payment needs a reference (bank transfer id, cheque number)")
