@@ -11,7 +11,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import (
     INACTIVE_STATUSES,
@@ -135,6 +135,15 @@ def confirmations_pending(*, as_of: dt.datetime) -> QuerySet[CancellationRequest
     return CancellationRequest.objects.filter(
         confirmation_sent_at__isnull=True, at__gt=as_of - settings.CONFIRMATION_SLA
     )
+
+
+def confirmation_sent(*, on_time: bool) -> Q:
+    """Requests whose confirmation went out within the 24 hours (R4), or after them: a
+    condition, so the dashboard counts with it and the list filters with it alike."""
+    deadline = F("at") + settings.CONFIRMATION_SLA
+    if on_time:
+        return Q(confirmation_sent_at__lte=deadline)
+    return Q(confirmation_sent_at__gt=deadline)
 
 
 def confirmation_is_overdue(*, request: CancellationRequest, as_of: dt.datetime) -> bool:

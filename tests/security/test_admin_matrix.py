@@ -136,6 +136,8 @@ EVERYONE = read_only(
     "accounts.cancellationreason",
     "accounts.cancellationrequest",
     "core.changerecord",
+    # Job runs are a record every staff role reads (issue 13: the dashboard links to them).
+    "jobs.jobrun",
 )
 CATALOGUE_EXCHANGE = {
     (m, v)
@@ -233,7 +235,6 @@ ALLOWED = {
         "compliance.suppressionimport",
         "compliance.suppressionmapping",
         "exchanges.importrecord",
-        "jobs.jobrun",
     )
     | {
         ("accounts.account", "import"),
