@@ -341,7 +341,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             trial_ends=local_time(account.trial_ends_at, account),
             billing=billing_summary(account, now),
             # The zone's name is in the same row of the page.
-            local_now=f"{now.astimezone(account.zone):%Y-%m-%d %H:%M %Z}",
+            local_now=local_time(now, account),
             change_url=change_url,
         )
         return TemplateResponse(request, "admin/accounts/account/cancellation_call.html", context)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,7 +9,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors
 from accounts.models import Account, AccountStatus, CancellationRequest
 from billing import selectors as billing_selectors
-from core.localtime import local_moment
+from core.localtime import cancel_before, local_day, local_moment
 
 S = AccountStatus
 
@@ -47,18 +45,13 @@ def billing_summary(account: Account, now) -> str:
         return _("none due")
     deadline = billing_selectors.billing_date_cutoff(billing_date=billing_date, zone=account.zone)
     in_time = billing_selectors.in_time_for(billing_date=billing_date, account=account, at=now)
-    last = deadline.astimezone(account.zone) - timedelta(minutes=1)
     verdict = (
         _("a cancellation now is in time: that date is not charged")
         if in_time
         else _("a cancellation now is too late for that date: it is charged, no refund")
     )
-    return _(
-        "%(date)s; cancel by %(last)s %(zone)s (before midnight starting the billing date, "
-        "local time) — %(verdict)s"
-    ) % {
-        "date": f"{billing_date:%Y-%m-%d}",
-        "last": f"{last:%Y-%m-%d %H:%M}",
-        "zone": account.time_zone,
+    return _("%(date)s; %(cutoff)s — %(verdict)s") % {
+        "date": local_day(billing_date, account.zone),
+        "cutoff": cancel_before(deadline, account.zone),
         "verdict": verdict,
     }

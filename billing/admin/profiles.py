@@ -19,7 +19,7 @@ from billing.models import BillingProfile
 from billing.services import BillingError, card_retry_check
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
-from core.localtime import local_day, local_moment
+from core.localtime import cancel_before, local_day
 from core.paging import EstimatedCountPaginator
 from workflows.billing_setup import billing_change, billing_open
 from workflows.payments import card_retry_now, payment_record
@@ -148,7 +148,7 @@ class BillingProfileAdmin(ServiceFormAdmin):
         "account",
         "plan",
         "mode",
-        "next_billing_date",
+        "next_billing_day",
         "prepaid_balance",
         "account_status",
         "days_unpaid",
@@ -166,7 +166,7 @@ class BillingProfileAdmin(ServiceFormAdmin):
     search_fields = ("=account__username", "=account__primary_email")
     readonly_fields = (
         "account",
-        "next_billing_date",
+        "next_billing_day",
         "cancel_without_next_charge_until",
         "prepaid_balance",
         "card_declines",
@@ -205,9 +205,18 @@ class BillingProfileAdmin(ServiceFormAdmin):
         # A day of the account's calendar: its zone says whose calendar.
         return local_day(selectors.unpaid_cancel_date(profile=obj), obj.account.zone)
 
+    @admin.display(description=gettext_lazy("next billing date"), ordering="due_at")
+    def next_billing_day(self, obj: BillingProfile) -> str:
+        # The account's next charge as billing's selector sees it (none after a cancellation),
+        # a day of the account's calendar with its zone.
+        if obj is None or obj.pk is None:
+            return "—"
+        day = selectors.next_billing_date(account=obj.account)
+        return local_day(day, obj.account.zone) if day else _("none due")
+
     @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
     def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
-        return local_moment(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
+        return cancel_before(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
 
     def has_record_payment_permission(self, request) -> bool:
         return request.user.has_perm("billing.record_payment")
