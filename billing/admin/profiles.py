@@ -4,10 +4,18 @@ low), opening and changing a profile through billing's workflows, and the money 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,10 +24,10 @@ from accounts.services import LifecycleError
 from billing import selectors
 from billing.admin.actions import action_form
 from billing.models import BillingProfile
-from billing.services import BillingError, card_retry_check
+from billing.services import BillingError, amount_owed, card_retry_check
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
-from core.localtime import cancel_before, local_day
+from core.localtime import cancel_before, local_day, local_moment
 from core.paging import EstimatedCountPaginator
 from workflows.billing_setup import billing_change, billing_open
 from workflows.payments import card_retry_now, payment_record
@@ -139,6 +147,47 @@ class PaymentForm(forms.Form):
     )
 
 
+def _amount(value, currency: str) -> str:
+    # In the staff member's notation (15,00 in German).
+    return f"{number_format(value, 2)} {currency}"
+
+
+def _when(value, zone) -> str:
+    return local_moment(value, zone) if isinstance(value, datetime) else local_day(value, zone)
+
+
+def owed_sentence(profile: BillingProfile) -> str:
+    """What the account owes now, in one sentence: the period, the amount, since when."""
+    owed = amount_owed(profile=profile)
+    if owed is None:
+        return _("Nothing is owed now; a payment on a prepaid account tops up its balance.")
+    zone = profile.account.zone
+    return _("%(amount)s for the month from %(period)s, unpaid since %(since)s.") % {
+        "amount": _amount(owed.amount, owed.currency),
+        "period": local_day(owed.period, zone) if owed.period else _("today"),
+        "since": _when(owed.since, zone) if owed.since else "—",
+    }
+
+
+def next_billing_sentence(account: Account) -> str:
+    day = selectors.next_billing_date(account=account)
+    return local_day(day, account.zone) if day else _("none due")
+
+
+def payment_sentence(entry, account: Account) -> str:
+    """The result and the new next billing date, in one sentence."""
+    return _(
+        "Payment of %(amount)s recorded for %(username)s (%(reference)s): the account is "
+        "%(status)s, next billing date %(next)s."
+    ) % {
+        "amount": _amount(entry.amount, entry.currency),
+        "username": account.username,
+        "reference": entry.reference,
+        "status": account.get_status_display().lower(),
+        "next": next_billing_sentence(account),
+    }
+
+
 # --- the list and the page -------------------------------------------------------------------
 
 
@@ -168,6 +217,7 @@ class BillingProfileAdmin(ServiceFormAdmin):
         "account",
         "next_billing_day",
         "cancel_without_next_charge_until",
+        "owed",
         "prepaid_balance",
         "card_declines",
         "unpaid_since",
@@ -217,6 +267,66 @@ class BillingProfileAdmin(ServiceFormAdmin):
     @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
     def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
         return cancel_before(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
+
+    # --- the payment desk: what is owed, and recording a payment against it ------------------
+
+    change_form_template = "admin/billing/billingprofile/change_form.html"
+
+    def get_urls(self):
+        desk = path(
+            "<path:object_id>/payment/",
+            self.admin_site.admin_view(self.payment_desk),
+            name="billing_billingprofile_payment",
+        )
+        return [desk, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        if self.has_record_payment_permission(request):
+            extra_context["payment_desk_url"] = reverse(
+                "admin:billing_billingprofile_payment", args=[object_id]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=gettext_lazy("owed"))
+    def owed(self, obj: BillingProfile) -> str:
+        return owed_sentence(obj)
+
+    def payment_desk(self, request, object_id):
+        profile = self.get_object(request, object_id)
+        if profile is None:
+            raise Http404(_("No such billing profile."))
+        if not self.has_record_payment_permission(request):
+            raise PermissionDenied
+        account = profile.account
+        currency = profile.plan.currency if profile.plan else ""
+        form = PaymentForm(request.POST or None, initial={"currency": currency})
+        change_url = reverse("admin:billing_billingprofile_change", args=[profile.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = payment_record(
+                    account=account,
+                    by=Actor.staff(request.user),
+                    now=timezone.now(),
+                    **form.cleaned_data,
+                )
+            except (BillingError, LifecycleError) as exc:
+                form.add_error(None, str(exc))
+            else:
+                account.refresh_from_db()
+                messages.success(request, payment_sentence(entry, account))
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Record a payment: %(username)s") % {"username": account.username},
+            "profile": profile,
+            "owed": owed_sentence(profile),
+            "next_billing": next_billing_sentence(account),
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/billing/billingprofile/payment.html", context)
 
     def has_record_payment_permission(self, request) -> bool:
         return request.user.has_perm("billing.record_payment")
