@@ -16,6 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 from accounts.models import (
     INACTIVE_STATUSES,
     Account,
+    AccountEvent,
     AccountStatus,
     CancellationRequest,
     HostedFile,
@@ -98,6 +99,18 @@ def account_is_past_retention(*, account: Account, as_of: dt.datetime) -> bool:
     """Whether `account` is past its retention window as of `as_of` (R7): it can no longer be
     reactivated, and is purged unless held."""
     return accounts_past_retention(as_of=as_of).filter(pk=account.pk).exists()
+
+
+def status_since(account: Account) -> dt.datetime:
+    """When the account entered its present state: the timeline's last move into it (the
+    account's creation when it never moved)."""
+    moved = (
+        AccountEvent.objects.filter(account_id=account.pk, to_status=account.status)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return moved or account.created_at
 
 
 def purge_day(account: Account) -> dt.date | None:

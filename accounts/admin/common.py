@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors
 from accounts.models import Account, AccountStatus, CancellationRequest
 from billing import selectors as billing_selectors
+from billing.models import BillingProfile
 from core.localtime import cancel_before, local_day, local_moment
 
 S = AccountStatus
@@ -55,3 +56,31 @@ def billing_summary(account: Account, now) -> str:
         "cutoff": cancel_before(deadline, account.zone),
         "verdict": verdict,
     }
+
+
+def next_system_step(account: Account, now) -> str:
+    """What the system will do next to the account on its own, in one sentence."""
+    if account.status == S.TRIAL:
+        return _("The trial ends by itself on %(when)s; without a plan the account expires.") % {
+            "when": local_time(account.trial_ends_at, account)
+        }
+    if account.status == S.SUSPENDED:
+        profile = BillingProfile.objects.filter(account_id=account.pk).first()
+        day = billing_selectors.unpaid_cancel_date(profile=profile) if profile else None
+        return _("Cancelled for non-payment on %(day)s unless a payment is recorded.") % {
+            "day": local_day(day, account.zone)
+        }
+    if account.status in (S.CANCELLED, S.EXPIRED):
+        if account.legal_hold:
+            return _("Kept while the legal hold is set; purged only after it is released.")
+        return _("Purged on %(day)s, with its contacts; suppressions stay.") % {
+            "day": local_day(selectors.purge_day(account), account.zone)
+        }
+    if account.status in (S.ACTIVE, S.PAUSED):
+        deadline = billing_selectors.cancellation_deadline(account=account)
+        if deadline is None:
+            return _("Nothing is due; no charge is planned.")
+        return _("Charged when its next billing date begins, %(when)s.") % {
+            "when": local_moment(deadline, account.zone)
+        }
+    return _("Nothing: the account is purged.")

@@ -4,8 +4,6 @@ low), opening and changing a profile through billing's workflows, and the money 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -15,7 +13,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -24,10 +21,11 @@ from accounts.services import LifecycleError
 from billing import selectors
 from billing.admin.actions import action_form
 from billing.models import BillingProfile
-from billing.services import BillingError, amount_owed, card_retry_check
+from billing.services import BillingError, card_retry_check
+from billing.texts import next_billing_sentence, owed_sentence, payment_sentence
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
-from core.localtime import cancel_before, local_day, local_moment
+from core.localtime import cancel_before, local_day
 from core.paging import EstimatedCountPaginator
 from workflows.billing_setup import billing_change, billing_open
 from workflows.payments import card_retry_now, payment_record
@@ -145,47 +143,6 @@ class PaymentForm(forms.Form):
         max_length=120,
         help_text=gettext_lazy("Bank transfer id, cheque number"),
     )
-
-
-def _amount(value, currency: str) -> str:
-    # In the staff member's notation (15,00 in German).
-    return f"{number_format(value, 2)} {currency}"
-
-
-def _when(value, zone) -> str:
-    return local_moment(value, zone) if isinstance(value, datetime) else local_day(value, zone)
-
-
-def owed_sentence(profile: BillingProfile) -> str:
-    """What the account owes now, in one sentence: the period, the amount, since when."""
-    owed = amount_owed(profile=profile)
-    if owed is None:
-        return _("Nothing is owed now; a payment on a prepaid account tops up its balance.")
-    zone = profile.account.zone
-    return _("%(amount)s for the month from %(period)s, unpaid since %(since)s.") % {
-        "amount": _amount(owed.amount, owed.currency),
-        "period": local_day(owed.period, zone) if owed.period else _("today"),
-        "since": _when(owed.since, zone) if owed.since else "—",
-    }
-
-
-def next_billing_sentence(account: Account) -> str:
-    day = selectors.next_billing_date(account=account)
-    return local_day(day, account.zone) if day else _("none due")
-
-
-def payment_sentence(entry, account: Account) -> str:
-    """The result and the new next billing date, in one sentence."""
-    return _(
-        "Payment of %(amount)s recorded for %(username)s (%(reference)s): the account is "
-        "%(status)s, next billing date %(next)s."
-    ) % {
-        "amount": _amount(entry.amount, entry.currency),
-        "username": account.username,
-        "reference": entry.reference,
-        "status": account.get_status_display().lower(),
-        "next": next_billing_sentence(account),
-    }
 
 
 # --- the list and the page -------------------------------------------------------------------
