@@ -60,6 +60,7 @@ class AddOn(KeptModel):
     class Meta:
         ordering = ["currency", "name"]
         verbose_name = _("add-on")
+        verbose_name_plural = _("add-ons")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.monthly_price} {self.currency}/month)"
@@ -79,6 +80,7 @@ class AccountAddOn(KeptModel):
 
     class Meta:
         verbose_name = _("account add-on")
+        verbose_name_plural = _("account add-ons")
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "addon"],

@@ -285,6 +285,7 @@ class OptIn(AppendOnlyModel, ByFields):
 
     class Meta:
         verbose_name = _("opt-in")
+        verbose_name_plural = _("opt-ins")
         indexes = [models.Index(fields=["account", "normalised", "at"], name="optin_key_at_idx")]
 
     def __str__(self) -> str:
@@ -363,6 +364,7 @@ class SuppressionExport(AppendOnlyModel, ByFields):
 
     class Meta:
         verbose_name = _("suppression export")
+        verbose_name_plural = _("suppression exports")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -447,6 +449,7 @@ class SuppressionImport(ByFields):
 
     class Meta:
         verbose_name = _("suppression import")
+        verbose_name_plural = _("suppression imports")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
