@@ -51,6 +51,7 @@ POST_DATA = {
 # offered: the walk's list of what exists. Each needs a decision in ALLOWED.
 CUSTOM_URLS = {
     ("accounts.account", "cancellation_call"),
+    ("billing.billingprofile", "payment"),
     ("accounts.account", "agent_action:pause"),
     ("accounts.account", "agent_action:resume"),
     ("accounts.account", "agent_action:reactivate"),
@@ -177,6 +178,7 @@ ALLOWED = {
         ("billing.accountaddon", "add"),
         ("billing.accountaddon", "action:cancel_addons"),
         ("billing.billingprofile", "action:record_payment"),
+        ("billing.billingprofile", "payment"),
         ("billing.billingprofile", "action:retry_card"),
         ("billing.ledgerentry", "action:request_refund"),
         ("approvals.approvalrequest", "action:approve_requests"),
