@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,7 +26,6 @@ from accounts.admin.inlines import (
     SignupFormInline,
 )
 from accounts.forms import AgentActionForm, CancellationCallForm, TrialCloseForm
-from accounts.links import unsubscribe_url
 from accounts.models import Account, AccountStatus
 from accounts.resources import AccountExport, AccountResource
 from accounts.services import (
@@ -117,12 +116,6 @@ class AccountDetailsForm(ServiceForm):
         return self.instance
 
 
-# Compliance (and superusers) see each contact's unsubscribe link on the account page.
-COMPLIANCE_READS = "compliance.view_suppression"
-# Enough to try a link; the page never lists a large account's contacts.
-SHOWN_LINKS = 10
-
-
 @admin.register(Account)
 class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
     list_display = (
@@ -154,7 +147,6 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
         "billing_and_cut_off",
         "content_summary",
         "confirmations",
-        "unsubscribe_links",
     )
     fieldsets = (
         (None, {"fields": ("username", "company", "primary_email", "time_zone", "language")}),
@@ -206,32 +198,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
         if obj is None:
             return ((None, {"fields": OPEN_FIELDS}),)
         details = ("username", *DETAIL_FIELDS, "reason")
-        fieldsets = ((None, {"fields": details}), *self.fieldsets[1:])
-        if request.user.has_perm(COMPLIANCE_READS):
-            links = (gettext_lazy("Unsubscribe links"), {"fields": ("unsubscribe_links",)})
-            fieldsets = (*fieldsets, links)
-        return fieldsets
-
-    @admin.display(description=gettext_lazy("each contact's unsubscribe link"))
-    def unsubscribe_links(self, obj):
-        """The link each contact's emails carry, so Compliance can try it; the first few only
-        (an account may hold many contacts)."""
-        contacts = list(obj.contacts.order_by("pk").values_list("email", flat=True)[:SHOWN_LINKS])
-        if not contacts:
-            return _("no contacts")
-        rows = format_html_join(
-            "",
-            '<li>{} — <a href="{}" rel="noreferrer" target="_blank">{}</a></li>',
-            (
-                (email, url, _("open the unsubscribe page"))
-                for email in contacts
-                for url in [unsubscribe_url(account_id=obj.pk, address=email)]
-            ),
-        )
-        more = ""
-        if len(contacts) == SHOWN_LINKS:
-            more = _("the first %(count)s contacts") % {"count": SHOWN_LINKS}
-        return format_html('<ul class="unsubscribe-links">{}</ul>{}', rows, more)
+        return ((None, {"fields": details}), *self.fieldsets[1:])
 
     # Accounts are never deleted: purge empties them and keeps the record (R7, R12); the
     # ServiceFormAdmin refuses deleting for everyone.
