@@ -11,11 +11,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import (
     INACTIVE_STATUSES,
     Account,
+    AccountEvent,
     AccountStatus,
     CancellationRequest,
     HostedFile,
@@ -105,6 +106,18 @@ def account_is_past_retention(*, account: Account, as_of: dt.datetime) -> bool:
     return accounts_past_retention(as_of=as_of).filter(pk=account.pk).exists()
 
 
+def status_since(account: Account) -> dt.datetime:
+    """When the account entered its present state: the timeline's last move into it (the
+    account's creation when it never moved)."""
+    moved = (
+        AccountEvent.objects.filter(account_id=account.pk, to_status=account.status)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return moved or account.created_at
+
+
 def purge_day(account: Account) -> dt.date | None:
     """The first local day on which ``accounts_past_retention`` includes `account`: day
     RETENTION_DAYS + 1 of its inactivity (R7); None while it is not inactive."""
@@ -140,6 +153,15 @@ def confirmations_pending(*, as_of: dt.datetime) -> QuerySet[CancellationRequest
     return CancellationRequest.objects.filter(
         confirmation_sent_at__isnull=True, at__gt=as_of - settings.CONFIRMATION_SLA
     )
+
+
+def confirmation_sent(*, on_time: bool) -> Q:
+    """Requests whose confirmation went out within the 24 hours (R4), or after them: a
+    condition, so the dashboard counts with it and the list filters with it alike."""
+    deadline = F("at") + settings.CONFIRMATION_SLA
+    if on_time:
+        return Q(confirmation_sent_at__lte=deadline)
+    return Q(confirmation_sent_at__gt=deadline)
 
 
 def confirmation_is_overdue(*, request: CancellationRequest, as_of: dt.datetime) -> bool:

@@ -30,7 +30,7 @@ class ApiKey(KeptModel):
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
     prefix = models.CharField(_("prefix"), max_length=20, unique=True, editable=False)
-    digest = models.CharField(max_length=64, editable=False)
+    digest = models.CharField(max_length=64, editable=False, verbose_name=_("digest"))
     can_check = models.BooleanField(_("may check"), default=False)
     can_record = models.BooleanField(_("may record"), default=False)
     created_at = models.DateTimeField(_("created at"), editable=False)

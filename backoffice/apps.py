@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class BackofficeConfig(AppConfig):
     """Project-wide pieces: staff roles, demo data, the admin site's look."""
 
     name = "backoffice"
-    verbose_name = "Back office"
+    verbose_name = _("Back office")
 
     def ready(self) -> None:
         from backoffice import checks  # noqa: F401 - registers the deployment checks

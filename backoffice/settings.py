@@ -268,6 +268,8 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 # The workflows are no app of their own; what they say to staff is translated beside them.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "workflows" / "locale"]
 TIME_ZONE = "UTC"
+# Dates and moments in one format in both languages, always with the zone (issue 13).
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -19,3 +19,6 @@ urlpatterns = [
     # The sending platform's suppression API and the mail providers' webhooks.
     path("api/", include("api.urls")),
 ]
+
+# A refused page in the admin's own style, naming the role that may open it.
+handler403 = "backoffice.errors.permission_denied"

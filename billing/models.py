@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from core.models import AppendOnlyModel, ByFields, KeptModel
@@ -22,13 +23,21 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 class Plan(KeptModel):
     """A subscription plan with its monthly price in one currency."""
 
-    code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100, validators=[no_control_characters])
-    monthly_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3, default="USD")
-    active = models.BooleanField(default=True, help_text="Offered to new customers.")
+    code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(
+        max_length=100, validators=[no_control_characters], verbose_name=_("name")
+    )
+    monthly_price = models.DecimalField(
+        **MONEY, validators=[MinValueValidator(Decimal("0"))], verbose_name=_("monthly price")
+    )
+    currency = models.CharField(max_length=3, default="USD", verbose_name=_("currency"))
+    active = models.BooleanField(
+        default=True, help_text=_("Offered to new customers."), verbose_name=_("active")
+    )
 
     class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         ordering = ["currency", "monthly_price"]
 
     def __str__(self) -> str:
@@ -38,15 +47,20 @@ class Plan(KeptModel):
 class AddOn(KeptModel):
     """An extra service in the catalogue, billed monthly on top of the plan."""
 
-    code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100, validators=[no_control_characters])
-    monthly_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3, default="USD")
-    active = models.BooleanField(default=True)
+    code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(
+        max_length=100, validators=[no_control_characters], verbose_name=_("name")
+    )
+    monthly_price = models.DecimalField(
+        **MONEY, validators=[MinValueValidator(Decimal("0"))], verbose_name=_("monthly price")
+    )
+    currency = models.CharField(max_length=3, default="USD", verbose_name=_("currency"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
         ordering = ["currency", "name"]
-        verbose_name = "add-on"
+        verbose_name = _("add-on")
+        verbose_name_plural = _("add-ons")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.monthly_price} {self.currency}/month)"
@@ -55,13 +69,18 @@ class AddOn(KeptModel):
 class AccountAddOn(KeptModel):
     """An add-on an account subscribed to; cancelled with the account (R6)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="addons")
-    addon = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="subscriptions")
-    started_at = models.DateTimeField()
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="addons", verbose_name=_("account")
+    )
+    addon = models.ForeignKey(
+        AddOn, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("add-on")
+    )
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
 
     class Meta:
-        verbose_name = "account add-on"
+        verbose_name = _("account add-on")
+        verbose_name_plural = _("account add-ons")
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "addon"],
@@ -86,8 +105,8 @@ class AccountAddOn(KeptModel):
 
 
 class BillingMode(models.TextChoices):
-    MONTHLY_CARD = "monthly_card", "Monthly, by card"
-    PREPAID = "prepaid", "Prepaid term"
+    MONTHLY_CARD = "monthly_card", _("Monthly, by card")
+    PREPAID = "prepaid", _("Prepaid term")
 
 
 class BillingProfile(KeptModel):
@@ -95,52 +114,77 @@ class BillingProfile(KeptModel):
     prepaid balance and non-payment state."""
 
     account = models.OneToOneField(
-        Account, on_delete=models.PROTECT, related_name="billing_profile"
+        Account, on_delete=models.PROTECT, related_name="billing_profile", verbose_name=_("account")
     )
-    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT)
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("plan")
+    )
     mode = models.CharField(
-        max_length=16, choices=BillingMode.choices, default=BillingMode.MONTHLY_CARD
+        max_length=16,
+        choices=BillingMode.choices,
+        default=BillingMode.MONTHLY_CARD,
+        verbose_name=_("mode"),
     )
     prepaid_months = models.PositiveSmallIntegerField(
-        default=12, help_text="Length of a prepaid term in months; a renewal buys the same term."
+        default=12,
+        help_text=_("Length of a prepaid term in months; a renewal buys the same term."),
+        verbose_name=_("prepaid months"),
     )
     auto_renew = models.BooleanField(
-        default=True, help_text="Renew the prepaid term by card when the balance reaches zero."
+        default=True,
+        help_text=_("Renew the prepaid term by card when the balance reaches zero."),
+        verbose_name=_("auto renew"),
     )
     # The day of month the account is billed on; months without it bill on their last day.
-    anchor_day = models.PositiveSmallIntegerField(default=1)
+    anchor_day = models.PositiveSmallIntegerField(default=1, verbose_name=_("anchor day"))
     # The local calendar date (account.zone) of the next charge, and its first moment in UTC:
     # the billing run selects on the indexed instant, staff read the date.
-    next_billing_date = models.DateField(null=True, blank=True)
+    next_billing_date = models.DateField(null=True, blank=True, verbose_name=_("next billing date"))
     due_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the billing run next acts on this account (a billing date or a card "
-        "retry), in UTC. Empty: nothing is due (unpaid, cancelled, no plan).",
+        help_text=_(
+            "When the billing run next acts on this account (a billing date or a card "
+            "retry), in UTC. Empty: nothing is due (unpaid, cancelled, no plan)."
+        ),
+        verbose_name=_("due at"),
     )
-    prepaid_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    prepaid_balance = models.DecimalField(
+        **MONEY, default=Decimal("0.00"), verbose_name=_("prepaid balance")
+    )
     # Declines of the current period's card charge, the day of the first one, and the local
     # day of the next retry (R11): each retry is counted from the attempt before it.
-    card_declines = models.PositiveSmallIntegerField(default=0)
-    first_declined_on = models.DateField(null=True, blank=True)
-    retry_on = models.DateField(null=True, blank=True)
+    card_declines = models.PositiveSmallIntegerField(default=0, verbose_name=_("card declines"))
+    first_declined_on = models.DateField(null=True, blank=True, verbose_name=_("first declined on"))
+    retry_on = models.DateField(null=True, blank=True, verbose_name=_("retry on"))
     # "Marked unpaid" by the billing run; the suspension job acts on it.
-    unpaid_since = models.DateTimeField(null=True, blank=True)
-    unpaid_reason = models.CharField(max_length=200, blank=True)
+    unpaid_since = models.DateTimeField(null=True, blank=True, verbose_name=_("unpaid since"))
+    unpaid_reason = models.CharField(max_length=200, blank=True, verbose_name=_("unpaid reason"))
     suspended_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the account was suspended for non-payment."
+        null=True,
+        blank=True,
+        help_text=_("When the account was suspended for non-payment."),
+        verbose_name=_("suspended at"),
     )
     notice_sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the suspension notice was sent (once)."
+        null=True,
+        blank=True,
+        help_text=_("When the suspension notice was sent (once)."),
+        verbose_name=_("notice sent at"),
     )
     # A sender's claim on the suspension notice, taken before the mail server is called and
     # lapsing after billing.services.nonpayment.NOTICE_CLAIM_LEASE; its end is its token (a
     # later run takes a lapsed claim over with a later end).
-    notice_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    notice_claimed_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("notice claimed until")
+    )
     # Billing's own record of the account's closing (cancellation), cleared by a reactivation:
     # a billing date that had begun unbilled by then is still owed (R3).
     closed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When billing closed with the account's cancellation."
+        null=True,
+        blank=True,
+        help_text=_("When billing closed with the account's cancellation."),
+        verbose_name=_("closed at"),
     )
     # A card charge in flight (billing.services.charging): written and committed before the
     # gateway is called, cleared in the transaction that records its outcome. While it is set,
@@ -151,19 +195,28 @@ class BillingProfile(KeptModel):
     charge_key = models.CharField(
         max_length=120,
         blank=True,
-        help_text="Idempotency key of a card charge sent to the gateway whose outcome is not "
-        "recorded yet; empty when none is in flight.",
+        help_text=_(
+            "Idempotency key of a card charge sent to the gateway whose outcome is not "
+            "recorded yet; empty when none is in flight."
+        ),
+        verbose_name=_("charge key"),
     )
-    charge_purpose = models.CharField(max_length=20, blank=True)
-    charge_period = models.DateField(null=True, blank=True)
-    charge_amount = models.DecimalField(**MONEY, null=True, blank=True)
-    charge_currency = models.CharField(max_length=3, blank=True)
+    charge_purpose = models.CharField(max_length=20, blank=True, verbose_name=_("charge purpose"))
+    charge_period = models.DateField(null=True, blank=True, verbose_name=_("charge period"))
+    charge_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, verbose_name=_("charge amount")
+    )
+    charge_currency = models.CharField(max_length=3, blank=True, verbose_name=_("charge currency"))
     # Who holds the charge in flight (a billing run's step, or a staff action) and until when;
     # after that moment another run may take it over.
-    charge_claim = models.CharField(max_length=48, blank=True)
-    charge_claimed_until = models.DateTimeField(null=True, blank=True)
+    charge_claim = models.CharField(max_length=48, blank=True, verbose_name=_("charge claim"))
+    charge_claimed_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("charge claimed until")
+    )
 
     class Meta:
+        verbose_name = _("billing profile")
+        verbose_name_plural = _("billing profiles")
         permissions = [
             ("record_payment", "Can record a payment"),
             ("retry_card", "Can retry the card on file now"),
@@ -200,17 +253,21 @@ class BillingProfile(KeptModel):
 class Card(KeptModel):
     """The card on file: the gateway's token plus what staff may see; never a card number."""
 
-    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="card")
-    token = models.CharField(max_length=100, help_text="The payment gateway's token.")
-    brand = models.CharField(max_length=20)
-    last4 = models.CharField("last four digits", max_length=4)
-    exp_month = models.PositiveSmallIntegerField()
-    exp_year = models.PositiveSmallIntegerField()
-    added_at = models.DateTimeField()
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, related_name="card", verbose_name=_("account")
+    )
+    token = models.CharField(
+        max_length=100, help_text=_("The payment gateway's token."), verbose_name=_("token")
+    )
+    brand = models.CharField(max_length=20, verbose_name=_("brand"))
+    last4 = models.CharField(_("last four digits"), max_length=4)
+    exp_month = models.PositiveSmallIntegerField(verbose_name=_("expiry month"))
+    exp_year = models.PositiveSmallIntegerField(verbose_name=_("expiry year"))
+    added_at = models.DateTimeField(verbose_name=_("added at"))
 
     class Meta:
-        verbose_name = "card on file"
-        verbose_name_plural = "cards on file"
+        verbose_name = _("card on file")
+        verbose_name_plural = _("cards on file")
         # The staff's search by the last four digits (a caller reads them from the card).
         indexes = [models.Index(fields=["last4"], name="billing_card_last4_idx")]
 
@@ -226,22 +283,28 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
     """One call to the payment gateway to charge a card, whatever came of it (R12)."""
 
     class Outcome(models.TextChoices):
-        SUCCEEDED = "succeeded", "Succeeded"
-        DECLINED = "declined", "Declined"
-        FAILED = "failed", "Failed (gateway unavailable)"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        DECLINED = "declined", _("Declined")
+        FAILED = "failed", _("Failed (gateway unavailable)")
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
-    purpose = models.CharField(max_length=20)
-    period = models.DateField(null=True, blank=True)
-    amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3)
-    idempotency_key = models.CharField(max_length=120)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    gateway_reference = models.CharField(max_length=100, blank=True)
-    message = models.CharField(max_length=200, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    at = models.DateTimeField(verbose_name=_("at"))
+    purpose = models.CharField(max_length=20, verbose_name=_("purpose"))
+    period = models.DateField(null=True, blank=True, verbose_name=_("period"))
+    amount = models.DecimalField(**MONEY, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    idempotency_key = models.CharField(max_length=120, verbose_name=_("idempotency key"))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, verbose_name=_("outcome"))
+    gateway_reference = models.CharField(
+        max_length=100, blank=True, verbose_name=_("gateway reference")
+    )
+    message = models.CharField(max_length=200, blank=True, verbose_name=_("message"))
 
     class Meta:
+        verbose_name = _("card charge attempt")
+        verbose_name_plural = _("card charge attempts")
         ordering = ["-at", "-id"]
         constraints = [
             # A key the gateway accepted is never used for a second charge.
@@ -262,14 +325,14 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
 
 
 class EntryKind(models.TextChoices):
-    CHARGE = "charge", "Charge (plan and add-ons)"
-    CARD_PAYMENT = "card_payment", "Card payment"
-    PAYMENT = "payment", "Payment recorded"
-    PREPAYMENT_PURCHASE = "prepayment_purchase", "Prepayment purchase"
-    PREPAID_CONSUMPTION = "prepaid_consumption", "Prepaid month consumed"
-    PAUSE_FEE = "pause_fee", "Pause fee"
-    FORFEITURE = "forfeiture", "Prepaid balance forfeited on cancellation"
-    REFUND = "refund", "Refund"
+    CHARGE = "charge", _("Charge (plan and add-ons)")
+    CARD_PAYMENT = "card_payment", _("Card payment")
+    PAYMENT = "payment", _("Payment recorded")
+    PREPAYMENT_PURCHASE = "prepayment_purchase", _("Prepayment purchase")
+    PREPAID_CONSUMPTION = "prepaid_consumption", _("Prepaid month consumed")
+    PAUSE_FEE = "pause_fee", _("Pause fee")
+    FORFEITURE = "forfeiture", _("Prepaid balance forfeited on cancellation")
+    REFUND = "refund", _("Refund")
 
 
 # What bills a period: each account pays each of its periods at most once, through one of
@@ -287,27 +350,41 @@ REFUNDABLE_KINDS = (EntryKind.CHARGE, EntryKind.PAUSE_FEE)
 class LedgerEntry(AppendOnlyModel, ByFields):
     """One money movement of an account; never edited or deleted, not even by raw SQL (R12)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
-    at = models.DateTimeField()
-    kind = models.CharField(max_length=24, choices=EntryKind.choices)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("account")
+    )
+    at = models.DateTimeField(verbose_name=_("at"))
+    kind = models.CharField(max_length=24, choices=EntryKind.choices, verbose_name=_("kind"))
     # Always positive; the kind says which way the money went.
-    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(
+        **MONEY, validators=[MinValueValidator(Decimal("0"))], verbose_name=_("amount")
+    )
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
     # The billing date (local) of the period this entry bills, if it bills one.
-    period = models.DateField(null=True, blank=True)
-    description = models.CharField(max_length=200, blank=True)
-    prepaid_balance_after = models.DecimalField(**MONEY, null=True, blank=True)
+    period = models.DateField(null=True, blank=True, verbose_name=_("period"))
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
+    prepaid_balance_after = models.DecimalField(
+        **MONEY, null=True, blank=True, verbose_name=_("prepaid balance after")
+    )
     reference = models.CharField(
-        max_length=120, blank=True, help_text="Gateway charge id or payment reference."
+        max_length=120,
+        blank=True,
+        help_text=_("Gateway charge id or payment reference."),
+        verbose_name=_("reference"),
     )
     refund_of = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunded_by"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunded_by",
+        verbose_name=_("refund of"),
     )
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = "ledger entry"
-        verbose_name_plural = "ledger"
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger")
         permissions = [("refund_charge", "Can refund a charge")]
         constraints = [
             models.UniqueConstraint(

@@ -81,7 +81,11 @@ class Suppression(AppendOnlyModel, ByFields):
 
     # No index of its own: suppression_key_at_idx leads with the account.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="suppressions", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        related_name="suppressions",
+        db_index=False,
+        verbose_name=_("account"),
     )
     # Almost every suppression is recorded by a job or a customer's click: the index (for the
     # PROTECT check when a user is deleted) holds only the rows staff entered.
@@ -92,14 +96,25 @@ class Suppression(AppendOnlyModel, ByFields):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name=_("entered by"),
     )
-    address = models.CharField(max_length=320, help_text="The address as received")
-    normalised = models.CharField(max_length=320, help_text="Match key: trimmed, lower-case, IDNA")
-    source = models.CharField(max_length=20, choices=SuppressionSource.choices)
+    address = models.CharField(
+        max_length=320, help_text=_("The address as received"), verbose_name=_("address")
+    )
+    normalised = models.CharField(
+        max_length=320,
+        help_text=_("Match key: trimmed, lower-case, IDNA"),
+        verbose_name=_("normalised"),
+    )
+    source = models.CharField(
+        max_length=20, choices=SuppressionSource.choices, verbose_name=_("source")
+    )
     # Why (a closed choice, one letter); the provider's own words, if any, are in evidence.
-    reason = models.CharField(max_length=1, choices=SuppressionReason.choices)
-    at = models.DateTimeField()
-    evidence = models.TextField(blank=True)
+    reason = models.CharField(
+        max_length=1, choices=SuppressionReason.choices, verbose_name=_("reason")
+    )
+    at = models.DateTimeField(verbose_name=_("at"))
+    evidence = models.TextField(blank=True, verbose_name=_("evidence"))
     # Imported rows point at their import (file, who, when); evidence then holds the line.
     # No index: nothing looks rows up by import, and a million-row import should not pay one.
     imported_in = models.ForeignKey(
@@ -109,9 +124,12 @@ class Suppression(AppendOnlyModel, ByFields):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name=_("imported in"),
     )
 
     class Meta:
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppressions")
         indexes = [
             # Covers the export: an index-only scan hands the rows over already in address and
             # date order, so the earliest event per address is found without a sort.
@@ -160,16 +178,24 @@ class SuppressionReport(AppendOnlyModel):
     that a retried delivery records once."""
 
     # "api:<integration>" for the record API, the provider's key for a webhook.
-    origin = models.CharField(max_length=80)
-    event_key = models.CharField(max_length=64, help_text="SHA-256 of the event id")
+    origin = models.CharField(max_length=80, verbose_name=_("origin"))
+    event_key = models.CharField(
+        max_length=64, help_text=_("SHA-256 of the event id"), verbose_name=_("event key")
+    )
     # SHA-256 of what the event said (account, address key, reason): a second event with the
     # same id that says something else is refused, not taken for a retry.
-    fingerprint = models.CharField(max_length=64)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    suppression = models.ForeignKey(Suppression, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(help_text="When the report arrived")
+    fingerprint = models.CharField(max_length=64, verbose_name=_("fingerprint"))
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    suppression = models.ForeignKey(
+        Suppression, on_delete=models.PROTECT, related_name="+", verbose_name=_("suppression")
+    )
+    at = models.DateTimeField(help_text=_("When the report arrived"), verbose_name=_("at"))
 
     class Meta:
+        verbose_name = _("suppression report")
+        verbose_name_plural = _("suppression reports")
         constraints = [
             models.UniqueConstraint(fields=["origin", "event_key"], name="suppression_report_once")
         ]
@@ -250,27 +276,37 @@ class ErasureRequest(KeptModel):
 
 
 class OptInMethod(models.TextChoices):
-    SIGNUP_FORM = "signup_form", "Sign-up form"
-    DOUBLE_OPT_IN = "double_opt_in", "Double opt-in confirmation"
-    WRITTEN_CONSENT = "written_consent", "Written consent"
+    SIGNUP_FORM = "signup_form", _("Sign-up form")
+    DOUBLE_OPT_IN = "double_opt_in", _("Double opt-in confirmation")
+    WRITTEN_CONSENT = "written_consent", _("Written consent")
 
 
 class OptIn(AppendOnlyModel, ByFields):
     """An explicit new opt-in of an address, with its evidence: lifts earlier suppressions (R9)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="optins")
-    address = models.CharField(max_length=320, help_text="The address as received")
-    normalised = models.CharField(max_length=320)
-    at = models.DateTimeField(help_text="When the person opted in")
-    method = models.CharField(max_length=20, choices=OptInMethod.choices)
-    origin = models.CharField(
-        max_length=500, help_text="From where: the form and IP, the confirmation link, the letter"
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="optins", verbose_name=_("account")
     )
-    evidence = models.TextField(help_text="What proves the opt-in (reference, message, document)")
-    recorded_at = models.DateTimeField()
+    address = models.CharField(
+        max_length=320, help_text=_("The address as received"), verbose_name=_("address")
+    )
+    normalised = models.CharField(max_length=320, verbose_name=_("normalised"))
+    at = models.DateTimeField(help_text=_("When the person opted in"), verbose_name=_("at"))
+    method = models.CharField(max_length=20, choices=OptInMethod.choices, verbose_name=_("method"))
+    origin = models.CharField(
+        max_length=500,
+        help_text=_("From where: the form and IP, the confirmation link, the letter"),
+        verbose_name=_("origin"),
+    )
+    evidence = models.TextField(
+        help_text=_("What proves the opt-in (reference, message, document)"),
+        verbose_name=_("evidence"),
+    )
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
 
     class Meta:
-        verbose_name = "opt-in"
+        verbose_name = _("opt-in")
+        verbose_name_plural = _("opt-ins")
         indexes = [models.Index(fields=["account", "normalised", "at"], name="optin_key_at_idx")]
 
     def __str__(self) -> str:
@@ -320,21 +356,25 @@ class OptInConfirmation(ByFields):
 
 
 class ExportFormat(models.TextChoices):
-    CSV = "csv", "CSV of addresses"
-    MD5 = "md5", "MD5 of normalised addresses"
-    SHA256 = "sha256", "SHA-256 of normalised addresses"
+    CSV = "csv", _("CSV of addresses")
+    MD5 = "md5", _("MD5 of normalised addresses")
+    SHA256 = "sha256", _("SHA-256 of normalised addresses")
 
 
 class SuppressionExport(AppendOnlyModel, ByFields):
     """One hand-over export of an account's unsubscribe list: who, for what, how many (R10)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
-    purpose = models.TextField()
-    format = models.CharField(max_length=10, choices=ExportFormat.choices)
-    rows = models.PositiveBigIntegerField()
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    at = models.DateTimeField(verbose_name=_("at"))
+    purpose = models.TextField(verbose_name=_("purpose"))
+    format = models.CharField(max_length=10, choices=ExportFormat.choices, verbose_name=_("format"))
+    rows = models.PositiveBigIntegerField(verbose_name=_("rows"))
     complete = models.BooleanField(
-        default=True, help_text="False when the download was interrupted before the last row"
+        default=True,
+        help_text=_("False when the download was interrupted before the last row"),
+        verbose_name=_("complete"),
     )
     # Entries of erased addresses (erasure requests): handed over as their SHA-256 only.
     hash_only = models.PositiveBigIntegerField(
@@ -344,7 +384,8 @@ class SuppressionExport(AppendOnlyModel, ByFields):
     )
 
     class Meta:
-        verbose_name = "suppression export"
+        verbose_name = _("suppression export")
+        verbose_name_plural = _("suppression exports")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -370,40 +411,68 @@ class SuppressionImport(ByFields):
         # Not confirmed within IMPORT_PREVIEW_EXPIRY_HOURS: nothing written, the file removed.
         EXPIRED = "expired", _("Expired (not confirmed)")
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    file_name = models.CharField(max_length=300)
-    stored_path = models.CharField(max_length=500, blank=True)
-    size_bytes = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
-    in_background = models.BooleanField(default=False)
-    bytes_done = models.PositiveBigIntegerField(default=0)
-    rows_done = models.PositiveBigIntegerField(default=0)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    file_name = models.CharField(max_length=300, verbose_name=_("file name"))
+    stored_path = models.CharField(max_length=500, blank=True, verbose_name=_("stored path"))
+    size_bytes = models.PositiveBigIntegerField(default=0, verbose_name=_("size bytes"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.UPLOADED, verbose_name=_("status")
+    )
+    in_background = models.BooleanField(default=False, verbose_name=_("in background"))
+    bytes_done = models.PositiveBigIntegerField(default=0, verbose_name=_("bytes done"))
+    rows_done = models.PositiveBigIntegerField(default=0, verbose_name=_("rows done"))
     layout = models.CharField(
-        max_length=80, blank=True, help_text="The kind of file recognised (a layout's key)"
+        max_length=80,
+        blank=True,
+        help_text=_("The kind of file recognised (a layout's key)"),
+        verbose_name=_("layout"),
     )
     because = models.JSONField(
-        default=list, blank=True, help_text="Why that layout: [sentence, its values]"
+        default=list,
+        blank=True,
+        help_text=_("Why that layout: [sentence, its values]"),
+        verbose_name=_("because"),
     )
     chosen_layout = models.CharField(
-        max_length=40, blank=True, help_text="The layout the staff chose at upload, if any"
+        max_length=40,
+        blank=True,
+        help_text=_("The layout the staff chose at upload, if any"),
+        verbose_name=_("chosen layout"),
     )
     mapping = models.JSONField(
-        null=True, blank=True, help_text="The column mapping the file is read with, if any"
+        null=True,
+        blank=True,
+        help_text=_("The column mapping the file is read with, if any"),
+        verbose_name=_("mapping"),
     )
     columns = models.JSONField(
-        default=list, blank=True, help_text="The file's columns and example values (mapping)"
+        default=list,
+        blank=True,
+        help_text=_("The file's columns and example values (mapping)"),
+        verbose_name=_("columns"),
     )
-    counts = models.JSONField(default=dict, blank=True)
-    problems = models.JSONField(default=list, blank=True, help_text="[line, reason] of bad rows")
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
+    problems = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("[line, reason] of bad rows"),
+        verbose_name=_("problems"),
+    )
     notices = models.JSONField(
-        default=list, blank=True, help_text="[line, note] of rows dated at the import"
+        default=list,
+        blank=True,
+        help_text=_("[line, note] of rows dated at the import"),
+        verbose_name=_("notices"),
     )
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
-        verbose_name = "suppression import"
+        verbose_name = _("suppression import")
+        verbose_name_plural = _("suppression imports")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -421,17 +490,23 @@ class SuppressionMapping(ByFields):
     holds the address, which the status (and which of its values mean suppressed), which the
     date. Saved from an import's mapping step and reused by name."""
 
-    name = models.CharField(max_length=80, unique=True)
-    address_column = models.CharField(max_length=200)
-    status_column = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
+    address_column = models.CharField(max_length=200, verbose_name=_("address column"))
+    status_column = models.CharField(max_length=200, blank=True, verbose_name=_("status column"))
     suppressed_values = models.JSONField(
-        default=list, blank=True, help_text="Values of the status column that mean suppressed"
+        default=list,
+        blank=True,
+        help_text=_("Values of the status column that mean suppressed"),
+        verbose_name=_("suppressed values"),
     )
-    date_column = models.CharField(max_length=200, blank=True)
+    date_column = models.CharField(max_length=200, blank=True, verbose_name=_("date column"))
     reason = models.CharField(
-        max_length=1, choices=SuppressionReason.choices, default=SuppressionReason.UNSUBSCRIBE
+        max_length=1,
+        choices=SuppressionReason.choices,
+        default=SuppressionReason.UNSUBSCRIBE,
+        verbose_name=_("reason"),
     )
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("column mapping")
@@ -456,9 +531,15 @@ class PurgeProgress(models.Model):
     """How far the purge of one account has got; makes a crashed purge resumable and its
     receipt's counts exact across runs."""
 
-    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
-    started_at = models.DateTimeField()
-    counts = models.JSONField(default=dict)
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    counts = models.JSONField(default=dict, verbose_name=_("counts"))
+
+    class Meta:
+        verbose_name = _("purge progress")
+        verbose_name_plural = _("purge progress")
 
     def __str__(self) -> str:
         return f"purge of {self.account} in progress"
@@ -467,14 +548,20 @@ class PurgeProgress(models.Model):
 class PurgeReceipt(AppendOnlyModel, ByFields):
     """What the purge of an account deleted, when, by which run (R7)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
-    started_at = models.DateTimeField()
-    inactive_since = models.DateTimeField()
-    counts = models.JSONField()
-    run = models.CharField(max_length=120, blank=True, help_text="The job run that purged")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    at = models.DateTimeField(verbose_name=_("at"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    inactive_since = models.DateTimeField(verbose_name=_("inactive since"))
+    counts = models.JSONField(verbose_name=_("counts"))
+    run = models.CharField(
+        max_length=120, blank=True, help_text=_("The job run that purged"), verbose_name=_("run")
+    )
 
     class Meta:
+        verbose_name = _("purge receipt")
+        verbose_name_plural = _("purge receipts")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -486,5 +573,5 @@ class RetentionAccount(Account):
 
     class Meta:
         proxy = True
-        verbose_name = "account retention"
-        verbose_name_plural = "account retention"
+        verbose_name = _("account retention")
+        verbose_name_plural = _("account retention")

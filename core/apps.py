@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.core.management.base import CommandError
 from django.db.models.signals import pre_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def refuse_irreversible_plans(sender, plan=None, **kwargs) -> None:
@@ -22,7 +23,7 @@ class CoreConfig(AppConfig):
     """The shared bottom: append-only records, the change log of catalogue entries."""
 
     name = "core"
-    verbose_name = "Core"
+    verbose_name = _("Core")
 
     def ready(self) -> None:
         pre_migrate.connect(refuse_irreversible_plans, dispatch_uid="core.refuse_irreversible")

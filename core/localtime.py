@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
     """The calendar date `moment` falls on in `zone`."""
@@ -34,12 +36,24 @@ def days_between(start: datetime, end: datetime, zone: ZoneInfo) -> int:
 
 
 def local_moment(value: datetime | None, zone: ZoneInfo) -> str:
-    """The moment on the zone's wall clock, with the abbreviation and the zone name."""
+    """The moment on the zone's wall clock, with the abbreviation and the zone name: the one
+    format for every moment on an account's calendar, the same in English and German."""
     if value is None:
         return "—"
     local = value.astimezone(zone)
     text = f"{local:%Y-%m-%d %H:%M %Z}"
     return text if local.tzname() == zone.key else f"{text} ({zone.key})"
+
+
+def cancel_before(cutoff: datetime | None, zone: ZoneInfo) -> str:
+    """R3's cut-off, phrased once for every page: a cancellation before the moment the next
+    billing date begins on the account's calendar skips that charge. `cutoff` is that
+    moment (billing's selector says which); None: no billing date is due."""
+    if cutoff is None:
+        return _("no billing date due")
+    return _("cancel before %(moment)s, when the billing date begins there") % {
+        "moment": local_moment(cutoff, zone)
+    }
 
 
 def local_day(value: date | None, zone: ZoneInfo) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -44,9 +45,14 @@ class ByFields(models.Model):
     """Who made a record: a staff user or a scheduled job, exactly one (core.actors.Actor)."""
 
     by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
     )
-    by_job = models.CharField(max_length=60, blank=True)
+    by_job = models.CharField(max_length=60, blank=True, verbose_name=_("by job"))
 
     class Meta:
         abstract = True
@@ -59,27 +65,29 @@ class ByFields(models.Model):
 
 
 class ChangeAction(models.TextChoices):
-    CREATED = "created", "Created"
-    CHANGED = "changed", "Changed"
-    RETIRED = "retired", "Retired"
-    RESTORED = "restored", "Offered again"
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    RETIRED = "retired", _("Retired")
+    RESTORED = "restored", _("Offered again")
 
 
 class ChangeRecord(AppendOnlyModel, ByFields):
     """One change to an entry that has no account timeline (a plan, an add-on, a cancellation
     reason): who, when, what changed (old → new) and why (R12)."""
 
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField(db_index=True, verbose_name=_("at"))
     # The entry: its model ("billing.plan"), primary key, and how it read at the time.
-    model = models.CharField(max_length=100)
-    object_id = models.CharField(max_length=64)
-    object_repr = models.CharField(max_length=200)
-    action = models.CharField(max_length=10, choices=ChangeAction.choices)
+    model = models.CharField(max_length=100, verbose_name=_("model"))
+    object_id = models.CharField(max_length=64, verbose_name=_("entry id"))
+    object_repr = models.CharField(max_length=200, verbose_name=_("entry"))
+    action = models.CharField(max_length=10, choices=ChangeAction.choices, verbose_name=_("action"))
     # [[field, old, new], ...] as staff read them.
-    changes = models.JSONField(default=list)
-    reason = models.TextField(blank=True)
+    changes = models.JSONField(default=list, verbose_name=_("changes"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("change record")
+        verbose_name_plural = _("change records")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["model", "object_id", "-at"], name="change_entry_idx")]
 

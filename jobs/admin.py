@@ -74,6 +74,13 @@ class JobRunAdmin(StreamingExportMixin, admin.ModelAdmin):
     streaming_export = JobRunExport
     streaming_export_permission = "exchanges.export_job_runs"
 
+    # Every staff role reads the runs (the dashboard links each job to them); nobody edits.
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
     def has_add_permission(self, request):
         return False
 

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class JobRun(models.Model):
@@ -9,32 +10,45 @@ class JobRun(models.Model):
     last batch does, and its counts are the sum of its batches' counts."""
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Schedule (beat)"
-        COMMAND = "command", "By hand (runjob)"
-        ADMIN = "admin", "From the admin"
+        SCHEDULE = "schedule", _("Schedule (beat)")
+        COMMAND = "command", _("By hand (runjob)")
+        ADMIN = "admin", _("From the admin")
 
-    job = models.CharField(max_length=60, db_index=True)
-    as_of = models.DateTimeField()
-    dry_run = models.BooleanField(default=False)
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    job = models.CharField(max_length=60, db_index=True, verbose_name=_("job"))
+    as_of = models.DateTimeField(verbose_name=_("as of"))
+    dry_run = models.BooleanField(default=False, verbose_name=_("dry run"))
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
     # The schedule's minute this run answers (beat's runs only): a second beat process, or a
     # catch-up, sending the same minute again finds it taken and starts nothing.
-    slot = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
-    counts = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    worker = models.CharField(max_length=200, blank=True, help_text="Host and process")
-    batches = models.PositiveIntegerField(default=0, help_text="Batches the run was split into")
-    queue = models.CharField(max_length=200, blank=True, help_text="Celery queue of its batches")
+    slot = models.DateTimeField(null=True, blank=True, verbose_name=_("slot"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.RUNNING, verbose_name=_("outcome")
+    )
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    worker = models.CharField(
+        max_length=200, blank=True, help_text=_("Host and process"), verbose_name=_("worker")
+    )
+    batches = models.PositiveIntegerField(
+        default=0, help_text=_("Batches the run was split into"), verbose_name=_("batches")
+    )
+    queue = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("Celery queue of its batches"),
+        verbose_name=_("queue"),
+    )
 
     class Meta:
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["job", "-started_at"], name="jobrun_job_started_idx")]
         constraints = [
@@ -62,28 +76,36 @@ class JobBatch(models.Model):
     done items a no-op."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
-    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="batch_set")
-    number = models.PositiveIntegerField()
+    run = models.ForeignKey(
+        JobRun, on_delete=models.CASCADE, related_name="batch_set", verbose_name=_("run")
+    )
+    number = models.PositiveIntegerField(verbose_name=_("number"))
     # None for a job that is not split (or a dry run): the whole job in one batch.
-    low = models.BigIntegerField(null=True, blank=True)
-    high = models.BigIntegerField(null=True, blank=True)
-    items = models.PositiveIntegerField(default=0, help_text="Due items when planned")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    counts = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    worker = models.CharField(max_length=200, blank=True)
+    low = models.BigIntegerField(null=True, blank=True, verbose_name=_("low"))
+    high = models.BigIntegerField(null=True, blank=True, verbose_name=_("high"))
+    items = models.PositiveIntegerField(
+        default=0, help_text=_("Due items when planned"), verbose_name=_("items")
+    )
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, verbose_name=_("state")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    dispatched_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dispatched at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    worker = models.CharField(max_length=200, blank=True, verbose_name=_("worker"))
 
     class Meta:
+        verbose_name = _("job batch")
+        verbose_name_plural = _("job batches")
         ordering = ["run", "number"]
         constraints = [
             models.UniqueConstraint(fields=["run", "number"], name="jobbatch_unique_number")

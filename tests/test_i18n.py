@@ -132,7 +132,7 @@ def test_a_german_staff_member_sees_account_dates_with_the_zone_name_R3(admin_cl
     assert "Letzter Zeitpunkt für eine Kündigung ohne die nächste Belastung" in account_page
     assert "2030-12-01 00:00 PST (America/Los_Angeles)" in account_page
     # The desk: the cut-off in the account's zone, and the local time with the zone's name.
-    assert "Kündigung bis 2030-11-30 23:59 America/Los_Angeles" in desk
+    assert "Kündigung vor 2030-12-01 00:00 PST (America/Los_Angeles)" in desk
     assert "America/Los_Angeles (dort ist es jetzt" in desk
     # The trial's end on the desk, with abbreviation and zone name.
     assert "Er endet von selbst am 2030-01-10 00:00 PST (America/Los_Angeles)" in trial_desk

@@ -19,6 +19,8 @@ ACCOUNTS = {
     "accounts.cancellationrequest",
     # the change log of the catalogue: who changed a plan, an add-on, a reason, and why
     "core.changerecord",
+    # job runs are a record every staff role reads (the dashboard links each job to them)
+    "jobs.jobrun",
 }
 BILLING = {
     "billing.accountaddon",
@@ -49,7 +51,7 @@ LISTS = {
     "Billing": ACCOUNTS | BILLING | {"approvals.approvalrequest"},
     "Compliance": ACCOUNTS | COMPLIANCE | {"approvals.approvalrequest"},
     "Manager": ACCOUNTS
-    | {"billing.addon", "billing.plan", "billing.ledgerentry", "jobs.jobrun"}
+    | {"billing.addon", "billing.plan", "billing.ledgerentry"}
     | {"compliance.suppression", "compliance.suppressionimport", "exchanges.importrecord"}
     | {"compliance.suppressionmapping"},
 }
@@ -78,7 +80,7 @@ WORK = {
     "Support": "/admin/accounts/account/{account}/cancellation-call/",
     "Billing": "/admin/billing/card/",
     "Compliance": "/admin/compliance/suppressionexport/export/",
-    "Manager": "/admin/jobs/jobrun/",
+    "Manager": "/admin/exchanges/importrecord/",
 }
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import selectors
-from accounts.admin.common import billing_summary, local_time
+from accounts.admin.common import billing_summary, local_time, next_system_step
 from accounts.admin.filters import ConfirmationOverdueFilter, TrialEndsSoonFilter
 from accounts.admin.inlines import (
     AccountEventInline,
@@ -41,6 +41,8 @@ from accounts.services import (
     LifecycleError,
     account_open,
 )
+from billing.models import BillingProfile
+from billing.texts import owed_sentence
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
 from core.paging import EstimatedCountPaginator
@@ -321,8 +323,48 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         account = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), "desk_buttons": self._buttons(request, account)}
+        extra_context = {
+            **(extra_context or {}),
+            "desk_buttons": self._buttons(request, account),
+            "at_a_glance": self.at_a_glance(account) if account else None,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def at_a_glance(self, account) -> list[tuple[str, str, str]]:
+        """The phone agent's view, at the top of the page: (id, label, what it says)."""
+        now = timezone.now()
+        profile = BillingProfile.objects.filter(account_id=account.pk).select_related(
+            "plan", "account"
+        )
+        owed = owed_sentence(profile[0]) if profile else _("No billing profile.")
+        pending = selectors.confirmations_pending(as_of=now).filter(account=account).count()
+        overdue = selectors.confirmations_overdue(as_of=now).filter(account=account).count()
+        hold = (
+            _("Legal hold: %(reason)s") % {"reason": account.legal_hold_reason}
+            if account.legal_hold
+            else _("none")
+        )
+        return [
+            (
+                "glance-state",
+                _("State"),
+                _("%(state)s since %(since)s")
+                % {
+                    "state": account.get_status_display(),
+                    "since": local_time(selectors.status_since(account), account),
+                },
+            ),
+            ("glance-owed", _("Owed"), owed),
+            ("glance-billing", _("Next billing date and cut-off"), billing_summary(account, now)),
+            (
+                "glance-confirmations",
+                _("Open confirmations"),
+                _("%(pending)s pending, %(overdue)s overdue (sent within 24 hours)")
+                % {"pending": pending, "overdue": overdue},
+            ),
+            ("glance-holds", _("Holds"), hold),
+            ("glance-next", _("What the system does next"), next_system_step(account, now)),
+        ]
 
     def _buttons(self, request, account):
         if account is None:
@@ -412,7 +454,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             trial_ends=local_time(account.trial_ends_at, account),
             billing=billing_summary(account, now),
             # The zone's name is in the same row of the page.
-            local_now=f"{now.astimezone(account.zone):%Y-%m-%d %H:%M %Z}",
+            local_now=local_time(now, account),
             change_url=change_url,
         )
         return TemplateResponse(request, "admin/accounts/account/cancellation_call.html", context)

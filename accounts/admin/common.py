@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,7 +9,8 @@ from django.utils.translation import gettext as _
 from accounts import selectors
 from accounts.models import Account, AccountStatus, CancellationRequest
 from billing import selectors as billing_selectors
-from core.localtime import local_moment
+from billing.models import BillingProfile
+from core.localtime import cancel_before, local_day, local_moment
 
 S = AccountStatus
 
@@ -47,18 +46,41 @@ def billing_summary(account: Account, now) -> str:
         return _("none due")
     deadline = billing_selectors.billing_date_cutoff(billing_date=billing_date, zone=account.zone)
     in_time = billing_selectors.in_time_for(billing_date=billing_date, account=account, at=now)
-    last = deadline.astimezone(account.zone) - timedelta(minutes=1)
     verdict = (
         _("a cancellation now is in time: that date is not charged")
         if in_time
         else _("a cancellation now is too late for that date: it is charged, no refund")
     )
-    return _(
-        "%(date)s; cancel by %(last)s %(zone)s (before midnight starting the billing date, "
-        "local time) — %(verdict)s"
-    ) % {
-        "date": f"{billing_date:%Y-%m-%d}",
-        "last": f"{last:%Y-%m-%d %H:%M}",
-        "zone": account.time_zone,
+    return _("%(date)s; %(cutoff)s — %(verdict)s") % {
+        "date": local_day(billing_date, account.zone),
+        "cutoff": cancel_before(deadline, account.zone),
         "verdict": verdict,
     }
+
+
+def next_system_step(account: Account, now) -> str:
+    """What the system will do next to the account on its own, in one sentence."""
+    if account.status == S.TRIAL:
+        return _("The trial ends by itself on %(when)s; without a plan the account expires.") % {
+            "when": local_time(account.trial_ends_at, account)
+        }
+    if account.status == S.SUSPENDED:
+        profile = BillingProfile.objects.filter(account_id=account.pk).first()
+        day = billing_selectors.unpaid_cancel_date(profile=profile) if profile else None
+        return _("Cancelled for non-payment on %(day)s unless a payment is recorded.") % {
+            "day": local_day(day, account.zone)
+        }
+    if account.status in (S.CANCELLED, S.EXPIRED):
+        if account.legal_hold:
+            return _("Kept while the legal hold is set; purged only after it is released.")
+        return _("Purged on %(day)s, with its contacts; suppressions stay.") % {
+            "day": local_day(selectors.purge_day(account), account.zone)
+        }
+    if account.status in (S.ACTIVE, S.PAUSED):
+        deadline = billing_selectors.cancellation_deadline(account=account)
+        if deadline is None:
+            return _("Nothing is due; no charge is planned.")
+        return _("Charged when its next billing date begins, %(when)s.") % {
+            "when": local_moment(deadline, account.zone)
+        }
+    return _("Nothing: the account is purged.")

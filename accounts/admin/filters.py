@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
-from accounts.models import Account
+from accounts.models import Account, CancellationRequest
 
 
 class TrialEndsSoonFilter(admin.SimpleListFilter):
@@ -35,16 +35,22 @@ class ConfirmationOverdueFilter(admin.SimpleListFilter):
         return [
             ("overdue", _("Confirmation overdue")),
             ("pending", _("Not yet sent, within 24 hours")),
+            ("on_time", _("Sent within 24 hours")),
+            ("late", _("Sent late")),
         ]
 
     def _requests(self):
         now = timezone.now()
         if self.value() == "overdue":
             return selectors.confirmations_overdue(as_of=now)
+        if self.value() in ("on_time", "late"):
+            return CancellationRequest.objects.filter(
+                selectors.confirmation_sent(on_time=self.value() == "on_time")
+            )
         return selectors.confirmations_pending(as_of=now)
 
     def queryset(self, request, queryset):
-        if self.value() not in ("overdue", "pending"):
+        if self.value() not in ("overdue", "pending", "on_time", "late"):
             return queryset
         requests = self._requests()
         if queryset.model is Account:

@@ -4,6 +4,8 @@ billing date, R5/R6: billing closes) and is ``workflows.desk.cancellation_call_t
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Account, AccountStatus, CancellationReason
 from accounts.services.lifecycle import LifecycleError
 from core.actors import Actor
@@ -32,8 +34,12 @@ def _identity_check(*, account: Account, username_typed: str, rule: str = "") ->
     if typed != account.username:
         suffix = f" ({rule})" if rule else ""
         raise DeskError(
-            f"the username typed ({typed or 'nothing'!s}) does not match this account; the "
-            f"caller's identity is not confirmed, nothing was changed{suffix}"
+            _(
+                "the username typed (%(typed)s) does not match this account; the caller's "
+                "identity is not confirmed"
+            )
+            % {"typed": typed or _("nothing")}
+            + suffix
         )
 
 
@@ -51,31 +57,52 @@ def cancellation_call_check(
     a trial closed only on purpose (R1), the pause offered to an active account (R2, R8).
     Returns the reason. `account` is the locked row."""
     if by.user is None or not by.may(TAKE_CALL_PERMISSION):
-        raise DeskError(f"{by.label} may not take cancellation calls; nothing was changed")
+        raise DeskError(_("%(who)s may not take cancellation calls") % {"who": by.label})
     _identity_check(account=account, username_typed=username_typed, rule="R2")
     if reason is None:
-        raise DeskError("choose a reason for the cancellation: no reason, no cancellation (R2)")
+        raise DeskError(
+            _("choose a reason for the cancellation: no reason, no cancellation") + " (R2)"
+        )
     if not reason.active or reason.system:
-        raise DeskError(f"the reason {reason.name!r} is retired; choose a current one (R2)")
+        raise DeskError(
+            _("the reason “%(reason)s” is retired; choose a current one") % {"reason": reason.name}
+            + " (R2)"
+        )
     if account.status in (S.CANCELLED, S.EXPIRED, S.PURGED):
         since = account.inactive_since or account.created_at
         raise DeskError(
-            f"{account.username} is already {account.get_status_display().lower()} (since "
-            f"{since.astimezone(account.zone):%Y-%m-%d}); there is nothing to cancel"
+            _("%(username)s is already %(status)s (since %(since)s); there is nothing to cancel")
+            % {
+                "username": account.username,
+                "status": account.get_status_display().lower(),
+                "since": f"{since.astimezone(account.zone):%Y-%m-%d}",
+            }
         )
     if account.status == S.TRIAL:
         if not close_trial:
             end = account.trial_ends_at
-            when = f" on {end.astimezone(account.zone):%Y-%m-%d %H:%M %Z}" if end else ""
+            when = (
+                _(" on %(moment)s")
+                % {"moment": f"{end.astimezone(account.zone):%Y-%m-%d %H:%M %Z}"}
+                if end
+                else ""
+            )
             raise DeskError(
-                f"{account.username} is on a free trial, which ends by itself{when} (R1); "
-                "close the trial now only if the customer insists"
+                _(
+                    "%(username)s is on a free trial, which ends by itself%(when)s (R1); close "
+                    "the trial now only if the customer insists"
+                )
+                % {"username": account.username, "when": when}
             )
         return reason
     if close_trial:
-        raise DeskError(f"{account.username} is not on a trial; there is no trial to close (R1)")
+        raise DeskError(
+            _("%(username)s is not on a trial; there is no trial to close")
+            % {"username": account.username}
+            + " (R1)"
+        )
     if account.status == S.ACTIVE and pause_accepted is None:
-        raise DeskError("offer pausing first and record the customer's answer (R2, R8)")
+        raise DeskError(_("offer pausing first and record the customer's answer") + " (R2, R8)")
     return reason
 
 
@@ -87,13 +114,13 @@ def agent_action_check(
     if action not in AGENT_ACTIONS:
         raise DeskError(f"unknown action {action!r}")
     if by.user is None or not by.may(AGENT_ACTIONS[action]):
-        raise DeskError(f"{by.label} may not {action} accounts; nothing was changed")
+        raise DeskError(_("%(who)s may not do this to accounts") % {"who": by.label})
     typed = username_typed.strip()
     if typed != account.username:
         raise DeskError(
-            f"the username typed ({typed or 'nothing'}) does not match this account; nothing "
-            "was changed"
+            _("the username typed (%(typed)s) does not match this account")
+            % {"typed": typed or _("nothing")}
         )
     if not reason.strip():
-        raise DeskError(f"say why the account is to {action}; nothing was changed (R12)")
+        raise DeskError(_("say why: a reason is required") + " (R12)")
     return reason.strip()

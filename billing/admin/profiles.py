@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,9 +22,10 @@ from billing import selectors
 from billing.admin.actions import action_form
 from billing.models import BillingProfile
 from billing.services import BillingError, card_retry_check
+from billing.texts import next_billing_sentence, owed_sentence, payment_sentence
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
-from core.localtime import local_day, local_moment
+from core.localtime import cancel_before, local_day
 from core.paging import EstimatedCountPaginator
 from workflows.billing_setup import billing_change, billing_open
 from workflows.payments import card_retry_now, payment_record
@@ -148,7 +154,7 @@ class BillingProfileAdmin(ServiceFormAdmin):
         "account",
         "plan",
         "mode",
-        "next_billing_date",
+        "next_billing_day",
         "prepaid_balance",
         "account_status",
         "days_unpaid",
@@ -166,8 +172,9 @@ class BillingProfileAdmin(ServiceFormAdmin):
     search_fields = ("=account__username", "=account__primary_email")
     readonly_fields = (
         "account",
-        "next_billing_date",
+        "next_billing_day",
         "cancel_without_next_charge_until",
+        "owed",
         "prepaid_balance",
         "card_declines",
         "unpaid_since",
@@ -205,9 +212,78 @@ class BillingProfileAdmin(ServiceFormAdmin):
         # A day of the account's calendar: its zone says whose calendar.
         return local_day(selectors.unpaid_cancel_date(profile=obj), obj.account.zone)
 
+    @admin.display(description=gettext_lazy("next billing date"), ordering="due_at")
+    def next_billing_day(self, obj: BillingProfile) -> str:
+        # The account's next charge as billing's selector sees it (none after a cancellation),
+        # a day of the account's calendar with its zone.
+        if obj is None or obj.pk is None:
+            return "—"
+        day = selectors.next_billing_date(account=obj.account)
+        return local_day(day, obj.account.zone) if day else _("none due")
+
     @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
     def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
-        return local_moment(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
+        return cancel_before(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
+
+    # --- the payment desk: what is owed, and recording a payment against it ------------------
+
+    change_form_template = "admin/billing/billingprofile/change_form.html"
+
+    def get_urls(self):
+        desk = path(
+            "<path:object_id>/payment/",
+            self.admin_site.admin_view(self.payment_desk),
+            name="billing_billingprofile_payment",
+        )
+        return [desk, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        if self.has_record_payment_permission(request):
+            extra_context["payment_desk_url"] = reverse(
+                "admin:billing_billingprofile_payment", args=[object_id]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=gettext_lazy("owed"))
+    def owed(self, obj: BillingProfile) -> str:
+        return owed_sentence(obj)
+
+    def payment_desk(self, request, object_id):
+        profile = self.get_object(request, object_id)
+        if profile is None:
+            raise Http404(_("No such billing profile."))
+        if not self.has_record_payment_permission(request):
+            raise PermissionDenied
+        account = profile.account
+        currency = profile.plan.currency if profile.plan else ""
+        form = PaymentForm(request.POST or None, initial={"currency": currency})
+        change_url = reverse("admin:billing_billingprofile_change", args=[profile.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = payment_record(
+                    account=account,
+                    by=Actor.staff(request.user),
+                    now=timezone.now(),
+                    **form.cleaned_data,
+                )
+            except (BillingError, LifecycleError) as exc:
+                form.add_error(None, str(exc))
+            else:
+                account.refresh_from_db()
+                messages.success(request, payment_sentence(entry, account))
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Record a payment: %(username)s") % {"username": account.username},
+            "profile": profile,
+            "owed": owed_sentence(profile),
+            "next_billing": next_billing_sentence(account),
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/billing/billingprofile/payment.html", context)
 
     def has_record_payment_permission(self, request) -> bool:
         return request.user.has_perm("billing.record_payment")

@@ -17,6 +17,8 @@ from billing.services.nonpayment import (
 from billing.services.payments import (
     R5_REFUSAL,
     CardRetry,
+    Owed,
+    amount_owed,
     card_retry_check,
     card_retry_claim,
     card_retry_record,
@@ -42,6 +44,8 @@ from billing.services.profiles import (
 from billing.services.run import billing_account_run, billing_run, billing_run_preview
 
 __all__ = [
+    "Owed",
+    "amount_owed",
     "R5_REFUSAL",
     "BillingError",
     "CardRetry",

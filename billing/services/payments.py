@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -101,6 +101,30 @@ def _outstanding(profile: BillingProfile) -> bool:
         profile.unpaid_since is not None
         or profile.card_declines > 0
         or profile.account.status == AccountStatus.SUSPENDED
+    )
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What an account owes now: the month from `period` (a billing date of its calendar), at
+    `amount` in `currency`, unpaid since `since` (first decline, or the day it became unpaid)."""
+
+    period: date | None
+    amount: Decimal
+    currency: str
+    since: datetime | date | None
+
+
+def amount_owed(*, profile: BillingProfile) -> Owed | None:
+    """The period a recorded payment would settle (R11), as payment_record reads it; None
+    when nothing is owed (or no plan is chosen)."""
+    if profile.plan is None or not _outstanding(profile):
+        return None
+    return Owed(
+        period=profile.next_billing_date,
+        amount=monthly_total(plan=profile.plan, addons=_active_addons(profile.account)),
+        currency=profile.plan.currency,
+        since=profile.first_declined_on or profile.unpaid_since or profile.suspended_at,
     )
 
 

@@ -53,6 +53,7 @@ POST_DATA = {
 # offered: the walk's list of what exists. Each needs a decision in ALLOWED.
 CUSTOM_URLS = {
     ("accounts.account", "cancellation_call"),
+    ("billing.billingprofile", "payment"),
     ("accounts.account", "agent_action:pause"),
     ("accounts.account", "agent_action:resume"),
     ("accounts.account", "agent_action:reactivate"),
@@ -144,6 +145,8 @@ EVERYONE = read_only(
     "accounts.cancellationreason",
     "accounts.cancellationrequest",
     "core.changerecord",
+    # Job runs are a record every staff role reads (issue 13: the dashboard links to them).
+    "jobs.jobrun",
 ) | {("accounts.account", "forecast")}
 CATALOGUE_EXCHANGE = {
     (m, v)
@@ -185,6 +188,7 @@ ALLOWED = {
         # a second pause within one billing period, which agents may then take
         ("accounts.account", "agent_action:allow_pause"),
         ("billing.billingprofile", "action:record_payment"),
+        ("billing.billingprofile", "payment"),
         ("billing.billingprofile", "action:retry_card"),
         ("billing.ledgerentry", "action:request_refund"),
         ("approvals.approvalrequest", "action:approve_requests"),
@@ -243,7 +247,6 @@ ALLOWED = {
         "compliance.suppressionimport",
         "compliance.suppressionmapping",
         "exchanges.importrecord",
-        "jobs.jobrun",
     )
     | {
         ("accounts.account", "import"),
