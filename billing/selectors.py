@@ -10,13 +10,16 @@ all come from it.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.expressions import RawSQL
 
 from accounts.models import Account, AccountStatus
 from billing import conf
-from billing.models import BillingMode, BillingProfile, LedgerEntry
+from billing.models import BillingMode, BillingProfile, EntryKind, LedgerEntry
 from core.localtime import days_between, local_date, start_of_day
 
 
@@ -248,3 +251,63 @@ def profiles_candidates_for_unpaid_cancel(*, as_of: datetime) -> QuerySet[Billin
         suspended_at__lte=as_of - timedelta(days=conf.unpaid_cancel_after_days() - 1),
         account__status=AccountStatus.SUSPENDED,
     )
+
+
+# Which way each kind of ledger entry moves the account's balance with us (its credit: positive,
+# the customer has paid more than was billed or holds prepaid balance; negative, it owes). Read
+# from how billing writes the ledger: money in (a card payment, a recorded payment) adds; what
+# bills the account (a charge, a pause fee, a prepaid month consumed) and a forfeited balance
+# take away. A prepayment purchase only turns money paid (its card payment or recorded
+# payment, written beside it) into prepaid balance, and a refund gives back a charge's money
+# and cancels the charge at once: neither moves the balance. So a prepaid account's running
+# balance is its prepaid balance, and a monthly account's is its payments less its charges.
+LEDGER_SIGNS: dict[str, int] = {
+    EntryKind.CARD_PAYMENT: 1,
+    EntryKind.PAYMENT: 1,
+    EntryKind.CHARGE: -1,
+    EntryKind.PAUSE_FEE: -1,
+    EntryKind.PREPAID_CONSUMPTION: -1,
+    EntryKind.FORFEITURE: -1,
+    EntryKind.PREPAYMENT_PURCHASE: 0,
+    EntryKind.REFUND: 0,
+}
+
+
+def ledger_with_balance(
+    entries: QuerySet[LedgerEntry], *, account_id: int
+) -> QuerySet[LedgerEntry]:
+    """`entries` (of one account, filtered as the staff like) each with `balance_after`: the
+    account's balance in the entry's currency after it, counted over every entry of the account
+    up to it (by time, then id), whatever else filters the list.
+
+    The database sums it with a window over the account's entries only (its index), in a
+    subquery, so a filter on the list (kind, time) narrows the rows shown, not the sum."""
+    signed = Case(
+        *(
+            When(
+                kind__in=[k for k, s in LEDGER_SIGNS.items() if s == sign], then=sign * F("amount")
+            )
+            for sign in (1, -1)
+        ),
+        default=Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    running = (
+        LedgerEntry.objects.filter(account_id=account_id)
+        .annotate(
+            balance=Window(
+                Sum(signed),
+                partition_by=[F("account_id"), F("currency")],
+                order_by=[F("at").asc(), F("id").asc()],
+            )
+        )
+        .values("id", "balance")
+    )
+    sql, params = running.query.sql_with_params()
+    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    balance = RawSQL(
+        f"SELECT running.balance FROM ({sql}) running WHERE running.id = {table}.id",
+        params,
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    return entries.filter(account_id=account_id).annotate(balance_after=balance)

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import Account
 from approvals.services import ApprovalError
-from billing import conf
+from billing import conf, selectors
 from billing.admin.actions import action_form
 from billing.models import CardChargeAttempt, LedgerEntry
 from billing.resources import LedgerExport
@@ -61,6 +62,35 @@ class WhenFilter(admin.SimpleListFilter):
         return queryset.filter(at__gte=timezone.now() - timedelta(days=days))
 
 
+class AccountFilter(admin.SimpleListFilter):
+    """One account's entries (the billing profile links here): then the list shows the
+    account's running balance. No choice list: a list of every account would be a table scan."""
+
+    title = gettext_lazy("account")
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return []
+        account = Account.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        if account is None:
+            return [(value, _("no account with id %(id)s") % {"id": value})]
+        return [(value, str(account))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return selectors.ledger_with_balance(queryset, account_id=int(value))
+
+
+def _filtered_account(request) -> bool:
+    return (request.GET.get(AccountFilter.parameter_name) or "").isdigit()
+
+
 class RefundForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=180)
 
@@ -68,12 +98,27 @@ class RefundForm(forms.Form):
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
     list_display = ("at", "account", "kind", "amount", "currency", "period", "by", "description")
-    list_filter = (WhenFilter, "kind", CurrencyFilter)
+    list_filter = (AccountFilter, WhenFilter, "kind", CurrencyFilter)
     list_select_related = ("account", "by_user")
     search_fields = ("=account__username", "=reference")
     actions = ("request_refund",)
     streaming_export = LedgerExport
     streaming_export_permission = "exchanges.export_ledger"
+
+    def get_list_display(self, request):
+        # The running balance is summed only for one account: over the whole ledger it would
+        # be a window over every entry on each page view.
+        column = "balance_after" if _filtered_account(request) else "balance_filter_hint"
+        return (*self.list_display[:5], column, *self.list_display[5:])
+
+    @admin.display(description=gettext_lazy("balance after"))
+    def balance_after(self, obj: LedgerEntry) -> str:
+        value = getattr(obj, "balance_after", None)
+        return "—" if value is None else f"{value} {obj.currency}"
+
+    @admin.display(description=gettext_lazy("balance after: filter by one account"))
+    def balance_filter_hint(self, obj: LedgerEntry) -> str:
+        return "—"
 
     def has_refund_charge_permission(self, request) -> bool:
         return request.user.has_perm("billing.refund_charge")

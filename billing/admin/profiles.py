@@ -243,6 +243,12 @@ class BillingProfileAdmin(ServiceFormAdmin):
             extra_context["payment_desk_url"] = reverse(
                 "admin:billing_billingprofile_payment", args=[object_id]
             )
+        profile = self.get_object(request, object_id)
+        if profile is not None and request.user.has_perm("billing.view_ledgerentry"):
+            # The account's ledger with its running balance (billing.selectors.LEDGER_SIGNS).
+            extra_context["ledger_url"] = (
+                f"{reverse('admin:billing_ledgerentry_changelist')}?account={profile.account_id}"
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("owed"))
