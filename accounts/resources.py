@@ -20,7 +20,6 @@ from core.csvsafe import restore
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
 from exchanges.resources import KEY_CHUNK, BulkUpdateResource, ExchangeResource, YesNoWidget
-from exchanges.uploads import UploadRefused
 from workflows.details import accounts_details_update
 
 STATUS_INSTEAD = (
@@ -77,14 +76,20 @@ class AccountResource(BulkUpdateResource):
         )
         import_id_fields = ("username",)
 
-    def check_file(self, parsed) -> None:
+    def check_file(self, parsed) -> list[str]:
+        problems = []
         for column in parsed.dataset.headers:
             if column in self.compared_columns:
-                self._refuse_changes(parsed, column)
+                problem = self._refuse_changes(parsed, column)
             elif column in self.protected_columns:
-                raise UploadRefused(self.protected_message(column))
+                problem = self.protected_message(column)
+            else:
+                problem = None
+            if problem:
+                problems.append(problem)
+        return problems
 
-    def _refuse_changes(self, parsed, column: str) -> None:
+    def _refuse_changes(self, parsed, column: str) -> str | None:
         wanted = dict(zip(parsed.keys, parsed.dataset[column], strict=True))
         source = self.compared_columns[column]
         changed = []
@@ -100,11 +105,10 @@ class AccountResource(BulkUpdateResource):
                     changed.append(f"{username}: {current[username]} → {wanted[username]}")
         if changed:
             examples = "; ".join(changed[:3]) + (" …" if len(changed) > 3 else "")
-            raise UploadRefused(
-                self.protected_message(
-                    column, f" (it would change {len(changed)} account(s): {examples})"
-                )
+            return self.protected_message(
+                column, f" (it would change {len(changed)} account(s): {examples})"
             )
+        return None
 
     def before_import(self, dataset, **kwargs):
         self._columns = [c for c in self.importable_columns() if c in dataset.headers]

@@ -13,7 +13,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 from import_export.results import Result
 
 from core.csvsafe import neutralise
-from exchanges.uploads import ParsedFile, UploadRefused
+from exchanges.uploads import ParsedFile
 
 # Keys per query when fingerprinting or comparing: a parameter list PostgreSQL plans well.
 KEY_CHUNK = 5000
@@ -57,6 +57,9 @@ class ExchangeResource(resources.ModelResource):
         self.preview_rows: list[dict] = []
         self.keep_rows = 0
         self.row_offset = 0
+        #: The file line of a row of the whole file (ParsedFile.line_of): the preview's rows
+        #: carry the line the row errors and the messages name.
+        self.line_of = lambda number: number
         self._imported: object | None = None
 
     @classmethod
@@ -69,11 +72,14 @@ class ExchangeResource(resources.ModelResource):
 
     # --- checks before the preview -----------------------------------------------------------
 
-    def check_file(self, parsed: ParsedFile) -> None:
-        """Refuse a file that names a protected column (subclasses may compare values)."""
-        for column in parsed.dataset.headers:
-            if column in self.protected_columns:
-                raise UploadRefused(self.protected_message(column))
+    def check_file(self, parsed: ParsedFile) -> list[str]:
+        """What refuses the file as a whole: each protected column it names (subclasses may
+        compare values). All of them, and the rows' errors beside them: one upload shows all."""
+        return [
+            self.protected_message(column)
+            for column in parsed.dataset.headers
+            if column in self.protected_columns
+        ]
 
     def protected_message(self, column: str, detail: str = "") -> str:
         return (
@@ -117,7 +123,7 @@ class ExchangeResource(resources.ModelResource):
         return row_result
 
     def _keep_row(self, row, row_result, **kwargs) -> None:
-        number = self.row_offset + kwargs.get("row_number", 0)
+        number = self.line_of(self.row_offset + kwargs.get("row_number", 0))
         entry: dict = {"row": number, "key": str(row.get(self.key_column(), ""))}
         entry["action"] = row_result.import_type
         if row_result.validation_error is not None:

@@ -30,7 +30,7 @@ from exchanges.models import ImportRecord, ImportStatus
 from exchanges.registry import resource_named
 from exchanges.resources import ExchangeResource, row_errors
 from exchanges.services import import_record_update
-from exchanges.uploads import ParsedFile, UploadRefused, parse_csv
+from exchanges.uploads import ParsedFile, UploadRefused, parse_csv, refused_rows_message
 
 
 class NotConfirmable(Exception):
@@ -74,9 +74,15 @@ def _parse(record: ImportRecord, resource: ExchangeResource) -> ParsedFile:
         raise UploadRefused(
             "the uploaded file is no longer there (it expired or was removed); upload it again"
         ) from None
-    parsed = parse_csv(raw=raw, name=record.file_name, key_column=resource.key_column())
-    resource.check_file(parsed)
-    return parsed
+    return parse_csv(raw=raw, name=record.file_name, key_column=resource.key_column())
+
+
+def _file_refusal(problems: list[str], parsed: ParsedFile) -> str:
+    """The file-level problems and the rows refused while reading, in one message."""
+    parts = list(problems)
+    if parsed.refused_rows:
+        parts.append(refused_rows_message(parsed.refused_rows))
+    return "; ".join(parts)
 
 
 def _rounds(
@@ -98,6 +104,7 @@ def _rounds(
         chunk = tablib.Dataset(*parsed.dataset[start : start + size], headers=headers)
         resource = _resource(record, now)
         resource.row_offset = start
+        resource.line_of = parsed.line_of
         resource.keep_rows = max(0, keep_rows - len(tally.rows))
         result = resource.import_data(
             chunk,
@@ -152,23 +159,35 @@ def preview_import(*, record_id: int, now: datetime) -> ImportRecord:
             row_errors=exc.row_errors[: conf.row_errors_kept()],
             stored_file="",
         )
+    problems = resource.check_file(parsed)
     ImportRecord.objects.filter(pk=record.pk).update(rows_total=len(parsed.dataset))
 
     def progress(done: int) -> None:
         if record.in_background:
             ImportRecord.objects.filter(pk=record.pk).update(rows_done=done)
 
+    # The rows are read even when the file is refused as a whole, so that one upload shows
+    # every problem: the file's, the rows refused while reading, and the rows' own errors.
     tally = _rounds(record=record, parsed=parsed, now=now, dry_run=True, on_progress=progress)
     counts = tally.counts
-    if counts["errors"]:
+    counts["total"] += len(parsed.refused_rows)
+    counts["errors"] += len(parsed.refused_rows)
+    if counts["errors"] or problems:
         remove_stored(record.stored_file)
+        errors = sorted(
+            [*parsed.refused_rows, *tally.errors],
+            key=lambda e: (e["line"] == "", e["line"] or 0),
+        )[: conf.row_errors_kept()]
+        message = _file_refusal(problems, parsed)
+        if counts["errors"]:
+            message = "; ".join(filter(None, [message, _errors_message(counts["errors"])]))
         return import_record_update(
             record,
             expect=ImportStatus.PREVIEWING,
             status=ImportStatus.REFUSED,
             counts=counts,
-            message=_errors_message(counts["errors"]),
-            row_errors=tally.errors,
+            message=message,
+            row_errors=errors,
             preview_rows=tally.rows,
             rows_done=counts["total"],
             stored_file="",
@@ -266,6 +285,9 @@ def _write(record: ImportRecord, *, now: datetime) -> ImportRecord:
     resource = _resource(record, now)
     try:
         parsed = _parse(record, resource)
+        problems = resource.check_file(parsed)
+        if problems or parsed.refused_rows:
+            raise UploadRefused(_file_refusal(problems, parsed))
     except UploadRefused as exc:
         remove_stored(record.stored_file)
         return import_record_update(

@@ -35,6 +35,9 @@ class ParsedFile:
     dataset: tablib.Dataset
     lines: list[int]
     keys: list[str] = field(default_factory=list)
+    # Rows refused while reading (too many cells, no key, a repeated key), with their lines;
+    # they are not in `dataset`, and the file is refused with the other rows' errors.
+    refused_rows: list[dict] = field(default_factory=list)
 
     def line_of(self, row_number: int) -> int:
         """The file line of the dataset's row ``row_number`` (1-based, as import-export counts)."""
@@ -99,25 +102,40 @@ def parse_csv(*, raw: bytes, name: str, key_column: str) -> ParsedFile:
             f"its {key_column} to find the record it changes"
         )
     key_index = header.index(key_column)
-    rows, lines = [], []
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    refused: list[dict] = []
     try:
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
+            # The line the row ends on, as the file counts it (header 1, blank lines too).
+            line = reader.line_num
             if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
-                raise UploadRefused(
-                    f"line {reader.line_num} has {len(row)} cells but the header has "
-                    f"{len(header)}: a value with a comma is probably missing its quotes"
+                # Reported with the other rows' errors, not alone: one upload shows them all.
+                refused.append(
+                    {
+                        "line": line,
+                        "key": row[key_index].strip() if key_index < len(row) else "",
+                        "column": "",
+                        "error": f"line {line} has {len(row)} cells but the header has "
+                        f"{len(header)}: a value with a comma is probably missing its quotes",
+                    }
                 )
+                continue
             cells = [restore(c.strip()) for c in row[: len(header)]]
             cells += [""] * (len(header) - len(cells))
             rows.append(cells)
-            lines.append(reader.line_num)
+            lines.append(line)
     except csv.Error as exc:
-        raise UploadRefused(f"line {reader.line_num} cannot be read as CSV: {exc}") from exc
-    if not rows:
+        raise UploadRefused(
+            f"line {reader.line_num} cannot be read as CSV: {exc}", row_errors=refused
+        ) from exc
+    if not rows and not refused:
         raise UploadRefused("the file has a header but no rows")
-    _refuse_bad_keys(rows, lines, key_index, key_column)
+    rows, lines, bad_keys = _without_bad_keys(rows, lines, key_index, key_column)
+    refused.extend(bad_keys)
+    refused.sort(key=lambda e: e["line"])
     dataset = tablib.Dataset(*rows, headers=header)
     return ParsedFile(
         name=name,
@@ -126,12 +144,18 @@ def parse_csv(*, raw: bytes, name: str, key_column: str) -> ParsedFile:
         dataset=dataset,
         lines=lines,
         keys=[r[key_index] for r in rows],
+        refused_rows=refused,
     )
 
 
-def _refuse_bad_keys(rows: list[list[str]], lines: list[int], index: int, column: str) -> None:
+def _without_bad_keys(
+    rows: list[list[str]], lines: list[int], index: int, column: str
+) -> tuple[list[list[str]], list[int], list[dict]]:
+    """The rows with a key seen once so far (a repeated key's first row stays and is checked
+    like any other), and an error for each row without a key or repeating one."""
     first_line: dict[str, int] = {}
     errors: list[dict] = []
+    kept_rows, kept_lines = [], []
     for cells, line in zip(rows, lines, strict=True):
         key = cells[index]
         if not key:
@@ -147,12 +171,13 @@ def _refuse_bad_keys(rows: list[list[str]], lines: list[int], index: int, column
             )
         else:
             first_line[key] = line
-    if not errors:
-        return
+            kept_rows.append(cells)
+            kept_lines.append(line)
+    return kept_rows, kept_lines, errors
+
+
+def refused_rows_message(errors: list[dict]) -> str:
+    """The rows refused while reading the file, with their lines (the first few)."""
     shown = "; ".join(f"line {e['line']}: {e['error']}" for e in errors[:EXAMPLES])
     more = f" and {len(errors) - EXAMPLES} more" if len(errors) > EXAMPLES else ""
-    raise UploadRefused(
-        f"{len(errors)} row(s) have a missing or repeated {column} ({shown}{more}); each "
-        f"record may appear once, so the file cannot be imported as it is",
-        row_errors=errors,
-    )
+    return f"{len(errors)} row(s) cannot be read as they are ({shown}{more})"

@@ -329,3 +329,35 @@ def test_services_record_who_changed_what(acme, agent, now):
         event.reason == "company: Acme → Acme 2; time zone: UTC → Asia/Tokyo (CSV import api.csv)"
     )
     assert Actor.staff(agent.user).label == "agent.smith"
+
+
+def test_file_and_row_problems_are_reported_together_with_the_files_line_numbers(
+    manager_client, acme, globex
+):
+    """Issue 13 item 7: a protected column, a long row, a repeated username and the rows' own
+    errors in one upload, each row by its line in the file (header 1, blank lines counted)."""
+    content = (
+        "username,company,time_zone,legal_hold\n"  # 1
+        "acme,Acme B,UTC,yes\n"  # 2: would set a legal hold (the file's problem)
+        "\n"  # 3: blank
+        "nobody,Ghost,UTC,no\n"  # 4: no such account
+        "acme,Again,UTC,no\n"  # 5: repeated
+        "globex,G,Mars/Base,no\n"  # 6: no such time zone
+        "globex2,a,b,c,d,e\n"  # 7: too many cells
+    )
+
+    response = upload(manager_client, ACCOUNTS, content)
+
+    record = ImportRecord.objects.get()
+    assert record.status == ImportStatus.REFUSED
+    assert "the column 'legal_hold' cannot be imported" in record.message
+    assert "line 5: username 'acme' repeated (first on line 2)" in record.message
+    assert "line 7 has 6 cells but the header has 4" in record.message
+    assert [e["line"] for e in record.row_errors] == [4, 5, 6, 7]
+    assert record.rows_errors == 4
+    text = response.content.decode()
+    assert "legal_hold" in text and "repeated (first on line 2)" in text
+    # the preview's rows carry the same lines as the errors
+    assert {row["row"] for row in record.preview_rows} == {2, 4, 6}
+    acme.refresh_from_db()
+    assert (acme.company, acme.legal_hold) == ("Acme", False)
