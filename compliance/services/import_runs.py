@@ -215,7 +215,13 @@ def suppression_import_preview(*, record_id: int, now: datetime) -> SuppressionI
         except MappingNeeded as exc:
             return _finish(record_id, status=S.MAPPING, error=str(exc), columns=exc.columns)
         except FileRefused as exc:
-            return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
+            return _finish(
+                record_id,
+                status=S.REFUSED,
+                error=str(exc),
+                now=now,
+                outcome=getattr(exc, "outcome", None),
+            )
         except Exception as exc:
             _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
             raise
@@ -378,7 +384,13 @@ def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImp
         try:
             _run(record, now=now, dry_run=False, record_outcome=done)
         except FileRefused as exc:
-            return _finish(record_id, status=S.REFUSED, error=str(exc), now=now)
+            return _finish(
+                record_id,
+                status=S.REFUSED,
+                error=str(exc),
+                now=now,
+                outcome=getattr(exc, "outcome", None),
+            )
         except Exception as exc:
             _finish(record_id, status=S.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
             raise

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, normalise_address
-from compliance.layouts import ColumnMapping, FileRefused, ListFile, parse_date
+from compliance.layouts import ColumnMapping, FileRefused, ListFile, MappingNeeded, parse_date
 from compliance.models import OptIn, SuppressionSource
 from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
@@ -175,6 +175,18 @@ def _undated(raw: str, moment: datetime | None, *, line: int, outcome: ImportOut
     outcome.undated += 1
     if len(outcome.notices) < MAX_PROBLEMS_LISTED:
         outcome.notices.append((line, note))
+
+
+class ListRefused(FileRefused):
+    """A file refused part way through: the refusal, and what was read before it (`outcome`:
+    its rejected rows with their lines), so that both are reported together."""
+
+    def __init__(self, message: str, outcome: ImportOutcome):
+        rows = outcome.rejected
+        super().__init__(
+            f"{message}; besides, {rows} row(s) before it were rejected (listed by line)"
+        )
+        self.outcome = outcome
 
 
 def _read(
@@ -343,16 +355,25 @@ def suppressions_import(
     stage = _Stage()
     stage.create()
     try:
-        _read(
-            stream=stream,
-            file_name=file_name,
-            now=now,
-            stage=stage,
-            outcome=outcome,
-            progress=progress,
-            layout=layout,
-            mapping=mapping,
-        )
+        try:
+            _read(
+                stream=stream,
+                file_name=file_name,
+                now=now,
+                stage=stage,
+                outcome=outcome,
+                progress=progress,
+                layout=layout,
+                mapping=mapping,
+            )
+        except MappingNeeded:
+            raise
+        except FileRefused as exc:
+            # A file refused part way (a line that cannot be read) is reported with the rows
+            # rejected before it, by line: one upload shows every problem found.
+            if outcome.rejected:
+                raise ListRefused(str(exc), outcome) from None
+            raise
         with transaction.atomic():
             _merge(
                 account=account,

@@ -498,3 +498,37 @@ def test_a_column_mapping_can_be_typed_in_the_admin_and_is_never_edited(client, 
     )
     assert change.status_code in (200, 403)
     assert SuppressionMapping.objects.get(pk=saved.pk).name == "Zoho Campaigns"
+
+
+def test_a_list_refused_part_way_reports_the_rows_rejected_before_it_by_line(
+    client, make_role_user
+):
+    """Issue 13 item 7: a line that cannot be read refuses the file, and the bad rows before it
+    are listed with it, each by its line in the file (header 1, blank lines counted)."""
+    AccountFactory(username="harbor")
+    c = logged_in(client, make_role_user("Manager"))
+    good = "".join(f"person{n}@example.com\n" for n in range(30))  # lines 5-34
+    data = (
+        "email\n"  # 1
+        "not-an-address\n"  # 2
+        "\n"  # 3
+        "anna@\n"  # 4
+        + good
+        + "x" * 200_000  # 35: one cell larger than CSV allows
+        + "\nlast@example.com\n"
+    ).encode()
+
+    upload = c.post(
+        reverse("admin:compliance_suppressionimport_import"),
+        {"account": "harbor", "import_file": SimpleUploadedFile("mixed.csv", data)},
+    )
+
+    record = SuppressionImport.objects.get()
+    assert record.status == "refused"
+    assert "line 35 cannot be read as CSV" in record.error
+    assert "2 row(s) before it were rejected" in record.error
+    assert [line for line, _ in record.problems] == [2, 4]
+    text = c.get(upload["Location"]).content.decode()
+    assert "line 35 cannot be read as CSV" in text
+    assert "Rows not imported" in text and "<td>2</td>" in text and "<td>4</td>" in text
+    assert not Suppression.objects.exists()
