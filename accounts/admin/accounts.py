@@ -24,6 +24,7 @@ from accounts.admin.inlines import (
     HostedFileInline,
     IntegrationInline,
     SignupFormInline,
+    UnsubscribeLinkInline,
 )
 from accounts.forms import (
     AgentActionForm,
@@ -203,6 +204,7 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
         SignupFormInline,
         IntegrationInline,
         HostedFileInline,
+        UnsubscribeLinkInline,
         AccountEventInline,
     ]
     change_form_template = "admin/accounts/account/change_form.html"

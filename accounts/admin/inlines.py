@@ -9,9 +9,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.common import confirmation_state
+from accounts.links import unsubscribe_url
 from accounts.models import (
     AccountEvent,
     CancellationRequest,
+    Contact,
     HostedFile,
     Integration,
     SignupForm,
@@ -29,6 +31,48 @@ class LatestEventsFormSet(BaseInlineFormSet):
         if not hasattr(self, "_latest"):
             self._latest = super().get_queryset()[:TIMELINE_LATEST]
         return self._latest
+
+
+# Contacts' addresses are shown on no page but to Compliance (the officers who already see
+# suppressed addresses in their admin), so that the unsubscribe link of a contact can be
+# tried. The double opt-in confirmations are Compliance's alone: the same people.
+UNSUBSCRIBE_LINKS_PERMISSION = "compliance.view_optinconfirmation"
+# An account can have a million contacts: the page shows the first ones.
+UNSUBSCRIBE_LINKS_SHOWN = 20
+
+
+class FirstContactsFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        if not hasattr(self, "_first"):
+            self._first = super().get_queryset()[:UNSUBSCRIBE_LINKS_SHOWN]
+        return self._first
+
+
+class UnsubscribeLinkInline(ReadOnlyInline):
+    """Each contact's unsubscribe link (the first ones), for Compliance to try: opening it
+    unsubscribes the address, as it does from a mail (R9)."""
+
+    model = Contact
+    formset = FirstContactsFormSet
+    verbose_name = _("unsubscribe link")
+    verbose_name_plural = _("unsubscribe links of the first contacts (Compliance only)")
+    fields = ("email", "unsubscribe_link")
+    readonly_fields = fields
+    ordering = ("id",)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(UNSUBSCRIBE_LINKS_PERMISSION)
+
+    @admin.display(description=_("unsubscribe link"))
+    def unsubscribe_link(self, obj: Contact) -> str:
+        if obj is None or obj.pk is None:
+            return ""
+        url = unsubscribe_url(account_id=obj.account_id, address=obj.email)
+        return format_html(
+            '<a href="{}" class="unsubscribe-link" target="_blank" rel="noopener">{}</a>',
+            url,
+            _("open (unsubscribes this address)"),
+        )
 
 
 class AccountEventInline(ReadOnlyInline):

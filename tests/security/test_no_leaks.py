@@ -4,7 +4,10 @@ to the roles that work with them.
 Card data on file is a gateway token plus brand, last four and expiry (SPEC "Money"): staff
 never need the token, so no page shows it to anyone, superusers and Billing included, and no
 log line carries it. Unsubscribe lists (R9, R10) are Compliance's and Managers' (see
-tests/test_roles.py); a customer's contacts are shown on no admin page at all.
+tests/test_roles.py); a customer's contacts are shown on no admin page, but for one exception:
+the account page shows Compliance (and superusers) each contact's unsubscribe link beside its
+address, so that the link can be tried (issue 13 item 7). Compliance officers see suppressed
+addresses in their own admin already; every other role still sees no contact's address.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ pytestmark = pytest.mark.django_db
 ROLES = sorted(ALLOWED)
 # Who may see an account's unsubscribed addresses: the roles that open the suppression list.
 SEES_SUPPRESSIONS = {role for role in ROLES if ("compliance.suppression", "view") in ALLOWED[role]}
+# Who sees contacts' addresses, with their unsubscribe links, and where: the account page only.
+SEES_UNSUBSCRIBE_LINKS = {"Compliance", "superuser"}
+UNSUBSCRIBE_LINKS_PAGE = ("accounts.account", "change")
 # A token the gateway no longer knows (the card was deleted there): billing fails on it.
 GONE_TOKEN = "tok_gone_zq7SECRETrevokedTOKEN"
 BILLING_DAY = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -57,8 +63,9 @@ def test_no_admin_page_shows_a_card_token_or_addresses_to_a_role_that_may_not_se
     assert opened  # the walk opened pages: the checks below looked at something
     for entry, page in pages.items():
         assert CARD_TOKEN not in page.body, (role, entry, page.url)
-        for email in CONTACT_EMAILS:
-            assert email not in page.body, (role, entry, page.url)
+        if not (role in SEES_UNSUBSCRIBE_LINKS and entry == UNSUBSCRIBE_LINKS_PAGE):
+            for email in CONTACT_EMAILS:
+                assert email not in page.body, (role, entry, page.url)
         if role not in SEES_SUPPRESSIONS and role != "superuser":
             for email in SUPPRESSED_EMAILS:
                 assert email not in page.body, (role, entry, page.url)
@@ -66,6 +73,13 @@ def test_no_admin_page_shows_a_card_token_or_addresses_to_a_role_that_may_not_se
         # The check can fail: the suppression list does show them to these roles.
         suppressions = pages[("compliance.suppression", "changelist")].body
         assert all(email in suppressions for email in SUPPRESSED_EMAILS)
+    account_page = pages[UNSUBSCRIBE_LINKS_PAGE].body
+    if role in SEES_UNSUBSCRIBE_LINKS:
+        # The check can fail: the account page does show them, each with its link.
+        assert all(email in account_page for email in CONTACT_EMAILS)
+        assert account_page.count('class="unsubscribe-link"') == len(CONTACT_EMAILS)
+    else:
+        assert 'class="unsubscribe-link"' not in account_page
     if role in ("Billing", "superuser"):
         # The card's page is opened and names the card by brand and last four.
         card = opened[("billing.card", "change")].body
