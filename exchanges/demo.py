@@ -110,11 +110,33 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             file_name="status-cleanup.csv",
             file_size=1_024,
             status=ImportStatus.REFUSED,
+            # The file's problem and its rows' problems, reported by one upload together.
+            rows_total=6,
+            rows_skipped=4,
+            rows_errors=2,
             message="the column 'status' cannot be imported (it would change 2 account(s): "
             f"{usernames[2]}: active → cancelled; {usernames[3]}: paused → active): an "
             "account's status changes only through the actions on its page (Take "
             "cancellation call, Pause, Resume, Reactivate), which record who and why (R2, R7, "
-            "R8, R12). Remove the column and upload again",
+            "R8, R12). Remove the column and upload again; 1 row(s) cannot be read as they are "
+            f"(line 6: username '{usernames[2]}' repeated (first on line 2)); 2 row(s) have "
+            "errors; fix them and upload the file again (nothing was written)",
+            row_errors=[
+                {
+                    "line": 4,
+                    "key": "old-client",
+                    "column": "username",
+                    "error": "no account with username 'old-client': this import updates "
+                    "existing records and never creates one",
+                    "values": values("old-client"),
+                },
+                {
+                    "line": 6,
+                    "key": usernames[2],
+                    "column": "username",
+                    "error": f"username '{usernames[2]}' repeated (first on line 2)",
+                },
+            ],
         ),
         # A preview nobody confirmed: the expire_import_previews job closed it a day later
         # and removed its file; its first rows still show what it would have done.
@@ -134,18 +156,18 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             message="not confirmed within 24 hours; nothing was imported and the file was removed",
             preview_rows=[
                 {
-                    "row": 1,
+                    "row": 2,
                     "key": usernames[4],
                     "action": "update",
                     "changes": [["language", "en", "de"]],
                 },
                 {
-                    "row": 2,
+                    "row": 3,
                     "key": usernames[5],
                     "action": "update",
                     "changes": [["language", "de", "en"]],
                 },
-                {"row": 3, "key": usernames[0], "action": "skip", "changes": []},
+                {"row": 4, "key": usernames[0], "action": "skip", "changes": []},
             ],
         ),
     ]
