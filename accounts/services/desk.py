@@ -112,7 +112,7 @@ def agent_action_check(
     """Refuse an agent action (pause, resume, reactivate) entered without the permission, the
     matching username or a reason (DeskError); returns the reason, trimmed."""
     if action not in AGENT_ACTIONS:
-        raise DeskError(f"unknown action {action!r}")
+        raise DeskError(_("unknown action %(action)s") % {"action": repr(action)})
     if by.user is None or not by.may(AGENT_ACTIONS[action]):
         raise DeskError(_("%(who)s may not do this to accounts") % {"who": by.label})
     typed = username_typed.strip()
