@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus
 from billing.gateway import CardDetails, GatewayError, get_gateway
@@ -41,8 +42,8 @@ OPEN_FOR_BILLING = (
 def _refuse_closed(account: Account, what: str) -> None:
     if account.status not in OPEN_FOR_BILLING:
         raise BillingError(
-            f"cannot {what} {account}: it is {account.get_status_display().lower()}; "
-            "reactivate it first (R6, R7)"
+            _("cannot %(what)s %(account)s: it is %(status)s; reactivate it first (R6, R7)")
+            % {"what": what, "account": account, "status": account.get_status_display().lower()}
         )
 
 
@@ -51,7 +52,9 @@ def plan_get(*, code: str) -> Plan:
         return Plan.objects.get(code=code)
     except Plan.DoesNotExist:
         known = ", ".join(Plan.objects.values_list("code", flat=True)) or "none"
-        raise BillingError(f"unknown plan {code!r}; plans: {known}") from None
+        raise BillingError(
+            _("unknown plan %(code)s; plans: %(known)s") % {"code": repr(code), "known": known}
+        ) from None
 
 
 def billing_profile_check(
@@ -62,11 +65,20 @@ def billing_profile_check(
     _refuse_closed(account, "open billing for")
     plan = plan_get(code=plan_code)
     if mode not in BillingMode.values:
-        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+        raise BillingError(
+            _("unknown billing mode %(mode)s; modes: %(values)s")
+            % {"mode": repr(mode), "values": ", ".join(BillingMode.values)}
+        )
     if mode == BillingMode.PREPAID and not 1 <= prepaid_months <= 36:
-        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+        raise BillingError(
+            _("a prepaid term is 1 to 36 months, not %(prepaid_months)s")
+            % {"prepaid_months": prepaid_months}
+        )
     if BillingProfile.objects.filter(account_id=account.pk).exists():
-        raise BillingError(f"{account} already has a billing profile; change its plan instead")
+        raise BillingError(
+            _("%(account)s already has a billing profile; change its plan instead")
+            % {"account": account}
+        )
     return plan
 
 
@@ -122,9 +134,15 @@ def billing_profile_change(
     _refuse_closed(account, "change the billing of")
     plan = plan_get(code=plan_code)
     if mode not in BillingMode.values:
-        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+        raise BillingError(
+            _("unknown billing mode %(mode)s; modes: %(values)s")
+            % {"mode": repr(mode), "values": ", ".join(BillingMode.values)}
+        )
     if not 1 <= prepaid_months <= 36:
-        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+        raise BillingError(
+            _("a prepaid term is 1 to 36 months, not %(prepaid_months)s")
+            % {"prepaid_months": prepaid_months}
+        )
     wanted = {"plan": plan, "mode": mode, "prepaid_months": prepaid_months}
     wanted["auto_renew"] = bool(auto_renew)
     changes = change_diff(entry=profile, wanted=wanted)
@@ -133,8 +151,17 @@ def billing_profile_change(
     balance_currency = profile.plan.currency if profile.plan else plan.currency
     if plan.currency != balance_currency and profile.prepaid_balance > 0:
         raise BillingError(
-            f"{account} holds a prepaid balance of {profile.prepaid_balance} "
-            f"{balance_currency}; a plan in {plan.currency} cannot take it over"
+            _(
+                "%(account)s holds a prepaid balance of %(prepaid_balance)s "
+                "%(balance_currency)s; a plan in %(currency)s cannot take it "
+                "over"
+            )
+            % {
+                "account": account,
+                "prepaid_balance": profile.prepaid_balance,
+                "balance_currency": balance_currency,
+                "currency": plan.currency,
+            }
         )
     foreign = [
         sub.addon.name
@@ -144,13 +171,25 @@ def billing_profile_change(
     ]
     if foreign:
         raise BillingError(
-            f"the add-on(s) {', '.join(foreign)} of {account} are not priced in "
-            f"{plan.currency}; cancel them before moving to {plan.name}"
+            _(
+                "the add-on(s) %(foreign)s of %(account)s are not priced in "
+                "%(currency)s; cancel them before moving to %(name)s"
+            )
+            % {
+                "foreign": ", ".join(foreign),
+                "account": account,
+                "currency": plan.currency,
+                "name": plan.name,
+            }
         )
     if mode != profile.mode and profile.prepaid_balance > 0:
         raise BillingError(
-            f"{account} still holds a prepaid balance of {profile.prepaid_balance}: it stays "
-            "prepaid until the balance is used (prepayments are not refunded, R5)"
+            _(
+                "%(account)s still holds a prepaid balance of "
+                "%(prepaid_balance)s: it stays prepaid until the balance is "
+                "used (prepayments are not refunded, R5)"
+            )
+            % {"account": account, "prepaid_balance": profile.prepaid_balance}
         )
     if mode != profile.mode and mode == BillingMode.MONTHLY_CARD and profile.due_at is None:
         # A prepaid account that never bought its term starts monthly billing today.
@@ -175,7 +214,7 @@ def card_check(
     is no month, already past on `today`, or absurdly far ahead). Forms call it before saving."""
     token = (token or "").strip()
     if not token:
-        raise BillingError("a card token is required")
+        raise BillingError(_("a card token is required"))
     try:
         details = get_gateway().card_details(token=token)
     except GatewayError as exc:
@@ -188,12 +227,16 @@ def card_check(
 
 def _check_expiry(*, month: int, year: int, today: date) -> None:
     if not 1 <= month <= 12:
-        raise BillingError(f"expiry month {month} is not 1 to 12")
+        raise BillingError(_("expiry month %(month)s is not 1 to 12") % {"month": month})
     if (year, month) < (today.year, today.month):
-        raise BillingError(f"the card expired in {month:02d}/{year}; attach a current card")
+        raise BillingError(
+            _("the card expired in %(month)s/%(year)s; attach a current card")
+            % {"month": format(month, "02d"), "year": year}
+        )
     if year > today.year + CARD_YEARS_AHEAD:
         raise BillingError(
-            f"expiry year {year} is more than {CARD_YEARS_AHEAD} years ahead; check the card"
+            _("expiry year %(year)s is more than %(years)s years ahead; check the card")
+            % {"year": year, "years": CARD_YEARS_AHEAD}
         )
 
 
@@ -216,7 +259,7 @@ def card_attach(
     )
     locked = Account.objects.select_for_update().get(pk=account.pk)
     _refuse_closed(locked, "put a card on file for")
-    card, _ = Card.objects.update_or_create(
+    card, _created = Card.objects.update_or_create(
         account=account,
         defaults={
             "token": token,
@@ -240,12 +283,14 @@ def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: dateti
     try:
         addon = AddOn.objects.get(code=addon_code, active=True)
     except AddOn.DoesNotExist:
-        raise BillingError(f"unknown add-on {addon_code!r}") from None
+        raise BillingError(
+            _("unknown add-on %(addon_code)s") % {"addon_code": repr(addon_code)}
+        ) from None
     plan = profile.plan
     if plan is not None and addon.currency != plan.currency:
         raise BillingError(
-            f"add-on {addon.name} is priced in {addon.currency}, the account is billed in "
-            f"{plan.currency}"
+            _("add-on %(name)s is priced in %(currency)s, the account is billed in %(currency2)s")
+            % {"name": addon.name, "currency": addon.currency, "currency2": plan.currency}
         )
     existing = AccountAddOn.objects.filter(
         account_id=account.pk, addon=addon, cancelled_at__isnull=True
@@ -263,7 +308,7 @@ def card_expiry_change(
     locked = Account.objects.select_for_update().get(pk=account.pk)
     card = Card.objects.select_for_update().filter(account_id=locked.pk).first()
     if card is None:
-        raise BillingError(f"{locked} has no card on file")
+        raise BillingError(_("%(locked)s has no card on file") % {"locked": locked})
     _check_expiry(month=exp_month, year=exp_year, today=local_date(now, locked.zone))
     changes = change_diff(entry=card, wanted={"exp_month": exp_month, "exp_year": exp_year})
     if changes:
