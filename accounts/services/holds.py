@@ -64,7 +64,10 @@ def account_legal_hold_release(
     legal_hold_check(by=by, reason=reason or "")
     try:
         second_person_check(
-            by=by, requested_by=requested_by, permission=SET_LEGAL_HOLD, what="a legal hold release"
+            by=by,
+            requested_by=requested_by,
+            permission=SET_LEGAL_HOLD,
+            what=_("a legal hold release"),
         )
     except SignOffRequired as exc:
         raise LegalHoldError(str(exc)) from None

@@ -146,7 +146,7 @@ def payment_record(
     buys prepaid balance; billing restarts a month from today (a suspended account is then
     reactivated by ``workflows.payments``). Otherwise a prepaid account's payment tops up its
     balance."""
-    require_permission(by, "billing.record_payment", "record payments")
+    require_permission(by, "billing.record_payment", _("record payments"))
     value, code = positive_money(amount, currency, what=_("payment"))
     reference = (reference or "").strip()
     if not reference:
@@ -384,11 +384,11 @@ def charge_refund(
     (two staff members at once, or again after a crash) it gives back the same refund, and the
     record then takes the account's lock and writes the refund once. A charge of the account
     in flight meanwhile does not stop it: it refunds an earlier, recorded charge."""
-    require_permission(by, "billing.refund_charge", "refund charges")
+    require_permission(by, "billing.refund_charge", _("refund charges"))
     charge_refund_check(entry=entry, reason=reason)
     try:
         second_person_check(
-            by=by, requested_by=requested_by, permission="billing.refund_charge", what="a refund"
+            by=by, requested_by=requested_by, permission="billing.refund_charge", what=_("a refund")
         )
     except SignOffRequired as exc:
         raise BillingError(str(exc)) from None
@@ -445,7 +445,7 @@ def card_retry_check(*, account: Account, by: Actor, now: datetime) -> None:
     """Refuse (BillingError) a card retry that ``card_retry_claim`` would refuse before any
     charge: the permission, a charge at the gateway right now, nothing owed, no valid card.
     Staff actions over several accounts check them all before charging any."""
-    require_permission(by, "billing.retry_card", "retry cards")
+    require_permission(by, "billing.retry_card", _("retry cards"))
     profile = BillingProfile.objects.select_related("account").filter(account_id=account.pk).first()
     if profile is None:
         raise BillingError(_("%(account)s has no billing profile") % {"account": account})
@@ -473,7 +473,7 @@ def card_retry_claim(*, account: Account, by: Actor, now: datetime) -> Charge | 
     recorded with ``card_retry_record`` (``workflows.payments.card_retry_now`` does all three).
     A CardRetry when nothing is to be charged. A retry whose record a crash lost is sent again
     as it was (same key: the gateway answers with the first charge)."""
-    require_permission(by, "billing.retry_card", "retry cards")
+    require_permission(by, "billing.retry_card", _("retry cards"))
     profile = lock_profile(account)
     account = profile.account
     card = Card.objects.filter(account_id=account.pk).first()

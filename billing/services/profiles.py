@@ -95,7 +95,7 @@ def billing_profile_open(
     """Start billing an account on `plan_code`. Monthly accounts are first charged on today's
     local date (the next billing run); prepaid accounts then buy their term with
     `prepaid_term_buy` or a recorded payment, and consume it month by month from a month on."""
-    require_permission(by, "billing.add_billingprofile", "open billing profiles")
+    require_permission(by, "billing.add_billingprofile", _("open billing profiles"))
     plan = billing_profile_check(
         account=account, plan_code=plan_code, mode=mode, prepaid_months=prepaid_months
     )
@@ -128,7 +128,7 @@ def billing_profile_change(
     Refused: a closed account, a plan in another currency than the add-ons or the prepaid
     balance, a change of mode while prepaid balance is left. Returns the changes ([field, old,
     new]); none when nothing differs."""
-    require_permission(by, "billing.change_billingprofile", "change billing profiles")
+    require_permission(by, "billing.change_billingprofile", _("change billing profiles"))
     profile = lock_profile(account)
     account = profile.account
     _refuse_closed(account, "change the billing of")
@@ -252,7 +252,7 @@ def card_attach(
 ) -> Card:
     """Put a tokenised card on file (replacing any other). Brand, last four and expiry come
     from the gateway; an expiry given here (from the gateway's card form) takes precedence."""
-    require_permission(by, "billing.add_card", "put cards on file")
+    require_permission(by, "billing.add_card", _("put cards on file"))
     token = (token or "").strip()
     details, month, year = card_check(
         token=token, today=local_date(now, account.zone), exp_month=exp_month, exp_year=exp_year
@@ -277,7 +277,7 @@ def card_attach(
 def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: datetime) -> AccountAddOn:
     """Add a catalogue add-on to the account, billed monthly with the plan (R6: never to a
     closed account)."""
-    require_permission(by, "billing.add_accountaddon", "add add-ons")
+    require_permission(by, "billing.add_accountaddon", _("add add-ons"))
     profile = lock_profile(account)
     _refuse_closed(profile.account, "add an add-on to")
     try:
@@ -304,7 +304,7 @@ def card_expiry_change(
 ) -> list[list[str]]:
     """Correct the expiry of the card on file (as the customer reads it from the card),
     validated as when it was attached. Returns the changes."""
-    require_permission(by, "billing.change_card", "change cards on file")
+    require_permission(by, "billing.change_card", _("change cards on file"))
     locked = Account.objects.select_for_update().get(pk=account.pk)
     card = Card.objects.select_for_update().filter(account_id=locked.pk).first()
     if card is None:
@@ -321,7 +321,7 @@ def card_expiry_change(
 def addon_cancel(*, subscription: AccountAddOn, by: Actor, now: datetime) -> bool:
     """Cancel an account's add-on from now on (no more monthly charge for it); returns False
     when it already was."""
-    require_permission(by, "billing.change_accountaddon", "cancel add-ons")
+    require_permission(by, "billing.change_accountaddon", _("cancel add-ons"))
     Account.objects.select_for_update().get(pk=subscription.account_id)
     locked = AccountAddOn.objects.select_for_update().get(pk=subscription.pk)
     if locked.cancelled_at is not None:

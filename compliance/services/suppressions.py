@@ -109,7 +109,7 @@ def optin_record(
             by=by,
             requested_by=requested_by,
             permission=ADD_OPTIN,
-            what="an opt-in entered by staff",
+            what=_("an opt-in entered by staff"),
         )
     except SignOffRequired as exc:
         raise OptInRefused(str(exc)) from None
