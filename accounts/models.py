@@ -22,7 +22,9 @@ def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin)") from exc
+        raise ValidationError(
+            _("%(zone)s is not a known time zone (e.g. Europe/Berlin)") % {"zone": repr(value)}
+        ) from exc
 
 
 class AccountStatus(models.TextChoices):

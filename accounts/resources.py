@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.utils.translation import gettext as _
 from import_export import fields
 
 from accounts.models import Account, CancellationReason
@@ -178,7 +179,10 @@ class CancellationReasonResource(ExchangeResource):
         super().import_instance(instance, row, **kwargs)
         if instance.pk and instance.system and instance.active != before:
             raise ValidationError(
-                {"name": f"'{instance.name}' is the system's own reason and cannot be changed"}
+                {
+                    "name": _("%(name)s is the system's own reason and cannot be changed")
+                    % {"name": f"'{instance.name}'"}
+                }
             )
 
     def do_instance_save(self, instance, is_create):

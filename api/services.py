@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from api.models import ApiKey
 from core.actors import Actor
@@ -42,9 +43,9 @@ def api_key_create(
     """Make a key for `integration`; returns it and the key itself, which is shown once and
     never stored (only its SHA-256)."""
     if by.is_job or not by.may("api.add_apikey"):
-        raise ApiKeyRefused(f"{by.label} may not make API keys")
+        raise ApiKeyRefused(_("%(label)s may not make API keys") % {"label": by.label})
     if not (can_check or can_record):
-        raise ApiKeyRefused("a key needs a scope: checking addresses, recording, or both")
+        raise ApiKeyRefused(_("a key needs a scope: checking addresses, recording, or both"))
     prefix = secrets.token_hex(6)
     presented = f"{KEY_START}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
@@ -72,9 +73,9 @@ def api_key_create(
 def api_key_revoke(*, key: ApiKey, reason: str, by: Actor, now: datetime) -> bool:
     """Revoke `key`: from now on it answers 401 like any wrong key. False when it already was."""
     if by.is_job or not by.may("api.revoke_apikey"):
-        raise ApiKeyRefused(f"{by.label} may not revoke API keys")
+        raise ApiKeyRefused(_("%(label)s may not revoke API keys") % {"label": by.label})
     if not reason.strip():
-        raise ApiKeyRefused("say why the key is revoked")
+        raise ApiKeyRefused(_("say why the key is revoked"))
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=key.pk)
         if locked.revoked_at is not None:
@@ -97,7 +98,7 @@ def api_key_for(*, presented: str) -> ApiKey | None:
     caller cannot tell which."""
     if not presented.startswith(KEY_START) or len(presented) > 200:
         return None
-    prefix, _, secret = presented[len(KEY_START) :].partition("_")
+    prefix, _sep, secret = presented[len(KEY_START) :].partition("_")
     if not prefix or not secret:
         return None
     key = ApiKey.objects.filter(prefix=prefix).first()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from django.utils.translation import gettext as _
+
 
 class InvalidAddress(ValueError):
     """Not an email address; the message says why."""
@@ -43,30 +45,44 @@ def normalise_address(address: str) -> str:
         if plain is not None and len(plain.group(1)) <= 253:
             return key
     if not value:
-        raise InvalidAddress("empty")
+        raise InvalidAddress(_("empty"))
     if not _is_text(value):
-        raise InvalidAddress(f"not an address (not text): {value[:80]!r}")
+        raise InvalidAddress(
+            _("not an address (not text): %(address)s") % {"address": repr(value[:80])}
+        )
     ats = value.count("@")
     if ats == 0:
-        raise InvalidAddress(f"not an address (no @): {value[:80]!r}")
+        raise InvalidAddress(
+            _("not an address (no @): %(address)s") % {"address": repr(value[:80])}
+        )
     if ats > 1:
         # "a@x.com;b@y.org", "a@x.comb@y.org": each @ between two non-empty parts.
         pieces = [p for p in _SEPARATORS.split(value) if p]
         glued = "@@" not in value and value[0] != "@" and value[-1] != "@"
-        kind = "two addresses glued together" if glued or len(pieces) > 1 else "not an address"
-        raise InvalidAddress(f"{kind}: {value[:80]!r}")
-    local, _, domain = value.partition("@")
+        kind = (
+            _("two addresses glued together") if glued or len(pieces) > 1 else _("not an address")
+        )
+        raise InvalidAddress(
+            _("%(kind)s: %(address)s") % {"kind": kind, "address": repr(value[:80])}
+        )
+    local, _at, domain = value.partition("@")
     if not local or not _LOCAL.match(local):
-        raise InvalidAddress(f"not an address (bad part before @): {value[:80]!r}")
+        raise InvalidAddress(
+            _("not an address (bad part before @): %(address)s") % {"address": repr(value[:80])}
+        )
     if domain.isascii():
         ascii_domain = domain.lower()
     else:
         try:
             ascii_domain = domain.encode("idna").decode("ascii").lower()
         except UnicodeError:
-            raise InvalidAddress(f"not an address (invalid domain): {value[:80]!r}") from None
+            raise InvalidAddress(
+                _("not an address (invalid domain): %(address)s") % {"address": repr(value[:80])}
+            ) from None
     if len(ascii_domain) > 253 or not _DOMAIN.match(ascii_domain):
-        raise InvalidAddress(f"not an address (invalid domain): {value[:80]!r}")
+        raise InvalidAddress(
+            _("not an address (invalid domain): %(address)s") % {"address": repr(value[:80])}
+        )
     return f"{local.lower()}@{ascii_domain}"
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -89,6 +90,17 @@ def _services(request):
         _missing("PostgreSQL", f"DATABASE_URL points at {connection.vendor}")
     if request.node.get_closest_marker("redis") and redis_url() is None:
         _missing("Redis", f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (English). A request in German leaves German
+    active in the thread after the test client returns (LocaleMiddleware activates it and
+    nothing deactivates it), and the services translate their refusals when they raise: without
+    this, a test asserting English wording fails or passes depending on the tests before it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(scope="session")

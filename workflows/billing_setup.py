@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus, EventKind
 from accounts.services import account_activate, account_event_record, account_lock
@@ -75,7 +76,7 @@ def billing_change(
     """Change how an account pays (billing.services.billing_profile_change), with the reason;
     the timeline lists each change. Returns the changes."""
     if not (reason or "").strip():
-        raise BillingError("say why the billing changes (R12); nothing was changed")
+        raise BillingError(_("say why the billing changes (R12); nothing was changed"))
     locked = account_lock(account)
     changes = billing_profile_change(
         account=locked,

@@ -168,7 +168,7 @@ def optin_signed_off(
     data = request.payload
     at = parse_datetime(data["at"])
     if at is None:
-        raise ApprovalError(f"request #{request.pk} has no readable opt-in date")
+        raise ApprovalError(_("request #%(pk)s has no readable opt-in date") % {"pk": request.pk})
     try:
         optin = optin_record(
             account=request.account,

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     Account,
@@ -139,7 +140,10 @@ def account_agent_action(
         )
         return locked
     if until is not None:
-        raise DeskError(f"only a pause has an end date, not {action}; nothing was changed")
+        raise DeskError(
+            _("only a pause has an end date, not %(action)s; nothing was changed")
+            % {"action": action}
+        )
     services = {"resume": account_resume, "reactivate": account_reactivate}
     return services[action](account=account, by=by, now=now, reason=why)
 
@@ -155,13 +159,27 @@ def pause_check(*, account: Account, now: datetime, until: date | None) -> None:
         longest = settings.PAUSE_LONGEST_DAYS
         if until <= today:
             raise DeskError(
-                f"a pause ends after today ({today:%Y-%m-%d} in {account.time_zone}), not on "
-                f"{until:%Y-%m-%d}; nothing was changed (R8)"
+                _(
+                    "a pause ends after today (%(today)s in %(time_zone)s), not "
+                    "on %(until)s; nothing was changed (R8)"
+                )
+                % {
+                    "today": format(today, "%Y-%m-%d"),
+                    "time_zone": account.time_zone,
+                    "until": format(until, "%Y-%m-%d"),
+                }
             )
         if until > today + timedelta(days=longest):
             raise DeskError(
-                f"a pause lasts at most {longest} days: until {today + timedelta(days=longest)} "
-                f"at the latest, not {until:%Y-%m-%d}; nothing was changed (R8)"
+                _(
+                    "a pause lasts at most %(longest)s days: until %(latest)s at "
+                    "the latest, not %(until)s; nothing was changed (R8)"
+                )
+                % {
+                    "longest": longest,
+                    "latest": today + timedelta(days=longest),
+                    "until": format(until, "%Y-%m-%d"),
+                }
             )
     period_start = start_of_day(add_months(today, -1, today.day), zone)
     last = (
@@ -176,7 +194,13 @@ def pause_check(*, account: Account, now: datetime, until: date | None) -> None:
     ).exists()
     if not allowed:
         raise DeskError(
-            f"{account.username} was paused already on "
-            f"{local_date(last.at, zone):%Y-%m-%d}, within one billing period; a second pause "
-            "needs a Billing clerk to allow it first; nothing was changed (R8)"
+            _(
+                "%(username)s was paused already on %(paused_on)s, within one "
+                "billing period; a second pause needs a Billing clerk to "
+                "allow it first; nothing was changed (R8)"
+            )
+            % {
+                "username": account.username,
+                "paused_on": format(local_date(last.at, zone), "%Y-%m-%d"),
+            }
         )

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from accounts.selectors import accounts_due_for_purge
@@ -147,7 +148,7 @@ def account_purge(
     hand only by signing off what another asked for (`requested_by`, four eyes); R7 holds for
     them as for the job."""
     second_person_check(
-        by=by, requested_by=requested_by, permission=PURGE_BY_HAND, what="a purge by hand"
+        by=by, requested_by=requested_by, permission=PURGE_BY_HAND, what=_("a purge by hand")
     )
     return bool(accounts_purge(account_ids=[account.pk], by=by, now=now, run=run).purged)
 

@@ -5,6 +5,7 @@ billing date, R5/R6: billing closes) and is ``workflows.desk.cancellation_call_t
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Account, AccountStatus, CancellationReason
 from accounts.services.lifecycle import LifecycleError
@@ -22,6 +23,13 @@ AGENT_ACTIONS = {
     # A Billing clerk allows a second pause within one billing period (R8 guardrail); the
     # agent then pauses as usual.
     "allow_pause": "accounts.allow_repeat_pause",
+}
+# What each action is called in a refusal ("X may not pause accounts"), translated when raised.
+AGENT_ACTION_NAMES = {
+    "pause": gettext_noop("pause accounts"),
+    "resume": gettext_noop("resume accounts"),
+    "reactivate": gettext_noop("reactivate accounts"),
+    "allow_pause": gettext_noop("allow a second pause"),
 }
 
 
@@ -112,9 +120,12 @@ def agent_action_check(
     """Refuse an agent action (pause, resume, reactivate) entered without the permission, the
     matching username or a reason (DeskError); returns the reason, trimmed."""
     if action not in AGENT_ACTIONS:
-        raise DeskError(f"unknown action {action!r}")
+        raise DeskError(_("unknown action %(action)s") % {"action": repr(action)})
     if by.user is None or not by.may(AGENT_ACTIONS[action]):
-        raise DeskError(_("%(who)s may not do this to accounts") % {"who": by.label})
+        raise DeskError(
+            _("%(who)s may not %(action)s")
+            % {"who": by.label, "action": _(AGENT_ACTION_NAMES[action])}
+        )
     typed = username_typed.strip()
     if typed != account.username:
         raise DeskError(

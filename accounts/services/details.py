@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountEvent, EventKind
 from accounts.selectors import trial_end_for
@@ -53,7 +54,9 @@ def _validate(account: Account, wanted: Mapping[str, Any]) -> None:
             f"{field}: {' '.join(str(m) for m in messages)}"
             for field, messages in exc.message_dict.items()
         )
-        raise AccountDetailsError(f"{account}: {problems}") from None
+        raise AccountDetailsError(
+            _("%(account)s: %(problems)s") % {"account": account, "problems": problems}
+        ) from None
 
 
 @transaction.atomic
@@ -65,13 +68,17 @@ def account_details_change(
     changed fields (none: nothing written)."""
     forbidden = sorted(set(changes) - set(ACCOUNT_DETAILS) - set(LEGAL_HOLD_FIELDS))
     if forbidden or set(changes) & set(LEGAL_HOLD_FIELDS):
-        what = ", ".join(forbidden) or "the legal hold"
+        what = ", ".join(forbidden) or _("the legal hold")
         raise AccountDetailsError(
-            f"{what} cannot be changed here: the status through the actions on the account "
-            "page, a legal hold by Compliance under Retention (R7, R12)"
+            _(
+                "%(what)s cannot be changed here: the status through the "
+                "actions on the account page, a legal hold by Compliance "
+                "under Retention (R7, R12)"
+            )
+            % {"what": what}
         )
     if not (reason or "").strip():
-        raise AccountDetailsError("say why the details change (R12); nothing was changed")
+        raise AccountDetailsError(_("say why the details change (R12); nothing was changed"))
     locked = Account.objects.select_for_update().get(pk=account.pk)
     _validate(locked, changes)
     diffs, fields = [], []
@@ -111,8 +118,16 @@ def accounts_update_details(
         forbidden = sorted(set(wanted) - set(ACCOUNT_DETAILS))
         if forbidden:
             raise AccountDetailsError(
-                f"{username}: an import may not change {', '.join(forbidden)}; it changes only "
-                f"{', '.join(ACCOUNT_DETAILS)} (legal holds: Compliance only, R7)"
+                _(
+                    "%(username)s: an import may not change %(forbidden)s; it "
+                    "changes only %(allowed)s (legal holds: Compliance "
+                    "only, R7)"
+                )
+                % {
+                    "username": username,
+                    "forbidden": ", ".join(forbidden),
+                    "allowed": ", ".join(ACCOUNT_DETAILS),
+                }
             )
     counts = {"updated": 0, "unchanged": 0, "events": 0}
     with transaction.atomic():
@@ -121,7 +136,9 @@ def accounts_update_details(
         )
         missing = set(changes) - {a.username for a in accounts}
         if missing:
-            raise AccountDetailsError(f"no account named {', '.join(sorted(missing))}")
+            raise AccountDetailsError(
+                _("no account named %(missing)s") % {"missing": ", ".join(sorted(missing))}
+            )
         updated: list[Account] = []
         events: list[AccountEvent] = []
         for account in accounts:
@@ -169,9 +186,11 @@ def account_open(
     trial day; the timeline starts with its creation."""
     username = (username or "").strip()
     if not username:
-        raise AccountDetailsError("an account needs a username")
+        raise AccountDetailsError(_("an account needs a username"))
     if Account.objects.filter(username=username).exists():
-        raise AccountDetailsError(f"an account named {username} exists already")
+        raise AccountDetailsError(
+            _("an account named %(username)s exists already") % {"username": username}
+        )
     account = Account(
         username=username,
         company=company,
@@ -187,7 +206,9 @@ def account_open(
             f"{field}: {' '.join(str(m) for m in messages)}"
             for field, messages in exc.message_dict.items()
         )
-        raise AccountDetailsError(f"{username}: {problems}") from None
+        raise AccountDetailsError(
+            _("%(username)s: %(problems)s") % {"username": username, "problems": problems}
+        ) from None
     account.trial_ends_at = trial_end_for(account=account, started_at=now)
     account.save()
     AccountEvent.objects.create(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from accounts.services.lifecycle import account_event_record, account_lock
@@ -25,9 +26,12 @@ def legal_hold_check(*, by: Actor, reason: str | None) -> None:
     """Refuse a legal hold change `by` may not make: it needs the permission (Compliance), and
     a reason (the matter, case or request) unless `reason` is None, where none is asked."""
     if not by.may(SET_LEGAL_HOLD):
-        raise LegalHoldError(f"{by.label} may not set or release legal holds (Compliance only)")
+        raise LegalHoldError(
+            _("%(label)s may not set or release legal holds (Compliance only)")
+            % {"label": by.label}
+        )
     if reason is not None and not reason.strip():
-        raise LegalHoldError("a legal hold needs a reason (the matter, case or request)")
+        raise LegalHoldError(_("a legal hold needs a reason (the matter, case or request)"))
 
 
 @transaction.atomic
@@ -60,7 +64,10 @@ def account_legal_hold_release(
     legal_hold_check(by=by, reason=reason or "")
     try:
         second_person_check(
-            by=by, requested_by=requested_by, permission=SET_LEGAL_HOLD, what="a legal hold release"
+            by=by,
+            requested_by=requested_by,
+            permission=SET_LEGAL_HOLD,
+            what=_("a legal hold release"),
         )
     except SignOffRequired as exc:
         raise LegalHoldError(str(exc)) from None

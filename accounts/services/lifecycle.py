@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts import selectors
 from accounts.models import (
@@ -50,55 +52,67 @@ class Move:
 
 MOVES = {
     "activate": Move(
-        "activate",
+        gettext_noop("activate"),
         (S.TRIAL,),
         S.ACTIVE,
-        "lifecycle",
-        "a paid plan can only be chosen during a trial",
+        gettext_noop("lifecycle"),
+        gettext_noop("a paid plan can only be chosen during a trial"),
     ),
     "expire_trial": Move(
-        "expire trial",
+        gettext_noop("expire trial"),
         (S.TRIAL,),
         S.EXPIRED,
         "R1",
-        "only a trial can expire or be closed as a trial",
+        gettext_noop("only a trial can expire or be closed as a trial"),
     ),
-    "pause": Move("pause", (S.ACTIVE,), S.PAUSED, "R8", "only an active account can be paused"),
-    "resume": Move("resume", (S.PAUSED,), S.ACTIVE, "R8", "only a paused account can resume"),
+    "pause": Move(
+        gettext_noop("pause"),
+        (S.ACTIVE,),
+        S.PAUSED,
+        "R8",
+        gettext_noop("only an active account can be paused"),
+    ),
+    "resume": Move(
+        gettext_noop("resume"),
+        (S.PAUSED,),
+        S.ACTIVE,
+        "R8",
+        gettext_noop("only a paused account can resume"),
+    ),
     "suspend": Move(
-        "suspend",
+        gettext_noop("suspend"),
         (S.ACTIVE, S.PAUSED),
         S.SUSPENDED,
         "R11",
-        "only an active or paused account can be suspended for non-payment",
+        gettext_noop("only an active or paused account can be suspended for non-payment"),
     ),
     "unsuspend": Move(
-        "reactivate after payment",
+        gettext_noop("reactivate after payment"),
         (S.SUSPENDED,),
         S.ACTIVE,
         "R11",
-        "only a suspended account is reactivated by a payment",
+        gettext_noop("only a suspended account is reactivated by a payment"),
     ),
     "cancel": Move(
-        "cancel",
+        gettext_noop("cancel"),
         (S.ACTIVE, S.PAUSED, S.SUSPENDED),
         S.CANCELLED,
         "R2",
-        "only an active, paused or suspended account can be cancelled",
+        gettext_noop("only an active, paused or suspended account can be cancelled"),
     ),
     "reactivate": Move(
-        "reactivate",
+        gettext_noop("reactivate"),
         (S.CANCELLED, S.EXPIRED),
         S.ACTIVE,
         "R7",
-        "only a cancelled or expired account can be reactivated",
+        gettext_noop("only a cancelled or expired account can be reactivated"),
     ),
     "purge": Move(
-        "purge",
+        gettext_noop("purge"),
         (S.CANCELLED, S.EXPIRED),
         S.PURGED,
         "R7",
-        "only a cancelled or expired account can be purged",
+        gettext_noop("only a cancelled or expired account can be purged"),
     ),
 }
 
@@ -107,14 +121,23 @@ def _refusal(account: Account, move: Move) -> LifecycleError:
     if move.name == "cancel" and account.status == S.TRIAL:
         # R1: a trial needs no cancellation; the desk offers closing it instead.
         end = account.trial_ends_at.astimezone(account.zone) if account.trial_ends_at else None
-        when = f" on {end:%Y-%m-%d %H:%M %Z}" if end else ""
+        when = _(" on %(moment)s") % {"moment": f"{end:%Y-%m-%d %H:%M %Z}"} if end else ""
         return LifecycleError(
-            f"{account.username} is on a free trial, which ends by itself{when} (R1); "
-            "close the trial instead if the customer insists"
+            _(
+                "%(username)s is on a free trial, which ends by itself%(when)s (R1); "
+                "close the trial instead if the customer insists"
+            )
+            % {"username": account.username, "when": when}
         )
     return LifecycleError(
-        f"cannot {move.name} {account.username}: it is {account.get_status_display().lower()}, "
-        f"and {move.why_not} ({move.rule})"
+        _("cannot %(move)s %(username)s: it is %(status)s, and %(why_not)s")
+        % {
+            "move": _(move.name),
+            "username": account.username,
+            "status": account.get_status_display().lower(),
+            "why_not": _(move.why_not),
+        }
+        + f" ({_(move.rule)})"
     )
 
 
@@ -228,7 +251,7 @@ OUTSIDE_DESK_REASON = "Not recorded (cancelled outside the desk)"
 
 
 def system_reason(*, name: str) -> CancellationReason:
-    reason, _ = CancellationReason.objects.get_or_create(
+    reason, _created = CancellationReason.objects.get_or_create(
         name=name, defaults={"system": True, "active": False}
     )
     return reason
@@ -301,9 +324,17 @@ def account_reactivate_move(
     ):
         days = localtime.days_between(inactive_since, now, locked.zone)
         raise LifecycleError(
-            f"cannot reactivate {locked.username}: inactive since "
-            f"{localtime.local_date(inactive_since, locked.zone):%Y-%m-%d}, {days} days ago, "
-            f"more than {selectors.retention_days()} days, past the retention window (R7)"
+            _(
+                "cannot reactivate %(username)s: inactive since %(since)s, "
+                "%(days)s days ago, more than %(kept)s days, past the "
+                "retention window (R7)"
+            )
+            % {
+                "username": locked.username,
+                "since": format(localtime.local_date(inactive_since, locked.zone), "%Y-%m-%d"),
+                "days": days,
+                "kept": selectors.retention_days(),
+            }
         )
     locked, moved = _move(account=locked, move="reactivate", by=by, now=now, reason=reason)
     if moved:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import CancellationReason
 from core.actors import Actor
@@ -25,9 +26,11 @@ class ReasonError(ValueError):
 def _clean_name(name: str) -> str:
     text = " ".join((name or "").split())
     if not text:
-        raise ReasonError("a reason needs a name")
+        raise ReasonError(_("a reason needs a name"))
     if len(text) > 120:
-        raise ReasonError(f"a reason's name is at most 120 characters, not {len(text)}")
+        raise ReasonError(
+            _("a reason's name is at most 120 characters, not %(count)s") % {"count": len(text)}
+        )
     return text
 
 
@@ -47,10 +50,10 @@ def reason_save(
     if reason is not None:
         clash = clash.exclude(pk=reason.pk)
     if clash.exists():
-        raise ReasonError(f"a reason named {text!r} exists already")
+        raise ReasonError(_("a reason named %(text)s exists already") % {"text": repr(text)})
     if reason is None:
         if not by.may(ADD_REASONS):
-            raise ReasonError(f"{by.label} may not add cancellation reasons")
+            raise ReasonError(_("%(label)s may not add cancellation reasons") % {"label": by.label})
         created = CancellationReason.objects.create(name=text, active=active, created_at=now)
         change_record(
             entry=created,
@@ -62,10 +65,13 @@ def reason_save(
         )
         return created
     if not by.may(MANAGE_REASONS):
-        raise ReasonError(f"{by.label} may not change cancellation reasons")
+        raise ReasonError(_("%(label)s may not change cancellation reasons") % {"label": by.label})
     locked = CancellationReason.objects.select_for_update().get(pk=reason.pk)
     if locked.system:
-        raise ReasonError(f"{locked.name!r} is the system's own reason and cannot be changed")
+        raise ReasonError(
+            _("%(name)s is the system's own reason and cannot be changed")
+            % {"name": repr(locked.name)}
+        )
     wanted = {"name": text, "active": active}
     changes = change_diff(entry=locked, wanted=wanted)
     if not changes:
@@ -86,13 +92,14 @@ def reasons_set_active(
     """Retire reasons (`active` False) or offer them again, all or none; returns how many
     changed. The system's reasons are refused."""
     if not by.may(MANAGE_REASONS):
-        raise ReasonError(f"{by.label} may not change cancellation reasons")
+        raise ReasonError(_("%(label)s may not change cancellation reasons") % {"label": by.label})
     ids = [r.pk for r in reasons]
     locked = list(CancellationReason.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     system = [r.name for r in locked if r.system]
     if system:
         raise ReasonError(
-            f"{', '.join(system)}: the system's own reason(s) cannot be retired or offered"
+            _("%(system)s: the system's own reason(s) cannot be retired or offered")
+            % {"system": ", ".join(system)}
         )
     changed = 0
     for entry in locked:

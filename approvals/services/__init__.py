@@ -56,7 +56,7 @@ def approval_request(
     until it expires (APPROVAL_EXPIRY_DAYS). One pending request per kind and subject. The
     caller (``workflows.approvals``) has checked that the action could be done now."""
     if kind not in ApprovalKind.values:
-        raise ApprovalError(f"unknown kind of sign-off {kind!r}")
+        raise ApprovalError(_("unknown kind of sign-off %(kind)s") % {"kind": repr(kind)})
     label = ApprovalKind(kind).label
     if by.is_job:
         raise ApprovalError(_("a sign-off is asked for by a member of staff, not by a job"))

@@ -50,13 +50,23 @@ def catalogue_entry_save(
     code = (code or "").strip()
     price, currency = money(monthly_price, currency, what=_("the monthly price"))
     if price < 0:
-        raise BillingError(f"the monthly price of {what} {code} cannot be negative")
+        raise BillingError(
+            _("the monthly price of %(what)s %(code)s cannot be negative")
+            % {"what": what, "code": code}
+        )
     wanted = {"name": " ".join((name or "").split()), "monthly_price": price, "currency": currency}
     wanted["active"] = bool(active)
     entry = model.objects.select_for_update().filter(code=code).first()
     creating = entry is None
     if not by.may(_permission(model, creating)):
-        raise BillingError(f"{by.label} may not {'add' if creating else 'change'} {what}s")
+        plural = model._meta.verbose_name_plural
+        if creating:
+            raise BillingError(
+                _("%(label)s may not add %(what)s") % {"label": by.label, "what": plural}
+            )
+        raise BillingError(
+            _("%(label)s may not change %(what)s") % {"label": by.label, "what": plural}
+        )
     candidate = model(code=code, **wanted) if entry is None else entry
     if entry is not None:
         changes = change_diff(entry=entry, wanted=wanted, fields=CATALOGUE_FIELDS)
@@ -64,8 +74,11 @@ def catalogue_entry_save(
             return entry
         if entry.currency != currency and _in_use(entry):
             raise BillingError(
-                f"{what} {code} is in use: its currency stays {entry.currency} (make a new "
-                f"{what} in {currency} instead)"
+                _(
+                    "%(what)s %(code)s is in use: its currency stays "
+                    "%(currency)s (make a new %(what)s in %(new_currency)s instead)"
+                )
+                % {"what": what, "code": code, "currency": entry.currency, "new_currency": currency}
             )
         for field, value in wanted.items():
             setattr(candidate, field, value)
@@ -76,7 +89,10 @@ def catalogue_entry_save(
             f"{field}: {' '.join(str(m) for m in messages)}"
             for field, messages in exc.message_dict.items()
         )
-        raise BillingError(f"{what} {code}: {problems}") from None
+        raise BillingError(
+            _("%(what)s %(code)s: %(problems)s")
+            % {"what": what, "code": code, "problems": problems}
+        ) from None
     candidate.save()
     if creating:
         changes = [[field, "(empty)", shown(wanted[field])] for field in CATALOGUE_FIELDS]

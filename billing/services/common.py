@@ -90,7 +90,9 @@ def require_permission(by: Actor, permission: str, what: str) -> None:
     """Refuse a staff member without `permission` (the admin hides the action from them; the
     service refuses whatever calls it)."""
     if not by.may(permission):
-        raise BillingError(f"{by.label} may not {what}; nothing was changed")
+        raise BillingError(
+            _("%(label)s may not %(what)s; nothing was changed") % {"label": by.label, "what": what}
+        )
 
 
 def lock_profile(account: Account) -> BillingProfile:
@@ -104,7 +106,7 @@ def lock_profile(account: Account) -> BillingProfile:
             .get(account_id=account.pk)
         )
     except BillingProfile.DoesNotExist:
-        raise BillingError(f"{account} has no billing profile") from None
+        raise BillingError(_("%(account)s has no billing profile") % {"account": account}) from None
     profile.account = locked_account
     return profile
 

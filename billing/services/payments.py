@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Account, AccountStatus
 from billing.calendar import add_months
@@ -56,7 +57,7 @@ from core.actors import Actor
 from core.localtime import local_date
 from core.signoff import SignOffRequired, second_person_check
 
-R5_REFUSAL = (
+R5_REFUSAL = gettext_noop(
     "Prepayments are not refundable (R5): a prepaid term is neither refunded nor paid back "
     "on cancellation, its remaining balance is forfeited."
 )
@@ -145,34 +146,50 @@ def payment_record(
     buys prepaid balance; billing restarts a month from today (a suspended account is then
     reactivated by ``workflows.payments``). Otherwise a prepaid account's payment tops up its
     balance."""
-    require_permission(by, "billing.record_payment", "record payments")
+    require_permission(by, "billing.record_payment", _("record payments"))
     value, code = positive_money(amount, currency, what=_("payment"))
     reference = (reference or "").strip()
     if not reference:
-        raise BillingError("a payment needs a reference (bank transfer id, cheque number)")
+        raise BillingError(_("a payment needs a reference (bank transfer id, cheque number)"))
     profile = lock_profile(account)
     account = profile.account
     _refuse_while_charging(profile, now=now)
     plan = profile.plan
     if plan is None:
-        raise BillingError(f"{account} has no plan; choose one before recording a payment")
+        raise BillingError(
+            _("%(account)s has no plan; choose one before recording a payment")
+            % {"account": account}
+        )
     if code != plan.currency:
         raise BillingError(
-            f"{account} is billed in {plan.currency}; a payment in {code} cannot be "
-            "recorded against it"
+            _(
+                "%(account)s is billed in %(currency)s; a payment in "
+                "%(code)s cannot be recorded against it"
+            )
+            % {"account": account, "currency": plan.currency, "code": code}
         )
     if account.status not in (AccountStatus.ACTIVE, AccountStatus.PAUSED, AccountStatus.SUSPENDED):
         raise BillingError(
-            f"{account} is {account.get_status_display().lower()}; reactivate it before "
-            "recording a payment"
+            _("%(account)s is %(status)s; reactivate it before recording a payment")
+            % {"account": account, "status": account.get_status_display().lower()}
         )
     outstanding = _outstanding(profile)
     monthly = monthly_total(plan=plan, addons=_active_addons(account))
     if outstanding and value < monthly:
         raise BillingError(
-            f"{account} owes {monthly} {code} for the month from "
-            f"{profile.next_billing_date or 'today'}; a payment of {value} {code} does not "
-            "cover it"
+            _(
+                "%(account)s owes %(monthly)s %(code)s for the month from "
+                "%(since)s; a payment of %(paid)s %(code2)s does not cover "
+                "it"
+            )
+            % {
+                "account": account,
+                "monthly": monthly,
+                "code": code,
+                "since": profile.next_billing_date or _("today"),
+                "paid": value,
+                "code2": code,
+            }
         )
     fields = by.as_fields()
     payment = LedgerEntry.objects.create(
@@ -233,10 +250,16 @@ def prepaid_term_buy(*, account: Account, by: Actor, now: datetime) -> LedgerEnt
     sent = charge_send(charge=charge)
     entry = _purchase_record(account=account, sent=sent, by=by, now=now)
     if sent.refused or sent.unavailable:
-        raise BillingError(f"the card could not be charged: {sent.refused or sent.unavailable}")
+        raise BillingError(
+            _("the card could not be charged: %(problem)s")
+            % {"problem": sent.refused or sent.unavailable}
+        )
     if entry is None:
         assert sent.result is not None
-        raise BillingError(f"the card was declined ({sent.result.decline_code})")
+        raise BillingError(
+            _("the card was declined (%(decline_code)s)")
+            % {"decline_code": sent.result.decline_code}
+        )
     return entry
 
 
@@ -246,11 +269,14 @@ def _purchase_claim(*, account: Account, by: Actor, now: datetime) -> Charge:
     account = profile.account
     plan = profile.plan
     if profile.mode != BillingMode.PREPAID or plan is None:
-        raise BillingError(f"{account} is not billed by prepaid term")
+        raise BillingError(_("%(account)s is not billed by prepaid term") % {"account": account})
     card = Card.objects.filter(account_id=account.pk).first()
     today = local_date(now, account.zone)
     if card is None or not card.is_valid_on(today):
-        raise BillingError(f"{account} has no valid card on file to buy the prepaid term with")
+        raise BillingError(
+            _("%(account)s has no valid card on file to buy the prepaid term with")
+            % {"account": account}
+        )
     if _resumable_by_staff(profile, purpose_is_purchase=True, now=now):
         charge = claimed_charge(profile)
     else:
@@ -304,8 +330,11 @@ def _claimed_profile(*, account: Account, charge: Charge) -> BillingProfile:
     )
     if profile is None:
         raise BillingError(
-            f"the card charge of {account} was completed by another request meanwhile; "
-            "see its card charge attempts"
+            _(
+                "the card charge of %(account)s was completed by another "
+                "request meanwhile; see its card charge attempts"
+            )
+            % {"account": account}
         )
     return profile
 
@@ -321,7 +350,7 @@ def charge_refund_check(*, entry: LedgerEntry, reason: str) -> None:
     """Refuse a refund that can never be made: a prepayment (R5), a payment, an entry of a
     kind that is not a charge, a refund without a reason, a charge refunded already."""
     if entry.kind in PREPAYMENT_KINDS:
-        raise BillingError(R5_REFUSAL)
+        raise BillingError(_(R5_REFUSAL))
     if entry.kind in (EntryKind.CARD_PAYMENT, EntryKind.PAYMENT):
         bought_prepayment = LedgerEntry.objects.filter(
             account_id=entry.account_id,
@@ -329,12 +358,14 @@ def charge_refund_check(*, entry: LedgerEntry, reason: str) -> None:
             reference=entry.reference,
         ).exists()
         if entry.reference and bought_prepayment:
-            raise BillingError(R5_REFUSAL)
-        raise BillingError("refund the charge this payment paid for, not the payment itself")
+            raise BillingError(_(R5_REFUSAL))
+        raise BillingError(_("refund the charge this payment paid for, not the payment itself"))
     if entry.kind not in REFUNDABLE_KINDS:
-        raise BillingError(f"a {entry.get_kind_display().lower()} cannot be refunded")
+        raise BillingError(
+            _("a %(kind)s cannot be refunded") % {"kind": entry.get_kind_display().lower()}
+        )
     if not (reason or "").strip():
-        raise BillingError("a refund needs a reason")
+        raise BillingError(_("a refund needs a reason"))
     _refuse_refunded(entry)
 
 
@@ -353,11 +384,11 @@ def charge_refund(
     (two staff members at once, or again after a crash) it gives back the same refund, and the
     record then takes the account's lock and writes the refund once. A charge of the account
     in flight meanwhile does not stop it: it refunds an earlier, recorded charge."""
-    require_permission(by, "billing.refund_charge", "refund charges")
+    require_permission(by, "billing.refund_charge", _("refund charges"))
     charge_refund_check(entry=entry, reason=reason)
     try:
         second_person_check(
-            by=by, requested_by=requested_by, permission="billing.refund_charge", what="a refund"
+            by=by, requested_by=requested_by, permission="billing.refund_charge", what=_("a refund")
         )
     except SignOffRequired as exc:
         raise BillingError(str(exc)) from None
@@ -371,7 +402,9 @@ def charge_refund(
                 idempotency_key=f"refund:{entry.pk}",
             )
         except (GatewayError, GatewayUnavailable) as exc:
-            raise BillingError(f"the gateway refused the refund: {exc}") from None
+            raise BillingError(
+                _("the gateway refused the refund: %(exc)s") % {"exc": exc}
+            ) from None
     with transaction.atomic():
         lock_profile(entry.account)
         _refuse_refunded(entry)
@@ -390,7 +423,9 @@ def charge_refund(
 
 def _refuse_refunded(entry: LedgerEntry) -> None:
     if LedgerEntry.objects.filter(refund_of=entry).exists():
-        raise BillingError(f"this {entry.get_kind_display().lower()} was already refunded")
+        raise BillingError(
+            _("this %(kind)s was already refunded") % {"kind": entry.get_kind_display().lower()}
+        )
 
 
 @dataclass(frozen=True)
@@ -410,18 +445,24 @@ def card_retry_check(*, account: Account, by: Actor, now: datetime) -> None:
     """Refuse (BillingError) a card retry that ``card_retry_claim`` would refuse before any
     charge: the permission, a charge at the gateway right now, nothing owed, no valid card.
     Staff actions over several accounts check them all before charging any."""
-    require_permission(by, "billing.retry_card", "retry cards")
+    require_permission(by, "billing.retry_card", _("retry cards"))
     profile = BillingProfile.objects.select_related("account").filter(account_id=account.pk).first()
     if profile is None:
-        raise BillingError(f"{account} has no billing profile")
+        raise BillingError(_("%(account)s has no billing profile") % {"account": account})
     if _resumable_by_staff(profile, purpose_is_purchase=False, now=now):
         return
     _refuse_while_charging(profile, now=now)
     if not _outstanding(profile):
-        raise BillingError(f"{profile.account} has no declined or unpaid charge to retry")
+        raise BillingError(
+            _("%(account)s has no declined or unpaid charge to retry")
+            % {"account": profile.account}
+        )
     card = Card.objects.filter(account_id=account.pk).first()
     if card is None or not card.is_valid_on(local_date(now, profile.account.zone)):
-        raise BillingError(f"{profile.account} has no valid card on file; attach a card first")
+        raise BillingError(
+            _("%(account)s has no valid card on file; attach a card first")
+            % {"account": profile.account}
+        )
 
 
 @transaction.atomic
@@ -432,7 +473,7 @@ def card_retry_claim(*, account: Account, by: Actor, now: datetime) -> Charge | 
     recorded with ``card_retry_record`` (``workflows.payments.card_retry_now`` does all three).
     A CardRetry when nothing is to be charged. A retry whose record a crash lost is sent again
     as it was (same key: the gateway answers with the first charge)."""
-    require_permission(by, "billing.retry_card", "retry cards")
+    require_permission(by, "billing.retry_card", _("retry cards"))
     profile = lock_profile(account)
     account = profile.account
     card = Card.objects.filter(account_id=account.pk).first()
@@ -440,16 +481,21 @@ def card_retry_claim(*, account: Account, by: Actor, now: datetime) -> Charge | 
         charge = claimed_charge(profile)
         charge.token = card.token if card is not None else ""
         if profile.plan is None:
-            raise BillingError(f"{account} has no plan to bill")
+            raise BillingError(_("%(account)s has no plan to bill") % {"account": account})
         charge.description, charge.payment = charge_texts(
             charge.purpose, charge.period, profile.plan, _active_addons(account), profile
         )
     else:
         _refuse_while_charging(profile, now=now)
         if not _outstanding(profile):
-            raise BillingError(f"{account} has no declined or unpaid charge to retry")
+            raise BillingError(
+                _("%(account)s has no declined or unpaid charge to retry") % {"account": account}
+            )
         if card is None or not card.is_valid_on(local_date(now, account.zone)):
-            raise BillingError(f"{account} has no valid card on file; attach a card first")
+            raise BillingError(
+                _("%(account)s has no valid card on file; attach a card first")
+                % {"account": account}
+            )
         earlier = CardChargeAttempt.objects.filter(
             account_id=account.pk, period=profile.next_billing_date, by_job=""
         ).count()
@@ -464,10 +510,10 @@ def card_retry_claim(*, account: Account, by: Actor, now: datetime) -> Charge | 
         # (the pause fee) apart.
         outcome = bill_account(profile=profile, card=card, addons=_active_addons(account), run=run)
         if outcome is None:
-            raise BillingError("the account cannot be billed; see the log for the reason")
+            raise BillingError(_("the account cannot be billed; see the log for the reason"))
         if not isinstance(outcome, Charge):
             # Nothing for the card to pay (and nothing written): say so.
-            return CardRetry(charged=False, message="the card was not charged (not charged)")
+            return CardRetry(charged=False, message=_("the card was not charged (not charged)"))
         charge = outcome
         _save(run)
     claim_write(profile, charge, token=claim_token(staff=True), until=now + CHARGE_LEASE)
@@ -494,10 +540,18 @@ def card_retry_record(*, account: Account, sent: Sent, by: Actor, now: datetime)
     profile.save()
     if sent.refused:
         return CardRetry(
-            charged=False, message=f"the card could not be charged: {sent.refused}", refused=True
+            charged=False,
+            message=_("the card could not be charged: %(problem)s") % {"problem": sent.refused},
+            refused=True,
         )
     if not charged:
-        reason = run.attempts[-1]["message"] if run.attempts else "not charged"
-        return CardRetry(charged=False, message=f"the card was not charged ({reason})")
+        reason = run.attempts[-1]["message"] if run.attempts else _("not charged")
+        return CardRetry(
+            charged=False, message=_("the card was not charged (%(reason)s)") % {"reason": reason}
+        )
     total = sum((e.amount for e in entries if e.kind == EntryKind.CARD_PAYMENT), Decimal(0))
-    return CardRetry(charged=True, message=f"the card was charged {total} {sent.charge.currency}")
+    return CardRetry(
+        charged=True,
+        message=_("the card was charged %(total)s %(currency)s")
+        % {"total": total, "currency": sent.charge.currency},
+    )

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from accounts.models import AccountStatus
 from billing import conf
 from billing.calendar import next_billing_after
@@ -97,8 +99,17 @@ def monthly_total(*, plan: Plan, addons: list[AccountAddOn]) -> Decimal:
     for sub in addons:
         if sub.addon.currency != plan.currency:
             raise BillingError(
-                f"add-on {sub.addon.name} is priced in {sub.addon.currency} but the plan "
-                f"{plan.name} in {plan.currency}; the account cannot be billed until they match"
+                _(
+                    "add-on %(name)s is priced in %(currency)s but the plan "
+                    "%(name2)s in %(currency2)s; the account cannot be billed "
+                    "until they match"
+                )
+                % {
+                    "name": sub.addon.name,
+                    "currency": sub.addon.currency,
+                    "name2": plan.name,
+                    "currency2": plan.currency,
+                }
             )
         total += sub.addon.monthly_price
     return total
@@ -132,7 +143,7 @@ def bill_account(
 def _plan_of(profile: BillingProfile, run: Run) -> Plan:
     plan = run.plans.get(profile.plan_id) if profile.plan_id is not None else None
     if plan is None:
-        raise BillingError(f"{profile.account} has no plan to bill")
+        raise BillingError(_("%(account)s has no plan to bill") % {"account": profile.account})
     return plan
 
 
@@ -149,7 +160,10 @@ def _bill(
     if paused:
         fee = conf.pause_fees().get(currency)
         if fee is None:
-            raise BillingError(f"no pause fee is set for {currency} (setting PAUSE_FEES)")
+            raise BillingError(
+                _("no pause fee is set for %(currency)s (setting PAUSE_FEES)")
+                % {"currency": currency}
+            )
         if (card is None or not card.is_valid_on(today)) and profile.prepaid_balance >= fee:
             profile.prepaid_balance -= fee
             run.entry(
@@ -416,7 +430,9 @@ def _mark_unpaid(profile: BillingProfile, run: Run, reason: str) -> None:
 def _advance(profile: BillingProfile, today: date) -> None:
     """The period is paid: move to the next billing date and clear the retries."""
     if profile.next_billing_date is None:
-        raise BillingError(f"{profile.account} has no billing date to move on from")
+        raise BillingError(
+            _("%(account)s has no billing date to move on from") % {"account": profile.account}
+        )
     nxt = next_billing_after(profile.next_billing_date, today, profile.anchor_day)
     profile.next_billing_date = nxt
     profile.due_at = start_of_day(nxt, profile.account.zone)

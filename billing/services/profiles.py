@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus
 from billing.gateway import CardDetails, GatewayError, get_gateway
@@ -41,8 +42,8 @@ OPEN_FOR_BILLING = (
 def _refuse_closed(account: Account, what: str) -> None:
     if account.status not in OPEN_FOR_BILLING:
         raise BillingError(
-            f"cannot {what} {account}: it is {account.get_status_display().lower()}; "
-            "reactivate it first (R6, R7)"
+            _("cannot %(what)s %(account)s: it is %(status)s; reactivate it first (R6, R7)")
+            % {"what": what, "account": account, "status": account.get_status_display().lower()}
         )
 
 
@@ -51,7 +52,9 @@ def plan_get(*, code: str) -> Plan:
         return Plan.objects.get(code=code)
     except Plan.DoesNotExist:
         known = ", ".join(Plan.objects.values_list("code", flat=True)) or "none"
-        raise BillingError(f"unknown plan {code!r}; plans: {known}") from None
+        raise BillingError(
+            _("unknown plan %(code)s; plans: %(known)s") % {"code": repr(code), "known": known}
+        ) from None
 
 
 def billing_profile_check(
@@ -62,11 +65,20 @@ def billing_profile_check(
     _refuse_closed(account, "open billing for")
     plan = plan_get(code=plan_code)
     if mode not in BillingMode.values:
-        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+        raise BillingError(
+            _("unknown billing mode %(mode)s; modes: %(values)s")
+            % {"mode": repr(mode), "values": ", ".join(BillingMode.values)}
+        )
     if mode == BillingMode.PREPAID and not 1 <= prepaid_months <= 36:
-        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+        raise BillingError(
+            _("a prepaid term is 1 to 36 months, not %(prepaid_months)s")
+            % {"prepaid_months": prepaid_months}
+        )
     if BillingProfile.objects.filter(account_id=account.pk).exists():
-        raise BillingError(f"{account} already has a billing profile; change its plan instead")
+        raise BillingError(
+            _("%(account)s already has a billing profile; change its plan instead")
+            % {"account": account}
+        )
     return plan
 
 
@@ -83,7 +95,7 @@ def billing_profile_open(
     """Start billing an account on `plan_code`. Monthly accounts are first charged on today's
     local date (the next billing run); prepaid accounts then buy their term with
     `prepaid_term_buy` or a recorded payment, and consume it month by month from a month on."""
-    require_permission(by, "billing.add_billingprofile", "open billing profiles")
+    require_permission(by, "billing.add_billingprofile", _("open billing profiles"))
     plan = billing_profile_check(
         account=account, plan_code=plan_code, mode=mode, prepaid_months=prepaid_months
     )
@@ -116,15 +128,21 @@ def billing_profile_change(
     Refused: a closed account, a plan in another currency than the add-ons or the prepaid
     balance, a change of mode while prepaid balance is left. Returns the changes ([field, old,
     new]); none when nothing differs."""
-    require_permission(by, "billing.change_billingprofile", "change billing profiles")
+    require_permission(by, "billing.change_billingprofile", _("change billing profiles"))
     profile = lock_profile(account)
     account = profile.account
     _refuse_closed(account, "change the billing of")
     plan = plan_get(code=plan_code)
     if mode not in BillingMode.values:
-        raise BillingError(f"unknown billing mode {mode!r}; modes: {', '.join(BillingMode.values)}")
+        raise BillingError(
+            _("unknown billing mode %(mode)s; modes: %(values)s")
+            % {"mode": repr(mode), "values": ", ".join(BillingMode.values)}
+        )
     if not 1 <= prepaid_months <= 36:
-        raise BillingError(f"a prepaid term is 1 to 36 months, not {prepaid_months}")
+        raise BillingError(
+            _("a prepaid term is 1 to 36 months, not %(prepaid_months)s")
+            % {"prepaid_months": prepaid_months}
+        )
     wanted = {"plan": plan, "mode": mode, "prepaid_months": prepaid_months}
     wanted["auto_renew"] = bool(auto_renew)
     changes = change_diff(entry=profile, wanted=wanted)
@@ -133,8 +151,17 @@ def billing_profile_change(
     balance_currency = profile.plan.currency if profile.plan else plan.currency
     if plan.currency != balance_currency and profile.prepaid_balance > 0:
         raise BillingError(
-            f"{account} holds a prepaid balance of {profile.prepaid_balance} "
-            f"{balance_currency}; a plan in {plan.currency} cannot take it over"
+            _(
+                "%(account)s holds a prepaid balance of %(prepaid_balance)s "
+                "%(balance_currency)s; a plan in %(currency)s cannot take it "
+                "over"
+            )
+            % {
+                "account": account,
+                "prepaid_balance": profile.prepaid_balance,
+                "balance_currency": balance_currency,
+                "currency": plan.currency,
+            }
         )
     foreign = [
         sub.addon.name
@@ -144,13 +171,25 @@ def billing_profile_change(
     ]
     if foreign:
         raise BillingError(
-            f"the add-on(s) {', '.join(foreign)} of {account} are not priced in "
-            f"{plan.currency}; cancel them before moving to {plan.name}"
+            _(
+                "the add-on(s) %(foreign)s of %(account)s are not priced in "
+                "%(currency)s; cancel them before moving to %(name)s"
+            )
+            % {
+                "foreign": ", ".join(foreign),
+                "account": account,
+                "currency": plan.currency,
+                "name": plan.name,
+            }
         )
     if mode != profile.mode and profile.prepaid_balance > 0:
         raise BillingError(
-            f"{account} still holds a prepaid balance of {profile.prepaid_balance}: it stays "
-            "prepaid until the balance is used (prepayments are not refunded, R5)"
+            _(
+                "%(account)s still holds a prepaid balance of "
+                "%(prepaid_balance)s: it stays prepaid until the balance is "
+                "used (prepayments are not refunded, R5)"
+            )
+            % {"account": account, "prepaid_balance": profile.prepaid_balance}
         )
     if mode != profile.mode and mode == BillingMode.MONTHLY_CARD and profile.due_at is None:
         # A prepaid account that never bought its term starts monthly billing today.
@@ -175,7 +214,7 @@ def card_check(
     is no month, already past on `today`, or absurdly far ahead). Forms call it before saving."""
     token = (token or "").strip()
     if not token:
-        raise BillingError("a card token is required")
+        raise BillingError(_("a card token is required"))
     try:
         details = get_gateway().card_details(token=token)
     except GatewayError as exc:
@@ -188,12 +227,16 @@ def card_check(
 
 def _check_expiry(*, month: int, year: int, today: date) -> None:
     if not 1 <= month <= 12:
-        raise BillingError(f"expiry month {month} is not 1 to 12")
+        raise BillingError(_("expiry month %(month)s is not 1 to 12") % {"month": month})
     if (year, month) < (today.year, today.month):
-        raise BillingError(f"the card expired in {month:02d}/{year}; attach a current card")
+        raise BillingError(
+            _("the card expired in %(month)s/%(year)s; attach a current card")
+            % {"month": format(month, "02d"), "year": year}
+        )
     if year > today.year + CARD_YEARS_AHEAD:
         raise BillingError(
-            f"expiry year {year} is more than {CARD_YEARS_AHEAD} years ahead; check the card"
+            _("expiry year %(year)s is more than %(years)s years ahead; check the card")
+            % {"year": year, "years": CARD_YEARS_AHEAD}
         )
 
 
@@ -209,14 +252,14 @@ def card_attach(
 ) -> Card:
     """Put a tokenised card on file (replacing any other). Brand, last four and expiry come
     from the gateway; an expiry given here (from the gateway's card form) takes precedence."""
-    require_permission(by, "billing.add_card", "put cards on file")
+    require_permission(by, "billing.add_card", _("put cards on file"))
     token = (token or "").strip()
     details, month, year = card_check(
         token=token, today=local_date(now, account.zone), exp_month=exp_month, exp_year=exp_year
     )
     locked = Account.objects.select_for_update().get(pk=account.pk)
     _refuse_closed(locked, "put a card on file for")
-    card, _ = Card.objects.update_or_create(
+    card, _created = Card.objects.update_or_create(
         account=account,
         defaults={
             "token": token,
@@ -234,18 +277,20 @@ def card_attach(
 def addon_subscribe(*, account: Account, addon_code: str, by: Actor, now: datetime) -> AccountAddOn:
     """Add a catalogue add-on to the account, billed monthly with the plan (R6: never to a
     closed account)."""
-    require_permission(by, "billing.add_accountaddon", "add add-ons")
+    require_permission(by, "billing.add_accountaddon", _("add add-ons"))
     profile = lock_profile(account)
     _refuse_closed(profile.account, "add an add-on to")
     try:
         addon = AddOn.objects.get(code=addon_code, active=True)
     except AddOn.DoesNotExist:
-        raise BillingError(f"unknown add-on {addon_code!r}") from None
+        raise BillingError(
+            _("unknown add-on %(addon_code)s") % {"addon_code": repr(addon_code)}
+        ) from None
     plan = profile.plan
     if plan is not None and addon.currency != plan.currency:
         raise BillingError(
-            f"add-on {addon.name} is priced in {addon.currency}, the account is billed in "
-            f"{plan.currency}"
+            _("add-on %(name)s is priced in %(currency)s, the account is billed in %(currency2)s")
+            % {"name": addon.name, "currency": addon.currency, "currency2": plan.currency}
         )
     existing = AccountAddOn.objects.filter(
         account_id=account.pk, addon=addon, cancelled_at__isnull=True
@@ -259,11 +304,11 @@ def card_expiry_change(
 ) -> list[list[str]]:
     """Correct the expiry of the card on file (as the customer reads it from the card),
     validated as when it was attached. Returns the changes."""
-    require_permission(by, "billing.change_card", "change cards on file")
+    require_permission(by, "billing.change_card", _("change cards on file"))
     locked = Account.objects.select_for_update().get(pk=account.pk)
     card = Card.objects.select_for_update().filter(account_id=locked.pk).first()
     if card is None:
-        raise BillingError(f"{locked} has no card on file")
+        raise BillingError(_("%(locked)s has no card on file") % {"locked": locked})
     _check_expiry(month=exp_month, year=exp_year, today=local_date(now, locked.zone))
     changes = change_diff(entry=card, wanted={"exp_month": exp_month, "exp_year": exp_year})
     if changes:
@@ -276,7 +321,7 @@ def card_expiry_change(
 def addon_cancel(*, subscription: AccountAddOn, by: Actor, now: datetime) -> bool:
     """Cancel an account's add-on from now on (no more monthly charge for it); returns False
     when it already was."""
-    require_permission(by, "billing.change_accountaddon", "cancel add-ons")
+    require_permission(by, "billing.change_accountaddon", _("cancel add-ons"))
     Account.objects.select_for_update().get(pk=subscription.account_id)
     locked = AccountAddOn.objects.select_for_update().get(pk=subscription.pk)
     if locked.cancelled_at is not None:

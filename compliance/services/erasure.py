@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from compliance.addresses import (
@@ -58,7 +59,7 @@ def erasure_forms(address: str, key: str) -> list[str]:
     """Every way the address may be written in a record, lower-cased, none containing another
     (so a redaction replaces each occurrence once, whatever the order): as typed, its key,
     and its domain in Unicode."""
-    local, _, domain = key.rpartition("@")
+    local, _at, domain = key.rpartition("@")
     forms = {address.strip().lower(), key}
     try:
         forms.add(f"{local}@{domain.encode('ascii').decode('idna')}".lower())
@@ -75,33 +76,38 @@ def erasure_request_record(
     every account (`account` None). Nothing is erased yet: a second Compliance officer signs
     it off first."""
     if by.is_job or not by.may("compliance.add_erasurerequest"):
-        raise ErasureRefused(f"{by.label} may not record erasure requests (Compliance only)")
+        raise ErasureRefused(
+            _("%(label)s may not record erasure requests (Compliance only)") % {"label": by.label}
+        )
     try:
         key = address_key(address)
     except InvalidAddress as exc:
-        raise ErasureRefused(f"the address to erase is not one: {exc}") from None
+        raise ErasureRefused(_("the address to erase is not one: %(exc)s") % {"exc": exc}) from None
     reference = reference.strip()
     if not reference:
-        raise ErasureRefused("say where the person's request is filed (ticket, letter)")
+        raise ErasureRefused(_("say where the person's request is filed (ticket, letter)"))
     forms = erasure_forms(address, key)
     if any(form in reference.lower() for form in forms):
-        raise ErasureRefused("the reference must not contain the address: it is kept for good")
+        raise ErasureRefused(_("the reference must not contain the address: it is kept for good"))
     holders = Account.objects.filter(primary_email__iexact=address.strip())
     if account is not None:
         holders = holders.filter(pk=account.pk)
     names = list(holders.values_list("username", flat=True)[:5])
     if names:
         raise ErasureRefused(
-            f"the address is the account holder's own address of {', '.join(names)}: a "
-            "customer's own data goes with the account (closure and purge), not by an erasure "
-            "request"
+            _(
+                "the address is the account holder's own address of "
+                "%(names)s: a customer's own data goes with the account "
+                "(closure and purge), not by an erasure request"
+            )
+            % {"names": ", ".join(names)}
         )
     with transaction.atomic():
         waiting = ErasureRequest.objects.select_for_update().filter(
             sha256=sha256_hex(key), status=ErasureStatus.REQUESTED
         )
         if waiting.filter(Q(account__isnull=True) | Q(account=account)).exists():
-            raise ErasureRefused("an erasure request of this address is already waiting")
+            raise ErasureRefused(_("an erasure request of this address is already waiting"))
         return ErasureRequest.objects.create(
             account=account,
             address=address.strip(),
@@ -118,8 +124,8 @@ def _lock_waiting(request_id: int) -> ErasureRequest:
     request = ErasureRequest.objects.select_for_update().get(pk=request_id)
     if request.status != ErasureStatus.REQUESTED:
         raise ErasureRefused(
-            f"erasure request {request.pk} is {request.get_status_display().lower()}, not "
-            "waiting for sign-off"
+            _("erasure request %(pk)s is %(status)s, not waiting for sign-off")
+            % {"pk": request.pk, "status": request.get_status_display().lower()}
         )
     return request
 
@@ -129,12 +135,17 @@ def erasure_request_sign_off(*, request_id: int, by: Actor, now: datetime) -> Er
     in this transaction (the status the database's redaction triggers ask for). The officer
     who recorded it may not sign it off, whatever their permissions."""
     if by.is_job or not by.may("compliance.approve_erasurerequest"):
-        raise ErasureRefused(f"{by.label} may not sign off erasure requests (Compliance only)")
+        raise ErasureRefused(
+            _("%(label)s may not sign off erasure requests (Compliance only)") % {"label": by.label}
+        )
     request = _lock_waiting(request_id)
     if request.requested_by_id == by.user.pk:
         raise ErasureRefused(
-            f"erasure request {request.pk} was recorded by {by.label}: a second Compliance "
-            "officer signs it off"
+            _(
+                "erasure request %(pk)s was recorded by %(label)s: a second "
+                "Compliance officer signs it off"
+            )
+            % {"pk": request.pk, "label": by.label}
         )
     request.status = ErasureStatus.ERASING
     request.decided_by = by.user
@@ -147,7 +158,9 @@ def erasure_request_withdraw(*, request_id: int, by: Actor, now: datetime) -> Er
     """Withdraw a request still waiting (recorded by mistake, or the person took it back): its
     clear address goes; the request stays on record."""
     if by.is_job or not by.may("compliance.add_erasurerequest"):
-        raise ErasureRefused(f"{by.label} may not withdraw erasure requests (Compliance only)")
+        raise ErasureRefused(
+            _("%(label)s may not withdraw erasure requests (Compliance only)") % {"label": by.label}
+        )
     with transaction.atomic():
         request = _lock_waiting(request_id)
         request.status = ErasureStatus.WITHDRAWN
@@ -173,7 +186,9 @@ def erasure_request_complete(
 ) -> ErasureRequest:
     """The request was carried out: what went is kept, the clear address is not."""
     if request.status != ErasureStatus.ERASING:
-        raise ErasureRefused(f"erasure request {request.pk} is not being carried out")
+        raise ErasureRefused(
+            _("erasure request %(pk)s is not being carried out") % {"pk": request.pk}
+        )
     request.status = ErasureStatus.DONE
     request.carried_out_at = now
     request.counts = counts
@@ -255,7 +270,9 @@ def compliance_data_erase(
     compliance's records, on its account or on every account; `touched` are the accounts
     where the person had other data. Returns, per account, what was erased."""
     if request.status != ErasureStatus.ERASING:
-        raise ErasureRefused(f"erasure request {request.pk} is not being carried out")
+        raise ErasureRefused(
+            _("erasure request %(pk)s is not being carried out") % {"pk": request.pk}
+        )
     key = request.normalised
     account_ids = [request.account_id] if request.account_id else None
     found: dict[str, Counter] = {

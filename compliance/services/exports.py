@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from compliance.addresses import MD5_PREFIX, SHA256_PREFIX, is_hashed
@@ -202,15 +203,20 @@ def suppression_export(
     the number of rows in each chunk once the chunk has been taken."""
     if fmt not in ExportFormat.values:
         raise ExportRefused(
-            f"unknown export format {fmt!r}; one of: {', '.join(ExportFormat.values)}"
+            _("unknown export format %(fmt)s; one of: %(values)s")
+            % {"fmt": repr(fmt), "values": ", ".join(ExportFormat.values)}
         )
     if not purpose or not purpose.strip():
         raise ExportRefused(
-            "state the purpose of the export: CAN-SPAM allows handing an unsubscribe list over "
-            "for compliance only (R10)"
+            _(
+                "state the purpose of the export: CAN-SPAM allows handing an "
+                "unsubscribe list over for compliance only (R10)"
+            )
         )
     if not by.may("compliance.export_suppressions"):
-        raise ExportRefused(f"{by.label} may not export unsubscribe lists (Compliance only)")
+        raise ExportRefused(
+            _("%(label)s may not export unsubscribe lists (Compliance only)") % {"label": by.label}
+        )
     return _export_stream(
         account=account, purpose=purpose.strip(), fmt=fmt, by=by, now=now, progress=progress
     )

@@ -47,7 +47,7 @@ def _actor(record: SuppressionImport) -> Actor:
 
 def _may_import(by: Actor) -> None:
     if not by.may("compliance.import_suppressions"):
-        raise FileRefused(f"{by.label} may not import unsubscribe lists")
+        raise FileRefused(_("%(label)s may not import unsubscribe lists") % {"label": by.label})
 
 
 def suppression_import_start(
@@ -65,7 +65,7 @@ def suppression_import_start(
     or `mapping` say how to read it when the staff chose; otherwise it is recognised."""
     _may_import(by)
     if layout and layout not in NAMES:
-        raise FileRefused(f"unknown layout {layout!r}")
+        raise FileRefused(_("unknown layout %(layout)s") % {"layout": repr(layout)})
     folder = conf.import_dir()
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name)[-120:] or "upload.csv"
@@ -235,7 +235,7 @@ def suppression_mapping_save(
     _may_import(by)
     name = name.strip()
     if not name:
-        raise FileRefused("a saved column mapping needs a name")
+        raise FileRefused(_("a saved column mapping needs a name"))
     try:
         with transaction.atomic():
             return SuppressionMapping.objects.create(
@@ -250,8 +250,11 @@ def suppression_mapping_save(
             )
     except IntegrityError:
         raise FileRefused(
-            f"a column mapping named {name!r} exists already; choose it at upload or pick "
-            "another name"
+            _(
+                "a column mapping named %(name)s exists already; choose it "
+                "at upload or pick another name"
+            )
+            % {"name": repr(name)}
         ) from None
 
 
@@ -271,8 +274,8 @@ def suppression_import_map(
         record = SuppressionImport.objects.select_for_update().get(pk=record_id)
         if record.status not in (S.MAPPING, S.PREVIEWED):
             raise FileRefused(
-                f"this import is {record.get_status_display().lower()}: its columns can no "
-                "longer be mapped"
+                _("this import is %(status)s: its columns can no longer be mapped")
+                % {"status": record.get_status_display().lower()}
             )
         if save_as.strip():
             saved = suppression_mapping_save(name=save_as, mapping=mapping, by=by, now=now)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, normalise_address
@@ -350,7 +351,7 @@ def suppressions_import(
     `record(outcome)` is called in the transaction that writes the suppressions, so the
     import's record of what it did commits with the rows it wrote, or neither does."""
     if not by.may("compliance.import_suppressions"):
-        raise FileRefused(f"{by.label} may not import unsubscribe lists")
+        raise FileRefused(_("%(label)s may not import unsubscribe lists") % {"label": by.label})
     outcome = ImportOutcome(dry_run=dry_run)
     stage = _Stage()
     stage.create()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, address_key
@@ -65,12 +66,12 @@ def suppression_report(
     report's suppression; the same id saying something else (another account, address or
     reason) is refused. `address` that is not one raises compliance.addresses.InvalidAddress."""
     if reason not in SuppressionReason.values:
-        raise ReportRefused(f"unknown reason {reason!r}")
+        raise ReportRefused(_("unknown reason %(reason)s") % {"reason": repr(reason)})
     event_id = event_id.strip()
     if not event_id:
-        raise ReportRefused("an event id is needed, so that a retried delivery records once")
+        raise ReportRefused(_("an event id is needed, so that a retried delivery records once"))
     if at > now + CLOCK_SKEW:
-        raise ReportRefused(f"the event's time {at.isoformat()} is in the future")
+        raise ReportRefused(_("the event's time %(at)s is in the future") % {"at": at.isoformat()})
     key = address_key(address)
     event_key = _sha256(event_id)
     fingerprint = _sha256(f"{account.pk}\n{key}\n{reason}")
@@ -89,8 +90,11 @@ def suppression_report(
         if earlier is not None:
             if earlier.fingerprint != fingerprint:
                 raise ReportConflict(
-                    f"event id {event_id[:80]!r} was reported before with another account, "
-                    "address or reason; each event needs its own id"
+                    _(
+                        "event id %(event_id)s was reported before with another "
+                        "account, address or reason; each event needs its own id"
+                    )
+                    % {"event_id": repr(event_id[:80])}
                 )
             return Reported(suppression=earlier.suppression, new=False)
         suppression = suppression_record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, address_key
@@ -108,7 +109,7 @@ def optin_record(
             by=by,
             requested_by=requested_by,
             permission=ADD_OPTIN,
-            what="an opt-in entered by staff",
+            what=_("an opt-in entered by staff"),
         )
     except SignOffRequired as exc:
         raise OptInRefused(str(exc)) from None
@@ -137,18 +138,25 @@ def optin_check(
         raise OptInRefused(str(exc)) from None
     if method not in OptInMethod.values:
         raise OptInRefused(
-            f"unknown opt-in method {method!r}; one of: {', '.join(OptInMethod.values)}"
+            _("unknown opt-in method %(method)s; one of: %(values)s")
+            % {"method": repr(method), "values": ", ".join(OptInMethod.values)}
         )
     missing = [
         name
-        for name, value in (("from where", origin), ("evidence", evidence))
+        for name, value in ((_("from where"), origin), (_("evidence"), evidence))
         if not value.strip()
     ]
     if missing:
         raise OptInRefused(
-            f"an opt-in needs its evidence: {' and '.join(missing)} missing; a suppression is "
-            "lifted only by an explicit opt-in with evidence (R9)"
+            _(
+                "an opt-in needs its evidence: %(missing)s missing; a "
+                "suppression is lifted only by an explicit opt-in with "
+                "evidence (R9)"
+            )
+            % {"missing": (" " + _("and") + " ").join(missing)}
         )
     if at > now:
-        raise OptInRefused(f"the opt-in date {at:%Y-%m-%d %H:%M} is in the future")
+        raise OptInRefused(
+            _("the opt-in date %(at)s is in the future") % {"at": format(at, "%Y-%m-%d %H:%M")}
+        )
     return key

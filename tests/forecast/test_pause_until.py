@@ -169,9 +169,9 @@ def test_a_second_pause_within_one_billing_period_needs_a_billing_clerk_R8(suppo
     with pytest.raises(DeskError, match="paused already on 2026-11-20, within one billing"):
         pause(account, support, now=later)
     # An agent cannot allow it; a Billing clerk can (and cannot pause: that is the agent's).
-    with pytest.raises(DeskError, match="may not allow_pause"):
+    with pytest.raises(DeskError, match="may not allow a second pause"):
         allow(account, support, later)
-    with pytest.raises(DeskError, match="may not pause"):
+    with pytest.raises(DeskError, match="may not pause accounts"):
         pause(account, clerk, now=later)
     allow(account, clerk, later)
     pause(account, support, now=later + timedelta(minutes=5), until=date(2026, 12, 20))
