@@ -34,14 +34,22 @@ def next_billing_date(*, account: Account) -> date | None:
     charged (a trial, a closed account, no plan, or unpaid and waiting for a payment)."""
     if account.status not in (AccountStatus.ACTIVE, AccountStatus.PAUSED):
         return None
-    due_at = (
-        BillingProfile.objects.filter(account_id=account.pk, plan__isnull=False)
-        .values_list("due_at", flat=True)
-        .first()
-    )
-    if due_at is None:
+    profile = BillingProfile.objects.filter(account_id=account.pk).only("due_at", "plan").first()
+    if profile is None:
         return None
-    return local_date(due_at, account.zone)
+    profile.account = account
+    return profile_next_billing_date(profile=profile)
+
+
+def profile_next_billing_date(*, profile: BillingProfile) -> date | None:
+    """``next_billing_date`` of the profile's account, from the profile and account already
+    read: a list of profiles shows it on every row without a query per row."""
+    account = profile.account
+    if account.status not in (AccountStatus.ACTIVE, AccountStatus.PAUSED):
+        return None
+    if profile.plan_id is None or profile.due_at is None:
+        return None
+    return local_date(profile.due_at, account.zone)
 
 
 def cancellation_deadline(*, account: Account) -> datetime | None:
@@ -51,6 +59,14 @@ def cancellation_deadline(*, account: Account) -> datetime | None:
     if billing_date is None:
         return None
     return billing_date_cutoff(billing_date=billing_date, zone=account.zone)
+
+
+def profile_cancellation_deadline(*, profile: BillingProfile) -> datetime | None:
+    """``cancellation_deadline`` from the profile and account already read (R3)."""
+    billing_date = profile_next_billing_date(profile=profile)
+    if billing_date is None:
+        return None
+    return billing_date_cutoff(billing_date=billing_date, zone=profile.account.zone)
 
 
 def in_time_for(*, billing_date: date | None, account: Account, at: datetime) -> bool | None:

@@ -6,17 +6,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
-from billing import selectors
+from billing.admin.display import NextChargeDisplay
 from billing.models import BillingProfile, Card
 from core.admin import ReadOnlyInline
-from core.localtime import cancel_before, local_day
 
 
-class BillingProfileInline(ReadOnlyInline):
+class BillingProfileInline(NextChargeDisplay, ReadOnlyInline):
     model = BillingProfile
     fields = (
         "plan",
@@ -32,21 +30,6 @@ class BillingProfileInline(ReadOnlyInline):
         "change_billing",
     )
     readonly_fields = fields
-
-    @admin.display(description=gettext_lazy("next billing date"))
-    def next_billing_day(self, obj: BillingProfile) -> str:
-        # The account's next charge as billing's selector sees it (none after a cancellation),
-        # a day of the account's calendar with its zone.
-        if obj is None or obj.pk is None:
-            return "—"
-        day = selectors.next_billing_date(account=obj.account)
-        return local_day(day, obj.account.zone) if day else _("none due")
-
-    @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
-    def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
-        if obj is None or obj.pk is None:
-            return "—"
-        return cancel_before(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
 
     @admin.display(description="")
     def change_billing(self, obj: BillingProfile) -> str:

@@ -20,12 +20,13 @@ from accounts.models import Account
 from accounts.services import LifecycleError
 from billing import selectors
 from billing.admin.actions import action_form
+from billing.admin.display import NextChargeDisplay
 from billing.models import BillingProfile
 from billing.services import BillingError, card_retry_check
 from billing.texts import next_billing_sentence, owed_sentence, payment_sentence
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
-from core.localtime import cancel_before, local_day
+from core.localtime import local_day
 from core.paging import EstimatedCountPaginator
 from workflows.billing_setup import billing_change, billing_open
 from workflows.payments import card_retry_now, payment_record
@@ -149,7 +150,7 @@ class PaymentForm(forms.Form):
 
 
 @admin.register(BillingProfile)
-class BillingProfileAdmin(ServiceFormAdmin):
+class BillingProfileAdmin(NextChargeDisplay, ServiceFormAdmin):
     list_display = (
         "account",
         "plan",
@@ -211,19 +212,6 @@ class BillingProfileAdmin(ServiceFormAdmin):
     def cancels_on(self, obj: BillingProfile):
         # A day of the account's calendar: its zone says whose calendar.
         return local_day(selectors.unpaid_cancel_date(profile=obj), obj.account.zone)
-
-    @admin.display(description=gettext_lazy("next billing date"), ordering="due_at")
-    def next_billing_day(self, obj: BillingProfile) -> str:
-        # The account's next charge as billing's selector sees it (none after a cancellation),
-        # a day of the account's calendar with its zone.
-        if obj is None or obj.pk is None:
-            return "—"
-        day = selectors.next_billing_date(account=obj.account)
-        return local_day(day, obj.account.zone) if day else _("none due")
-
-    @admin.display(description=gettext_lazy("last moment to cancel without the next charge"))
-    def cancel_without_next_charge_until(self, obj: BillingProfile) -> str:
-        return cancel_before(selectors.cancellation_deadline(account=obj.account), obj.account.zone)
 
     # --- the payment desk: what is owed, and recording a payment against it ------------------
 
