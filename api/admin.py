@@ -4,9 +4,6 @@ on the change log (R12); never edited or deleted."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.db import transaction
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,7 +12,7 @@ from api.forms import ApiKeyForm, RevokeForm
 from api.models import ApiKey
 from api.services import ApiKeyRefused, api_key_revoke
 from core.actors import Actor
-from core.admin import ServiceFormAdmin, change_log_link
+from core.admin import ServiceFormAdmin, action_form, change_log_link
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -111,31 +108,19 @@ class ApiKeyAdmin(ServiceFormAdmin):
         permissions=["revoke"],
     )
     def revoke(self, request, queryset):
-        form = RevokeForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            by, now, revoked = Actor.staff(request.user), timezone.now(), 0
-            try:
-                with transaction.atomic():
-                    for key in queryset:
-                        revoked += api_key_revoke(
-                            key=key, reason=form.cleaned_data["reason"], by=by, now=now
-                        )
-            except ApiKeyRefused as exc:
-                self.message_user(
-                    request, _("Nothing was changed: %(error)s") % {"error": exc}, messages.ERROR
-                )
-                return None
-            self.message_user(
-                request, _("%(count)s key(s) revoked.") % {"count": revoked}, messages.SUCCESS
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Revoke API keys"),
-            "opts": self.opts,
-            "form": form,
-            "objects": queryset,
-            "action": "revoke",
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/api/apikey/action.html", context)
+        by, now = Actor.staff(request.user), timezone.now()
+
+        def apply(key: ApiKey, data: dict) -> str:
+            revoked = api_key_revoke(key=key, reason=data["reason"], by=by, now=now)
+            return _("revoked") if revoked else _("was revoked already")
+
+        return action_form(
+            self,
+            request,
+            queryset,
+            form_class=RevokeForm,
+            title=_("Revoke API keys"),
+            action="revoke",
+            apply=apply,
+            refusals=(ApiKeyRefused,),
+        )

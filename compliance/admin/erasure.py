@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.db import transaction
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,7 +15,7 @@ from compliance.forms import ConfirmForm, ErasureRequestForm
 from compliance.models import ErasureRequest, ErasureStatus
 from compliance.services.erasure import ErasureRefused, erasure_request_withdraw
 from core.actors import Actor
-from core.admin import ServiceFormAdmin
+from core.admin import ServiceFormAdmin, action_form
 from workflows.erasure import erasure_sign_off
 
 
@@ -84,40 +81,24 @@ class ErasureRequestAdmin(ServiceFormAdmin):
     def has_withdraw_permission(self, request) -> bool:
         return request.user.has_perm("compliance.add_erasurerequest")
 
-    def _confirmed(self, request, queryset, *, action: str, title: str, run: Callable) -> None:
-        form = ConfirmForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            by, now, done = Actor.staff(request.user), timezone.now(), []
-            failed = None
-            try:
-                with transaction.atomic():
-                    for erasure in queryset.filter(status=ErasureStatus.REQUESTED):
-                        failed = erasure
-                        done.append(run(request_id=erasure.pk, by=by, now=now))
-            except ErasureRefused as exc:
-                self.message_user(
-                    request,
-                    _("Nothing was changed: %(request)s: %(error)s")
-                    % {"request": failed, "error": exc},
-                    messages.ERROR,
-                )
-                return None
-            self.message_user(
-                request,
-                _("%(title)s: %(count)s request(s).") % {"title": title, "count": len(done)},
-                messages.SUCCESS,
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "form": form,
-            "objects": queryset,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/compliance/erasurerequest/action.html", context)
+    def _confirmed(self, request, queryset, *, action: str, title: str, run: Callable):
+        # Only requests still waiting are signed off or withdrawn; all of them or none.
+        by, now = Actor.staff(request.user), timezone.now()
+
+        def apply(erasure: ErasureRequest, data: dict) -> str:
+            run(request_id=erasure.pk, by=by, now=now)
+            return _("done")
+
+        return action_form(
+            self,
+            request,
+            queryset.filter(status=ErasureStatus.REQUESTED),
+            form_class=ConfirmForm,
+            title=title,
+            action=action,
+            apply=apply,
+            refusals=(ErasureRefused,),
+        )
 
     @admin.action(
         description=gettext_lazy("Sign off and carry out (a second Compliance officer)"),
