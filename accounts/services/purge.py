@@ -101,25 +101,22 @@ class ContentDeleted:
         counts[kind] = counts.get(kind, 0) + count
 
 
-def _group_sql(kind: Kind) -> tuple[str, str, str]:
-    """(at most N rows, count per account, delete) statements for all of a kind's rows of a
+def _group_sql(kind: Kind) -> tuple[str, str]:
+    """(count per account of at most N rows, delete) statements for all of a kind's rows of a
     set of accounts, given as one array parameter (and N for the first)."""
     table = kind.model._meta.db_table
     if kind.name == "campaign_reports":
         campaigns = Campaign._meta.db_table
-        rows = (
-            f"FROM {table} r JOIN {campaigns} c ON c.id = r.campaign_id "
-            "WHERE c.account_id = ANY(%s)"
-        )
         return (
-            f"SELECT COUNT(*) FROM (SELECT 1 {rows} LIMIT %s) n",
-            f"SELECT c.account_id, COUNT(*) {rows} GROUP BY c.account_id",
+            f"SELECT account_id, COUNT(*) FROM (SELECT c.account_id FROM {table} r "
+            f"JOIN {campaigns} c ON c.id = r.campaign_id WHERE c.account_id = ANY(%s) "
+            "LIMIT %s) n GROUP BY 1",
             f"DELETE FROM {table} r USING {campaigns} c "
             f"WHERE c.id = r.campaign_id AND c.account_id = ANY(%s)",
         )
     return (
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE account_id = ANY(%s) LIMIT %s) n",
-        f"SELECT account_id, COUNT(*) FROM {table} WHERE account_id = ANY(%s) GROUP BY 1",
+        f"SELECT account_id, COUNT(*) FROM (SELECT account_id FROM {table} "
+        "WHERE account_id = ANY(%s) LIMIT %s) n GROUP BY 1",
         f"DELETE FROM {table} WHERE account_id = ANY(%s)",
     )
 
@@ -127,26 +124,24 @@ def _group_sql(kind: Kind) -> tuple[str, str, str]:
 def _delete_group_at_once(cursor, kinds: list[Kind], account_ids: list[int], limit: int):
     """The common case, on PostgreSQL: the group's content fits in one batch of every kind.
     Counted first through the indexes, then deleted with one plain DELETE per kind (children
-    first), as fast as a raw DELETE. Returns None when some kind is over the limit (the
-    bounded path takes over). The first look reads at most `limit` rows of each kind, so a
-    big account costs no more here than a batch does, not a count of all its rows. A count
-    that a DELETE does not match (rows arrived meanwhile) rolls the step back; the next run
-    counts again."""
-    for kind in kinds:
-        probe_sql, _, _ = _group_sql(kind)
-        cursor.execute(probe_sql, [account_ids, limit])
-        if cursor.fetchone()[0] >= limit:
-            return None
+    first), as fast as a raw DELETE. Returns None when some kind reaches the limit (the
+    bounded path takes over). The count reads at most `limit` rows of each kind, so a big
+    account costs no more here than a batch does, not a count of all its rows; below the
+    limit it is the group's exact count per account, read once. A count that a DELETE does
+    not match (rows arrived meanwhile) rolls the step back; the next run counts again."""
     counted: list[dict[int, int]] = []
     for kind in kinds:
-        _, count_sql, _ = _group_sql(kind)
-        cursor.execute(count_sql, [account_ids])
-        counted.append(dict(cursor.fetchall()))
+        count_sql, _ = _group_sql(kind)
+        cursor.execute(count_sql, [account_ids, limit])
+        per_account = dict(cursor.fetchall())
+        if sum(per_account.values()) >= limit:
+            return None
+        counted.append(per_account)
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     for kind, per_account in zip(kinds, counted, strict=True):
         if not per_account:
             continue
-        _, _, delete_sql = _group_sql(kind)
+        _, delete_sql = _group_sql(kind)
         cursor.execute(delete_sql, [account_ids])
         if cursor.rowcount != sum(per_account.values()):
             raise RuntimeError(

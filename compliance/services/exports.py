@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
@@ -114,26 +114,33 @@ def hashed(normalised: str, fmt: str, address: str = "") -> str:
 
 
 def _stream_postgres(account: Account, fmt: str, now: datetime, counter: list[int]):
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            _postgres_copy_sql(fmt), {"account": account.pk, "now": now}
-        ) as copy:
-            # The server sends a message per row: hand them on in chunks of about 64 KB.
-            chunk: list[bytes] = []
-            size = 0
-            for block in copy:
-                chunk.append(bytes(block))
-                size += len(block)
-                if size >= EXPORT_CHUNK_BYTES:
-                    data = b"".join(chunk)
-                    # Cells never hold a line break (addresses are validated): lines are rows.
-                    counter[0] += data.count(b"\n")
-                    yield data
-                    chunk, size = [], 0
-            if chunk:
+    # R9's subqueries make the planner's cost estimate of a big list huge, so PostgreSQL
+    # would compile the query to machine code first: about 0.35 s before the first row, more
+    # than a third of a million-row export, for a plan that is one index scan. SET LOCAL ends
+    # with this read-only transaction.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield from _copy_blocks(cursor, account, fmt, now, counter)
+
+
+def _copy_blocks(cursor, account: Account, fmt: str, now: datetime, counter: list[int]):
+    with cursor.cursor.copy(_postgres_copy_sql(fmt), {"account": account.pk, "now": now}) as copy:
+        # The server sends a message per row: hand them on in chunks of about 64 KB.
+        chunk: list[bytes] = []
+        size = 0
+        for block in copy:
+            chunk.append(bytes(block))
+            size += len(block)
+            if size >= EXPORT_CHUNK_BYTES:
                 data = b"".join(chunk)
+                # Cells never hold a line break (addresses are validated): lines are rows.
                 counter[0] += data.count(b"\n")
                 yield data
+                chunk, size = [], 0
+        if chunk:
+            data = b"".join(chunk)
+            counter[0] += data.count(b"\n")
+            yield data
 
 
 def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int]):
