@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.utils.encoding import force_str
+from django.utils.functional import Promise
 from django.utils.translation import gettext_noop
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
@@ -166,8 +167,8 @@ class ExchangeResource(resources.ModelResource):
         super().before_import_row(row, **kwargs)
 
     def import_instance(self, instance, row, **kwargs):
-        # import-export's own loop, but a widget's Problem is kept as it is (the library
-        # turns the error into text in the worker's language).
+        # import-export's own loop, but a widget's Problem or lazy message is kept as it is
+        # (the library turns the error into text in the language active while reading).
         self._imported = instance
         errors = {}
         for field in self.get_import_fields():
@@ -176,7 +177,8 @@ class ExchangeResource(resources.ModelResource):
             try:
                 self.import_field(field, instance, row, **kwargs)
             except ValueError as exc:
-                message = exc.args[0] if exc.args and isinstance(exc.args[0], Problem) else None
+                kept = exc.args and isinstance(exc.args[0], (Problem, Promise))
+                message = exc.args[0] if kept else None
                 errors[field.attribute] = ValidationError(message or force_str(exc), code="invalid")
         if errors:
             raise ValidationError(errors)

@@ -150,3 +150,18 @@ def test_the_demo_import_with_problems_reads_german(client, make_role_user):
             HTTP_ACCEPT_LANGUAGE="de",
         ).content.decode()
     )
+
+
+def test_a_yes_no_cell_that_is_neither_names_its_field_in_german(client, make_role_user):
+    client.force_login(make_role_user("Manager", "manager.mia"))
+    with translation.override("en"):
+        upload(client, "accounts_cancellationreason", "name,active\nToo expensive,maybe\n")
+    record = ImportRecord.objects.get()
+    assert record.status == ImportStatus.REFUSED
+    preview = reverse("admin:accounts_cancellationreason_import_preview", args=[record.pk])
+
+    german = client.get(preview, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    english = client.get(preview, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "(Spalte active): „maybe“ ist weder yes noch no" in german
+    assert "(column active): &#x27;maybe&#x27; is not yes or no" in english
