@@ -141,5 +141,5 @@ def test_forecast_command_speaks_the_operators_language():
     assert (
         f"Vorschau für {account.username} (aktiv, America/New_York) ab 2026-11-19 19:00 EST" in text
     )
-    assert "Status am Ende des Zeitraums:" in text
+    assert "Status am Ende des Zeitraums: gesperrt; 1 E-Mail(s)" in text
     assert "Forecast of" not in text and "Status at the end" not in text

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account
+from accounts.models import Account, AccountStatus
 from jobs.forecast import account_forecast
 from jobs.services import InvalidAsOf, parse_as_of
 from workflows.forecast import DEFAULT_DAYS, ForecastError
@@ -66,5 +66,13 @@ class Command(BaseCommand):
                 "Status at the end of the window: %(status)s; %(mails)s mail(s) the customer "
                 "would get"
             )
-            % {"status": forecast.status_at_end, "mails": forecast.mails}
+            % {"status": _status_label(forecast.status_at_end), "mails": forecast.mails}
         )
+
+
+def _status_label(status: str) -> str:
+    """A status as staff read it (in the active language), e.g. "suspended" → "gesperrt"."""
+    try:
+        return str(AccountStatus(status).label).lower()
+    except ValueError:
+        return status
