@@ -22,8 +22,10 @@ def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        # Message and values apart: a CSV import keeps the msgid and shows it translated.
         raise ValidationError(
-            _("%(zone)s is not a known time zone (e.g. Europe/Berlin)") % {"zone": repr(value)}
+            _("%(zone)s is not a known time zone (e.g. Europe/Berlin)"),
+            params={"zone": repr(value)},
         ) from exc
 
 

@@ -11,31 +11,32 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from import_export import fields
 
 from accounts.models import Account, CancellationReason
 from accounts.services import ACCOUNT_DETAILS, ReasonError, reason_save
 from core.actors import Actor
 from core.csvsafe import restore
+from core.problems import Problem
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
 from exchanges.resources import KEY_CHUNK, BulkUpdateResource, ExchangeResource, YesNoWidget
 from workflows.details import accounts_details_update
 
-STATUS_INSTEAD = (
+STATUS_INSTEAD = gettext_noop(
     "an account's status changes only through the actions on its page (Take cancellation "
     "call, Pause, Resume, Reactivate), which record who and why (R2, R7, R8, R12)"
 )
-MONEY_INSTEAD = (
+MONEY_INSTEAD = gettext_noop(
     "balances change only through the ledger: Billing → Billing profiles → action 'Record a "
     "payment', or Billing → Ledger → action 'Refund charge' (R5, R12)"
 )
-LEGAL_HOLD_INSTEAD = (
+LEGAL_HOLD_INSTEAD = gettext_noop(
     "legal holds are set and released by Compliance only, under Compliance → Retention, and "
     "a release needs a second person's sign-off (R7)"
 )
-LEDGER_INSTEAD = (
+LEDGER_INSTEAD = gettext_noop(
     "ledger entries are never imported or edited: use Billing → Billing profiles → action "
     "'Record a payment', or Billing → Ledger → action 'Refund charge' (R12)"
 )
@@ -77,7 +78,7 @@ class AccountResource(BulkUpdateResource):
         )
         import_id_fields = ("username",)
 
-    def check_file(self, parsed) -> list[str]:
+    def check_file(self, parsed) -> list[Problem]:
         problems = []
         for column in parsed.dataset.headers:
             if column in self.compared_columns:
@@ -90,7 +91,7 @@ class AccountResource(BulkUpdateResource):
                 problems.append(problem)
         return problems
 
-    def _refuse_changes(self, parsed, column: str) -> str | None:
+    def _refuse_changes(self, parsed, column: str) -> Problem | None:
         wanted = dict(zip(parsed.keys, parsed.dataset[column], strict=True))
         source = self.compared_columns[column]
         changed = []
@@ -106,9 +107,7 @@ class AccountResource(BulkUpdateResource):
                     changed.append(f"{username}: {current[username]} → {wanted[username]}")
         if changed:
             examples = "; ".join(changed[:3]) + (" …" if len(changed) > 3 else "")
-            return self.protected_message(
-                column, f" (it would change {len(changed)} account(s): {examples})"
-            )
+            return self.protected_message(column, changes_detail(len(changed), examples))
         return None
 
     def before_import(self, dataset, **kwargs):
@@ -138,6 +137,15 @@ class AccountResource(BulkUpdateResource):
             self.handle_import_error(result, exc, raise_errors)
         finally:
             self.update_instances.clear()
+
+
+def changes_detail(count: int, examples: str) -> Problem:
+    """What a refused column would have changed, inside its refusal."""
+    return Problem(
+        gettext_noop(" (it would change %(count)s account(s): %(examples)s)"),
+        count=count,
+        examples=examples,
+    )
 
 
 def _same(current, text: str) -> bool:
@@ -180,8 +188,14 @@ class CancellationReasonResource(ExchangeResource):
         if instance.pk and instance.system and instance.active != before:
             raise ValidationError(
                 {
-                    "name": _("%(name)s is the system's own reason and cannot be changed")
-                    % {"name": f"'{instance.name}'"}
+                    "name": ValidationError(
+                        Problem(
+                            gettext_noop(
+                                "%(name)s is the system's own reason and cannot be changed"
+                            ),
+                            name=f"'{instance.name}'",
+                        )
+                    )
                 }
             )
 

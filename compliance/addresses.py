@@ -7,11 +7,16 @@ from __future__ import annotations
 import hashlib
 import re
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from core.problems import Problem
 
 
 class InvalidAddress(ValueError):
-    """Not an email address; the message says why."""
+    """Not an email address; the message (a Problem, translated when shown) says why."""
+
+
+EMPTY = gettext_noop("empty")
 
 
 # Local part: anything printable except what needs quoting; quoted local parts are not taken
@@ -45,30 +50,37 @@ def normalise_address(address: str) -> str:
         if plain is not None and len(plain.group(1)) <= 253:
             return key
     if not value:
-        raise InvalidAddress(_("empty"))
+        raise InvalidAddress(Problem(EMPTY))
     if not _is_text(value):
         raise InvalidAddress(
-            _("not an address (not text): %(address)s") % {"address": repr(value[:80])}
+            Problem(
+                gettext_noop("not an address (not text): %(address)s"), address=repr(value[:80])
+            )
         )
     ats = value.count("@")
     if ats == 0:
         raise InvalidAddress(
-            _("not an address (no @): %(address)s") % {"address": repr(value[:80])}
+            Problem(gettext_noop("not an address (no @): %(address)s"), address=repr(value[:80]))
         )
     if ats > 1:
         # "a@x.com;b@y.org", "a@x.comb@y.org": each @ between two non-empty parts.
         pieces = [p for p in _SEPARATORS.split(value) if p]
         glued = "@@" not in value and value[0] != "@" and value[-1] != "@"
-        kind = (
-            _("two addresses glued together") if glued or len(pieces) > 1 else _("not an address")
+        kind = Problem(
+            gettext_noop("two addresses glued together")
+            if glued or len(pieces) > 1
+            else gettext_noop("not an address")
         )
         raise InvalidAddress(
-            _("%(kind)s: %(address)s") % {"kind": kind, "address": repr(value[:80])}
+            Problem(gettext_noop("%(kind)s: %(address)s"), kind=kind, address=repr(value[:80]))
         )
     local, _at, domain = value.partition("@")
     if not local or not _LOCAL.match(local):
         raise InvalidAddress(
-            _("not an address (bad part before @): %(address)s") % {"address": repr(value[:80])}
+            Problem(
+                gettext_noop("not an address (bad part before @): %(address)s"),
+                address=repr(value[:80]),
+            )
         )
     if domain.isascii():
         ascii_domain = domain.lower()
@@ -77,11 +89,17 @@ def normalise_address(address: str) -> str:
             ascii_domain = domain.encode("idna").decode("ascii").lower()
         except UnicodeError:
             raise InvalidAddress(
-                _("not an address (invalid domain): %(address)s") % {"address": repr(value[:80])}
+                Problem(
+                    gettext_noop("not an address (invalid domain): %(address)s"),
+                    address=repr(value[:80]),
+                )
             ) from None
     if len(ascii_domain) > 253 or not _DOMAIN.match(ascii_domain):
         raise InvalidAddress(
-            _("not an address (invalid domain): %(address)s") % {"address": repr(value[:80])}
+            Problem(
+                gettext_noop("not an address (invalid domain): %(address)s"),
+                address=repr(value[:80]),
+            )
         )
     return f"{local.lower()}@{ascii_domain}"
 

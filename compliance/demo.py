@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_noop
 
 from accounts.models import Account, AccountEvent, AccountStatus, SignupForm
 from accounts.services.content import signup_record
@@ -36,6 +37,7 @@ from compliance.services import (
 )
 from compliance.services.import_runs import suppression_import_preview
 from core.actors import Actor
+from core.problems import Problem
 from workflows.signup import signup_confirm, signup_receive
 
 FIRST = ["anna", "ben", "carla", "david", "emma", "felix", "grace", "hannah", "ivan", "jonas"]
@@ -169,9 +171,19 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             "written": len(rows),
             "reasons": reasons,
         }
-        record.problems = [[7, "two addresses glued together: 'a@example.comb@example.org'"]]
+        # Kept in no language, as an import keeps them: each reader sees their own.
+        glued = Problem(
+            gettext_noop("%(kind)s: %(address)s"),
+            kind=Problem(gettext_noop("two addresses glued together")),
+            address=repr("a@example.comb@example.org"),
+        )
+        record.problems = [[7, glued.as_json()]]
         if rows:
-            record.notices = [[9, "date 'n/a' cannot be read: suppressed as of the import"]]
+            unreadable = Problem(
+                gettext_noop("date %(date)s cannot be read: suppressed as of the import"),
+                date=repr("n/a"),
+            )
+            record.notices = [[9, unreadable.as_json()]]
         record.rows_done, record.bytes_done = len(rows) + 3, record.size_bytes
     SuppressionImport.objects.bulk_update(
         imports.values(), ["counts", "problems", "notices", "rows_done", "bytes_done"]

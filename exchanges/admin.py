@@ -22,13 +22,14 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 from import_export.admin import ExportMixin, ImportExportMixinBase, ImportMixin
 from import_export.formats import base_formats
 
 from core.actors import Actor
 from core.previews import preview_expires_at
+from core.problems import Problem, shown
 from core.validators import WholeNumberField
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport, stream_csv
@@ -189,6 +190,11 @@ class CsvImportMixin(ImportMixin):
                 else 0
             ),
             "page": page,
+            # The rows' errors are kept in no language: shown in the reader's.
+            "rows": [
+                {**row, "errors": [shown(e) for e in row.get("errors") or []]}
+                for row in page.object_list
+            ],
             "preview_url": self._preview_url(record.pk),
             "rows_shown_of": len(record.preview_rows),
             "refusal": refusal if record.status == ImportStatus.PREVIEWED else "",
@@ -221,11 +227,17 @@ class CsvImportMixin(ImportMixin):
         limit = conf.upload_max_bytes()
         if size > limit:
             exc = UploadRefused(
-                f"the file is {size_text(size)}; the admin accepts files up to "
-                f"{size_text(limit)} (ADMIN_UPLOAD_MAX_BYTES). Split it into smaller files"
+                Problem(
+                    gettext_noop(
+                        "the file is %(size)s; the admin accepts files up to %(limit)s "
+                        "(ADMIN_UPLOAD_MAX_BYTES). Split it into smaller files"
+                    ),
+                    size=size_text(size),
+                    limit=size_text(limit),
+                )
             )
             record = import_record_open(
-                **record_fields, status=ImportStatus.REFUSED, message=str(exc)
+                **record_fields, status=ImportStatus.REFUSED, message=exc.problem
             )
             form.add_error("import_file", _("Nothing was imported: %(error)s.") % {"error": exc})
             return self._render(request, form, record)
@@ -245,7 +257,8 @@ class CsvImportMixin(ImportMixin):
             return self._render(request, None, record)
         if not record.rows_errors:
             form.add_error(
-                "import_file", _("Nothing was imported: %(error)s.") % {"error": record.message}
+                "import_file",
+                _("Nothing was imported: %(error)s.") % {"error": record.message_shown},
             )
         return self._render(request, form, record)
 
@@ -429,7 +442,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         "rows_updated",
         "rows_skipped",
         "rows_errors",
-        "message",
+        "message_shown",
         "errors_download",
         "preview_link",
     )
@@ -454,6 +467,10 @@ class ImportRecordAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    @admin.display(description=gettext_lazy("message"))
+    def message_shown(self, obj):
+        return obj.message_shown or "—"
 
     @admin.display(description=gettext_lazy("row errors"))
     def errors_download(self, obj):
@@ -491,7 +508,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
             Column("line", lambda e: e.get("line")),
             Column("key", lambda e: e.get("key")),
             Column("column", lambda e: e.get("column")),
-            Column("error", lambda e: e.get("error")),
+            Column("error", lambda e: shown(e.get("error") or "")),
             *(Column(c, lambda e, c=c: dict(e.get("values") or []).get(c)) for c in value_columns),
         )
         return stream_csv(export=export, queryset=_ListRows(record.row_errors), now=record.at)

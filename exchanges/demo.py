@@ -8,7 +8,18 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 
 from accounts.models import Account
+from accounts.resources import AccountResource, changes_detail
+from core.problems import Problem
 from exchanges.models import ImportRecord, ImportStatus
+from exchanges.runs import errors_message
+from exchanges.services import expired_message
+from exchanges.uploads import (
+    UploadRefused,
+    decode,
+    parse_csv,
+    refused_rows_message,
+    row_error,
+)
 
 
 def seed(*, rng: random.Random, now: datetime, count: int) -> str:
@@ -23,6 +34,15 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
 
     def values(username: str, **cells: str) -> list[list[str]]:
         return [["username", username], *([k, v] for k, v in cells.items())]
+
+    # The problems are kept as the imports keep them (core.problems), so a German manager
+    # reads them in German: made by the code that makes them for a real upload.
+    try:
+        decode(b"username,company\n" + b"x" * 105 + b"\xe4")
+    except UploadRefused as exc:
+        not_utf8 = exc.problem
+    twice = f"username\n{usernames[2]}\n\n\n\n{usernames[2]}\n".encode()
+    (repeated,) = parse_csv(raw=twice, name="demo.csv", key_column="username").refused_rows
 
     records = [
         ImportRecord(
@@ -99,8 +119,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             file_name="export-from-excel.csv",
             file_size=9_870,
             status=ImportStatus.REFUSED,
-            message="the file is not UTF-8 (byte 0xe4 at position 123); it was probably saved "
-            "as Windows-1252 or Latin-1. Save it as 'CSV UTF-8' and upload it again",
+            message=not_utf8.stored(),
         ),
         ImportRecord(
             at=now - timedelta(minutes=rng.randint(5, 50)),
@@ -114,28 +133,27 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             rows_total=6,
             rows_skipped=4,
             rows_errors=2,
-            message="the column 'status' cannot be imported (it would change 2 account(s): "
-            f"{usernames[2]}: active → cancelled; {usernames[3]}: paused → active): an "
-            "account's status changes only through the actions on its page (Take "
-            "cancellation call, Pause, Resume, Reactivate), which record who and why (R2, R7, "
-            "R8, R12). Remove the column and upload again; 1 row(s) cannot be read as they are "
-            f"(line 6: username '{usernames[2]}' repeated (first on line 2)); 2 row(s) have "
-            "errors; fix them and upload the file again (nothing was written)",
+            message=Problem.joined(
+                [
+                    AccountResource().protected_message(
+                        "status",
+                        changes_detail(
+                            2,
+                            f"{usernames[2]}: active → cancelled; {usernames[3]}: paused → active",
+                        ),
+                    ),
+                    refused_rows_message([repeated]),
+                    errors_message(2),
+                ]
+            ).stored(),
             row_errors=[
                 {
-                    "line": 4,
-                    "key": "old-client",
-                    "column": "username",
-                    "error": "no account with username 'old-client': this import updates "
-                    "existing records and never creates one",
+                    **row_error(
+                        4, "old-client", "username", AccountResource.unknown_key("old-client")
+                    ),
                     "values": values("old-client"),
                 },
-                {
-                    "line": 6,
-                    "key": usernames[2],
-                    "column": "username",
-                    "error": f"username '{usernames[2]}' repeated (first on line 2)",
-                },
+                repeated,
             ],
         ),
         # A preview nobody confirmed: the expire_import_previews job closed it a day later
@@ -153,7 +171,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             rows_updated=2,
             rows_skipped=1,
             rows_done=3,
-            message="not confirmed within 24 hours; nothing was imported and the file was removed",
+            message=expired_message().stored(),
             preview_rows=[
                 {
                     "row": 2,

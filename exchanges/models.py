@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.problems import shown
+
 
 class ImportStatus(models.TextChoices):
     # A large file is read for its preview, and written at its confirmation, by a worker.
@@ -97,6 +99,11 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.model}, {self.get_status_display().lower()})"
+
+    @property
+    def message_shown(self) -> str:
+        """Why the file was refused, in the reader's language (kept in no language)."""
+        return shown(self.message) if self.message else ""
 
     @property
     def progress_percent(self) -> int:

@@ -7,12 +7,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.utils.encoding import force_str
+from django.utils.functional import Promise
+from django.utils.translation import gettext_noop
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 from import_export.results import Result
 
 from core.csvsafe import neutralise
+from core.problems import Problem, problem_of
 from exchanges.uploads import ParsedFile
 
 # Keys per query when fingerprinting or comparing: a parameter list PostgreSQL plans well.
@@ -31,7 +35,7 @@ class YesNoWidget(widgets.BooleanWidget):
             return True
         if text in self.FALSE:
             return False
-        raise ValueError(f"'{value}' is not yes or no")
+        raise ValueError(Problem(gettext_noop("'%(value)s' is not yes or no"), value=value))
 
     def render(self, value, obj=None, **kwargs):
         return "yes" if value else "no"
@@ -72,7 +76,7 @@ class ExchangeResource(resources.ModelResource):
 
     # --- checks before the preview -----------------------------------------------------------
 
-    def check_file(self, parsed: ParsedFile) -> list[str]:
+    def check_file(self, parsed: ParsedFile) -> list[Problem]:
         """What refuses the file as a whole: each protected column it names (subclasses may
         compare values). All of them, and the rows' errors beside them: one upload shows all."""
         return [
@@ -81,11 +85,54 @@ class ExchangeResource(resources.ModelResource):
             if column in self.protected_columns
         ]
 
-    def protected_message(self, column: str, detail: str = "") -> str:
-        return (
-            f"the column '{column}' cannot be imported{detail}: "
-            f"{self.protected_columns[column]}. Remove the column and upload again"
+    def protected_message(self, column: str, detail: Problem | str = "") -> Problem:
+        """`protected_columns` hold English msgids (marked with gettext_noop)."""
+        return Problem(
+            gettext_noop(
+                "the column '%(column)s' cannot be imported%(detail)s: %(instead)s. Remove the "
+                "column and upload again"
+            ),
+            column=column,
+            detail=detail,
+            instead=Problem(self.protected_columns[column]),
         )
+
+    def field_label(self, field: str) -> Problem | str:
+        """A field as the staff read it: its name in their language and the file's column."""
+        if field in ("", NON_FIELD_ERRORS):
+            return ""
+        resource_field = self.fields.get(field)
+        column = resource_field.column_name if resource_field is not None else field
+        attribute = (resource_field.attribute if resource_field is not None else None) or field
+        try:
+            verbose = getattr(self._meta.model._meta.get_field(attribute), "verbose_name", None)
+        except FieldDoesNotExist:
+            verbose = None
+        if verbose is None:
+            return column
+        return Problem(
+            gettext_noop("%(label)s (column %(column)s)"),
+            label=problem_of(verbose),
+            column=column,
+        )
+
+    def field_problems(self, error: ValidationError) -> list[tuple[str, Problem]]:
+        """(field, problem) of each message of a row's ValidationError, each kept in no
+        language: a message Django translates lazily by its msgid and values."""
+        if hasattr(error, "error_dict"):
+            return [
+                (field, problem_of(item))
+                for field, items in error.error_dict.items()
+                for item in items
+            ]
+        return [("", problem_of(item)) for item in error.error_list]
+
+    def field_problem(self, field: str, problem: Problem) -> Problem:
+        """A row's problem naming its field: "username (column username): …"."""
+        label = self.field_label(field)
+        if not label:
+            return problem
+        return Problem(gettext_noop("%(field)s: %(problem)s"), field=label, problem=problem)
 
     # --- rows --------------------------------------------------------------------------------
 
@@ -97,14 +144,21 @@ class ExchangeResource(resources.ModelResource):
         instance = self.get_instance(instance_loader, row)
         if instance is None:
             key = self.key_column()
-            raise ValidationError(
-                {
-                    key: f"no {self._meta.model._meta.verbose_name} with {key} "
-                    f"'{row.get(key, '')}': this import updates existing records and never "
-                    "creates one"
-                }
-            )
+            raise ValidationError({key: ValidationError(self.unknown_key(str(row.get(key, ""))))})
         return instance, False
+
+    @classmethod
+    def unknown_key(cls, value: str) -> Problem:
+        """The row error of a key no record has, for an import that never creates."""
+        return Problem(
+            gettext_noop(
+                "no %(thing)s with %(key)s '%(value)s': this import updates existing records "
+                "and never creates one"
+            ),
+            thing=problem_of(cls._meta.model._meta.verbose_name),
+            key=cls.key_column(),
+            value=value,
+        )
 
     # --- what the first rows would do, for the preview page ---------------------------------
 
@@ -113,8 +167,21 @@ class ExchangeResource(resources.ModelResource):
         super().before_import_row(row, **kwargs)
 
     def import_instance(self, instance, row, **kwargs):
+        # import-export's own loop, but a widget's Problem or lazy message is kept as it is
+        # (the library turns the error into text in the language active while reading).
         self._imported = instance
-        super().import_instance(instance, row, **kwargs)
+        errors = {}
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget):
+                continue
+            try:
+                self.import_field(field, instance, row, **kwargs)
+            except ValueError as exc:
+                kept = exc.args and isinstance(exc.args[0], (Problem, Promise))
+                message = exc.args[0] if kept else None
+                errors[field.attribute] = ValidationError(message or force_str(exc), code="invalid")
+        if errors:
+            raise ValidationError(errors)
 
     def import_row(self, row, instance_loader, **kwargs):
         row_result = super().import_row(row, instance_loader, **kwargs)
@@ -126,16 +193,14 @@ class ExchangeResource(resources.ModelResource):
         number = self.line_of(self.row_offset + kwargs.get("row_number", 0))
         entry: dict = {"row": number, "key": str(row.get(self.key_column(), ""))}
         entry["action"] = row_result.import_type
+        # Errors are kept in no language: the preview page shows them in the reader's.
         if row_result.validation_error is not None:
-            error = row_result.validation_error
-            by_field = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
             entry["errors"] = [
-                f"{'' if field in ('', NON_FIELD_ERRORS) else field + ': '}{message}"
-                for field, messages in by_field.items()
-                for message in messages
+                self.field_problem(field, problem).as_json()
+                for field, problem in self.field_problems(row_result.validation_error)
             ]
         elif row_result.errors:
-            entry["errors"] = [str(e.error) for e in row_result.errors]
+            entry["errors"] = [problem_of(e.error).as_json() for e in row_result.errors]
         else:
             entry["changes"] = self._changes(row_result.original, self._imported, row)
         self.preview_rows.append(entry)
@@ -201,10 +266,12 @@ def _text(value) -> str:
 
 
 def row_errors(
-    result: Result, parsed: ParsedFile, key_column: str, *, offset: int = 0
+    result: Result, parsed: ParsedFile, resource: ExchangeResource, *, offset: int = 0
 ) -> list[dict]:
     """The errors of a result, one entry per row and column, with the file's line numbers
-    (`offset`: the result's dataset began at that row of the file)."""
+    (`offset`: the result's dataset began at that row of the file); each error kept in no
+    language, naming its field as the staff read it."""
+    key_column = resource.key_column()
     headers = parsed.dataset.headers
     errors: list[dict] = []
 
@@ -220,17 +287,16 @@ def row_errors(
 
     for invalid in result.invalid_rows:
         values = values_of(invalid.number)
-        for field, messages in invalid.error_dict.items():
-            for message in messages:
-                errors.append(
-                    {
-                        "line": parsed.line_of(offset + invalid.number),
-                        "key": values.get(key_column, ""),
-                        "column": "" if field == NON_FIELD_ERRORS else field,
-                        "error": message,
-                        "values": pairs(values),
-                    }
-                )
+        for field, problem in resource.field_problems(invalid.error):
+            errors.append(
+                {
+                    "line": parsed.line_of(offset + invalid.number),
+                    "key": values.get(key_column, ""),
+                    "column": "" if field == NON_FIELD_ERRORS else field,
+                    "error": resource.field_problem(field, problem).as_json(),
+                    "values": pairs(values),
+                }
+            )
     for number, row_errs in result.row_errors():
         values = values_of(number)
         for err in row_errs:
@@ -239,11 +305,13 @@ def row_errors(
                     "line": parsed.line_of(offset + number),
                     "key": values.get(key_column, ""),
                     "column": "",
-                    "error": str(err.error),
+                    "error": problem_of(err.error).as_json(),
                     "values": pairs(values),
                 }
             )
     for err in result.base_errors:
-        errors.append({"line": "", "key": "", "column": "", "error": str(err.error)})
+        errors.append(
+            {"line": "", "key": "", "column": "", "error": problem_of(err.error).as_json()}
+        )
     errors.sort(key=lambda e: (e["line"] == "", e["line"] or 0))
     return errors

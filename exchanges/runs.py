@@ -21,9 +21,11 @@ import tablib
 from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.actors import Actor
 from core.previews import preview_expired, preview_valid_for
+from core.problems import Problem
 from exchanges import conf
 from exchanges.files import remove_stored, stored_path
 from exchanges.models import ImportRecord, ImportStatus
@@ -72,17 +74,22 @@ def _parse(record: ImportRecord, resource: ExchangeResource) -> ParsedFile:
         raw = stored_path(record.stored_file).read_bytes()
     except OSError:
         raise UploadRefused(
-            "the uploaded file is no longer there (it expired or was removed); upload it again"
+            Problem(
+                gettext_noop(
+                    "the uploaded file is no longer there (it expired or was removed); upload "
+                    "it again"
+                )
+            )
         ) from None
     return parse_csv(raw=raw, name=record.file_name, key_column=resource.key_column())
 
 
-def _file_refusal(problems: list[str], parsed: ParsedFile) -> str:
+def _file_refusal(problems: list[Problem], parsed: ParsedFile) -> list[Problem]:
     """The file-level problems and the rows refused while reading, in one message."""
     parts = list(problems)
     if parsed.refused_rows:
         parts.append(refused_rows_message(parsed.refused_rows))
-    return "; ".join(parts)
+    return parts
 
 
 def _rounds(
@@ -126,15 +133,20 @@ def _rounds(
         if len(tally.errors) < keep_errors and (
             result.has_errors() or result.has_validation_errors()
         ):
-            found = row_errors(result, parsed, resource.key_column(), offset=start)
+            found = row_errors(result, parsed, resource, offset=start)
             tally.errors.extend(found[: keep_errors - len(tally.errors)])
         if on_progress is not None:
             on_progress(start + len(chunk))
     return tally
 
 
-def _errors_message(count: int) -> str:
-    return f"{count} row(s) have errors; fix them and upload the file again (nothing was written)"
+def errors_message(count: int) -> Problem:
+    return Problem(
+        gettext_noop(
+            "%(count)s row(s) have errors; fix them and upload the file again (nothing was written)"
+        ),
+        count=count,
+    )
 
 
 # --- the preview ------------------------------------------------------------------------------
@@ -155,7 +167,7 @@ def preview_import(*, record_id: int, now: datetime) -> ImportRecord:
             record,
             expect=ImportStatus.PREVIEWING,
             status=ImportStatus.REFUSED,
-            message=str(exc),
+            message=exc.problem,
             row_errors=exc.row_errors[: conf.row_errors_kept()],
             stored_file="",
         )
@@ -178,15 +190,15 @@ def preview_import(*, record_id: int, now: datetime) -> ImportRecord:
             [*parsed.refused_rows, *tally.errors],
             key=lambda e: (e["line"] == "", e["line"] or 0),
         )[: conf.row_errors_kept()]
-        message = _file_refusal(problems, parsed)
+        parts = _file_refusal(problems, parsed)
         if counts["errors"]:
-            message = "; ".join(filter(None, [message, _errors_message(counts["errors"])]))
+            parts.append(errors_message(counts["errors"]))
         return import_record_update(
             record,
             expect=ImportStatus.PREVIEWING,
             status=ImportStatus.REFUSED,
             counts=counts,
-            message=message,
+            message=Problem.joined(parts),
             row_errors=errors,
             preview_rows=tally.rows,
             rows_done=counts["total"],
@@ -287,11 +299,11 @@ def _write(record: ImportRecord, *, now: datetime) -> ImportRecord:
         parsed = _parse(record, resource)
         problems = resource.check_file(parsed)
         if problems or parsed.refused_rows:
-            raise UploadRefused(_file_refusal(problems, parsed))
+            raise UploadRefused(Problem.joined(_file_refusal(problems, parsed)))
     except UploadRefused as exc:
         remove_stored(record.stored_file)
         return import_record_update(
-            record, expect=expect, status=ImportStatus.REFUSED, message=str(exc), stored_file=""
+            record, expect=expect, status=ImportStatus.REFUSED, message=exc.problem, stored_file=""
         )
 
     def progress(done: int) -> None:
@@ -318,7 +330,9 @@ def _write(record: ImportRecord, *, now: datetime) -> ImportRecord:
             record,
             expect=expect,
             status=ImportStatus.REFUSED,
-            message="the data changed after the preview; nothing was imported",
+            message=Problem(
+                gettext_noop("the data changed after the preview; nothing was imported")
+            ),
             stored_file="",
         )
     assert tally is not None
@@ -328,7 +342,9 @@ def _write(record: ImportRecord, *, now: datetime) -> ImportRecord:
         expect=expect,
         status=ImportStatus.REFUSED if failed else ImportStatus.CONFIRMED,
         counts=tally.counts,
-        message="errors at confirmation; nothing was imported" if failed else "",
+        message=(
+            Problem(gettext_noop("errors at confirmation; nothing was imported")) if failed else ""
+        ),
         row_errors=tally.errors if failed else None,
         rows_done=tally.counts["total"],
         confirmed_at=None if failed else now,

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from core.actors import Actor
 from core.previews import preview_valid_for
+from core.problems import Problem, stored
 from exchanges.files import remove_stored
 from exchanges.models import ImportRecord, ImportStatus
 from exchanges.selectors import import_previews_expired_unmarked
@@ -32,7 +34,7 @@ def import_record_open(
     file_size: int,
     status: str,
     counts: Mapping[str, int] | None = None,
-    message: str = "",
+    message: Problem | str = "",
     row_errors: list[dict] | None = None,
     fingerprint: str = "",
     stored_file: str = "",
@@ -53,7 +55,7 @@ def import_record_open(
         rows_updated=counts.get("updated", 0),
         rows_skipped=counts.get("skipped", 0),
         rows_errors=counts.get("errors", 0),
-        message=message,
+        message=stored(message),
         row_errors=row_errors or [],
         fingerprint=fingerprint,
         stored_file=stored_file,
@@ -82,6 +84,9 @@ def import_record_update(
             rows_errors=counts.get("errors", 0),
         )
     fields = {k: v for k, v in fields.items() if v is not None or k == "confirmed_at"}
+    if "message" in fields:
+        # Kept in no language: shown in the reader's (core.problems).
+        fields["message"] = stored(fields["message"])
     if "row_errors" in fields and fields["row_errors"] is None:
         del fields["row_errors"]
     moved = ImportRecord.objects.filter(pk=record.pk, status=expect).update(**fields)
@@ -93,6 +98,16 @@ def import_record_update(
     for name, value in fields.items():
         setattr(record, name, value)
     return record
+
+
+def expired_message() -> Problem:
+    """Why an expired preview wrote nothing."""
+    return Problem(
+        gettext_noop(
+            "not confirmed within %(hours)s hours; nothing was imported and the file was removed"
+        ),
+        hours=int(preview_valid_for().total_seconds() // 3600),
+    )
 
 
 def import_previews_expire(*, now: datetime) -> int:
@@ -115,8 +130,6 @@ def import_previews_expire(*, now: datetime) -> int:
                 status=ImportStatus.EXPIRED,
                 expired_at=now,
                 stored_file="",
-                message="not confirmed within "
-                f"{int(preview_valid_for().total_seconds() // 3600)} hours; nothing was "
-                "imported and the file was removed",
+                message=expired_message().stored(),
             )
             expired += len(batch)

@@ -9,8 +9,10 @@ import re
 from dataclasses import dataclass, field
 
 import tablib
+from django.utils.translation import gettext_noop
 
 from core.csvsafe import restore
+from core.problems import Problem
 
 # Excel saves .xlsx as a zip archive; a manager who picked the workbook gets told so.
 ZIP_MAGIC = b"PK\x03\x04"
@@ -18,11 +20,19 @@ EXAMPLES = 5
 
 
 class UploadRefused(ValueError):
-    """The file as a whole cannot be imported; nothing was written. The message says why."""
+    """The file as a whole cannot be imported; nothing was written. The message (a Problem,
+    kept in no language until shown) says why."""
 
-    def __init__(self, message: str, row_errors: list[dict] | None = None) -> None:
+    def __init__(self, message: Problem, row_errors: list[dict] | None = None) -> None:
         super().__init__(message)
+        self.problem = message
         self.row_errors = row_errors or []
+
+
+def row_error(line: int | str, key: str, column: str, error: Problem) -> dict:
+    """One row error as an import keeps it: the file's line, the row's key, the column (as
+    the file names it) and the problem, kept in no language (core.problems)."""
+    return {"line": line, "key": key, "column": column, "error": error.as_json()}
 
 
 @dataclass
@@ -60,13 +70,23 @@ def decode(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         if raw.startswith(ZIP_MAGIC):
             raise UploadRefused(
-                "the file is an Excel workbook (.xlsx), not a CSV file; in Excel use "
-                "File → Save As → 'CSV UTF-8 (Comma delimited)' and upload that"
+                Problem(
+                    gettext_noop(
+                        "the file is an Excel workbook (.xlsx), not a CSV file; in Excel use "
+                        "File → Save As → 'CSV UTF-8 (Comma delimited)' and upload that"
+                    )
+                )
             ) from exc
         raise UploadRefused(
-            f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
-            "it was probably saved as Windows-1252 or Latin-1. Save it as 'CSV UTF-8' and "
-            "upload it again"
+            Problem(
+                gettext_noop(
+                    "the file is not UTF-8 (byte %(byte)s at position %(position)s); it was "
+                    "probably saved as Windows-1252 or Latin-1. Save it as 'CSV UTF-8' and "
+                    "upload it again"
+                ),
+                byte=f"0x{raw[exc.start]:02x}",
+                position=exc.start,
+            )
         ) from exc
 
 
@@ -83,23 +103,38 @@ def parse_csv(*, raw: bytes, name: str, key_column: str) -> ParsedFile:
     """Decode and check a CSV file's bytes (the upload, or the stored file at confirmation)."""
     text = decode(raw)
     if not text.strip():
-        raise UploadRefused("the file is empty")
+        raise UploadRefused(Problem(gettext_noop("the file is empty")))
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     try:
         header = [normalise_header(h) for h in next(reader)]
     except csv.Error as exc:
-        raise UploadRefused(f"the header line cannot be read as CSV: {exc}") from exc
+        raise UploadRefused(
+            Problem(
+                gettext_noop("the header line cannot be read as CSV: %(error)s"), error=str(exc)
+            )
+        ) from exc
     seen: set[str] = set()
     for column in header:
         if column and column in seen:
-            raise UploadRefused(f"the column '{column}' appears twice in the header")
+            raise UploadRefused(
+                Problem(
+                    gettext_noop("the column '%(column)s' appears twice in the header"),
+                    column=column,
+                )
+            )
         seen.add(column)
     if key_column not in header:
-        found = ", ".join(f"'{h}'" for h in header if h) or "none"
+        found = ", ".join(f"'{h}'" for h in header if h) or Problem(gettext_noop("none"))
         raise UploadRefused(
-            f"the file has no '{key_column}' column (columns found: {found}); every row needs "
-            f"its {key_column} to find the record it changes"
+            Problem(
+                gettext_noop(
+                    "the file has no '%(column)s' column (columns found: %(found)s); every row "
+                    "needs its %(column)s to find the record it changes"
+                ),
+                column=key_column,
+                found=found,
+            )
         )
     key_index = header.index(key_column)
     rows: list[list[str]] = []
@@ -114,13 +149,20 @@ def parse_csv(*, raw: bytes, name: str, key_column: str) -> ParsedFile:
             if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
                 # Reported with the other rows' errors, not alone: one upload shows them all.
                 refused.append(
-                    {
-                        "line": line,
-                        "key": row[key_index].strip() if key_index < len(row) else "",
-                        "column": "",
-                        "error": f"line {line} has {len(row)} cells but the header has "
-                        f"{len(header)}: a value with a comma is probably missing its quotes",
-                    }
+                    row_error(
+                        line,
+                        row[key_index].strip() if key_index < len(row) else "",
+                        "",
+                        Problem(
+                            gettext_noop(
+                                "line %(line)s has %(cells)s cells but the header has "
+                                "%(header)s: a value with a comma is probably missing its quotes"
+                            ),
+                            line=line,
+                            cells=len(row),
+                            header=len(header),
+                        ),
+                    )
                 )
                 continue
             cells = [restore(c.strip()) for c in row[: len(header)]]
@@ -129,10 +171,15 @@ def parse_csv(*, raw: bytes, name: str, key_column: str) -> ParsedFile:
             lines.append(line)
     except csv.Error as exc:
         raise UploadRefused(
-            f"line {reader.line_num} cannot be read as CSV: {exc}", row_errors=refused
+            Problem(
+                gettext_noop("line %(line)s cannot be read as CSV: %(error)s"),
+                line=reader.line_num,
+                error=str(exc),
+            ),
+            row_errors=refused,
         ) from exc
     if not rows and not refused:
-        raise UploadRefused("the file has a header but no rows")
+        raise UploadRefused(Problem(gettext_noop("the file has a header but no rows")))
     rows, lines, bad_keys = _without_bad_keys(rows, lines, key_index, key_column)
     refused.extend(bad_keys)
     refused.sort(key=lambda e: e["line"])
@@ -159,15 +206,22 @@ def _without_bad_keys(
     for cells, line in zip(rows, lines, strict=True):
         key = cells[index]
         if not key:
-            errors.append({"line": line, "key": "", "column": column, "error": f"no {column}"})
+            errors.append(
+                row_error(line, "", column, Problem(gettext_noop("no %(column)s"), column=column))
+            )
         elif key in first_line:
             errors.append(
-                {
-                    "line": line,
-                    "key": key,
-                    "column": column,
-                    "error": f"{column} '{key}' repeated (first on line {first_line[key]})",
-                }
+                row_error(
+                    line,
+                    key,
+                    column,
+                    Problem(
+                        gettext_noop("%(column)s '%(key)s' repeated (first on line %(first)s)"),
+                        column=column,
+                        key=key,
+                        first=first_line[key],
+                    ),
+                )
             )
         else:
             first_line[key] = line
@@ -176,8 +230,23 @@ def _without_bad_keys(
     return kept_rows, kept_lines, errors
 
 
-def refused_rows_message(errors: list[dict]) -> str:
+def refused_rows_message(errors: list[dict]) -> Problem:
     """The rows refused while reading the file, with their lines (the first few)."""
-    shown = "; ".join(f"line {e['line']}: {e['error']}" for e in errors[:EXAMPLES])
-    more = f" and {len(errors) - EXAMPLES} more" if len(errors) > EXAMPLES else ""
-    return f"{len(errors)} row(s) cannot be read as they are ({shown}{more})"
+    shown = [
+        Problem(gettext_noop("line %(line)s: %(error)s"), line=e["line"], error=e["error"])
+        for e in errors[:EXAMPLES]
+    ]
+    if len(errors) > EXAMPLES:
+        return Problem(
+            gettext_noop(
+                "%(count)s row(s) cannot be read as they are (%(rows)s and %(more)s more)"
+            ),
+            count=len(errors),
+            rows=shown,
+            more=len(errors) - EXAMPLES,
+        )
+    return Problem(
+        gettext_noop("%(count)s row(s) cannot be read as they are (%(rows)s)"),
+        count=len(errors),
+        rows=shown,
+    )

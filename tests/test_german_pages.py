@@ -9,9 +9,16 @@ from datetime import date
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import AccountStatus
+from core.actors import Actor
+from core.problems import Problem
+from exchanges.models import ImportStatus
+from exchanges.services import import_record_open
 from tests.billing.factories import BillingProfileFactory
 from tests.factories import AccountFactory
 
@@ -91,6 +98,17 @@ def labels(client, url: str, language: str) -> set[str]:
 def main_pages():
     account = AccountFactory(status=AccountStatus.ACTIVE, username="anna-bergmann")
     profile = BillingProfileFactory(account=account, next_billing_date=date(2030, 12, 1))
+    # A CSV import refused with a problem kept in no language (core.problems).
+    refused = import_record_open(
+        by=Actor.staff(User.objects.create_user("manager.mia")),
+        now=timezone.now(),
+        model="accounts.account",
+        resource="AccountResource",
+        file_name="changes.csv",
+        file_size=10,
+        status=ImportStatus.REFUSED,
+        message=Problem(gettext_noop("the file has a header but no rows")),
+    )
     return [
         "/admin/",
         reverse("admin:accounts_account_changelist"),
@@ -104,6 +122,8 @@ def main_pages():
         reverse("admin:compliance_suppression_changelist"),
         reverse("admin:compliance_retentionaccount_changelist"),
         reverse("admin:jobs_jobrun_changelist"),
+        reverse("admin:exchanges_importrecord_changelist"),
+        reverse("admin:exchanges_importrecord_change", args=[refused.pk]),
     ]
 
 
@@ -117,12 +137,24 @@ def test_the_main_pages_in_german_show_no_english_label(admin_client, main_pages
             for label in german & english
             if not set(re.findall(r"[A-Za-z][A-Za-z-]+", label)) <= SAME_IN_BOTH
             and "anna-bergmann" not in label
+            and "changes.csv" not in label
             and label not in THIRD_PARTY
         }
         if same:
             english_left[url] = sorted(same)
 
     assert english_left == {}, "\n".join(f"{u}: {v}" for u, v in english_left.items())
+
+
+def test_a_refused_imports_problem_reads_german_on_its_page(admin_client, main_pages):
+    """The import's problem is kept in no language and shown in the reader's (issue 13)."""
+    page = main_pages[-1]
+
+    german = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    english = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "die Datei hat eine Kopfzeile, aber keine Zeilen" in german
+    assert "the file has a header but no rows" in english
 
 
 def test_the_check_finds_an_english_label():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,14 @@ CATALOGUE_FIELDS = ("name", "monthly_price", "currency", "active")
 def _permission(model: type[Plan] | type[AddOn], creating: bool) -> str:
     verb = "add" if creating else "change"
     return f"billing.{verb}_{model._meta.model_name}"
+
+
+def _field_label(model: type[Plan] | type[AddOn], field: str) -> str:
+    try:
+        found = model._meta.get_field(field)
+    except FieldDoesNotExist:
+        return field
+    return str(getattr(found, "verbose_name", field))
 
 
 def _in_use(entry: Plan | AddOn) -> bool:
@@ -85,8 +93,9 @@ def catalogue_entry_save(
     try:
         candidate.full_clean()
     except ValidationError as exc:
+        # Each field by the name staff read, in their language.
         problems = "; ".join(
-            f"{field}: {' '.join(str(m) for m in messages)}"
+            f"{_field_label(model, field)}: {' '.join(str(m) for m in messages)}"
             for field, messages in exc.message_dict.items()
         )
         raise BillingError(

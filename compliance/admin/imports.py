@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ImportMixin
@@ -34,7 +35,9 @@ from compliance.services import (
     suppression_import_start,
 )
 from compliance.services.import_runs import (
+    suppression_import_error,
     suppression_import_layout,
+    suppression_import_lines,
     suppression_import_reasons,
     suppression_import_refusal,
     suppression_import_summary,
@@ -63,6 +66,21 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("=account__username", "file_name")
     list_select_related = ("account", "by_user")
+    # Problems are kept in no language (a worker may have found them): shown translated.
+    exclude = ("error", "problems", "notices")
+    readonly_fields = ("error_shown", "problems_shown", "notices_shown")
+
+    @admin.display(description=gettext_lazy("error"))
+    def error_shown(self, obj):
+        return suppression_import_error(obj) or "—"
+
+    @admin.display(description=gettext_lazy("problems"))
+    def problems_shown(self, obj):
+        return _lines(obj.problems) or "—"
+
+    @admin.display(description=gettext_lazy("notices"))
+    def notices_shown(self, obj):
+        return _lines(obj.notices) or "—"
 
     @admin.display(description=gettext_lazy("by"))
     def by(self, obj):
@@ -87,7 +105,7 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
             SuppressionImport.Status.MAPPING,
             SuppressionImport.Status.EXPIRED,
         ):
-            return obj.error
+            return suppression_import_error(obj)
         return suppression_import_summary(obj) if obj.counts else ""
 
     def has_import_permission(self, request):
@@ -227,7 +245,8 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
             messages.add_message(
                 request,
                 level,
-                record.error or f"{record.file_name}: {suppression_import_summary(record)}",
+                suppression_import_error(record)
+                or f"{record.file_name}: {suppression_import_summary(record)}",
             )
         return HttpResponseRedirect(self._progress_url(record.pk))
 
@@ -275,12 +294,21 @@ class SuppressionImportAdmin(ImportMixin, ReadOnlyAdmin):
             "confirm_form": ImportConfirmForm(initial={"record": record.pk}),
             "mapping_form": mapping_form,
             "mapping_url": reverse("admin:compliance_suppressionimport_mapping", args=[record.pk]),
-            "problems": record.problems[:200],
-            "notices": record.notices[:200],
+            "error": suppression_import_error(record),
+            "problems": suppression_import_lines(record.problems[:200]),
+            "notices": suppression_import_lines(record.notices[:200]),
         }
         return TemplateResponse(
             request, "admin/compliance/suppressionimport/progress.html", context
         )
+
+
+def _lines(entries: list) -> str:
+    lines = suppression_import_lines(entries[:200])
+    if not lines:
+        return ""
+    shown = format_html_join("\n", "{}: {}<br>", lines)
+    return shown + format_html("{}", "…") if len(entries) > 200 else shown
 
 
 @admin.register(SuppressionMapping)

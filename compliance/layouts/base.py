@@ -8,7 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.utils.translation import gettext_noop
+
 from compliance.models import SuppressionReason
+from core.problems import Problem, problem_of
 
 R = SuppressionReason
 
@@ -18,14 +21,19 @@ EVIDENCE_MAX_CHARS = 300
 
 
 class FileRefused(ValueError):
-    """The file as a whole cannot be imported; nothing is written. The message says why."""
+    """The file as a whole cannot be imported; nothing is written. The message (a Problem,
+    kept in no language until shown) says why."""
+
+    @property
+    def problem(self) -> Problem:
+        return problem_of(self)
 
 
 class MappingNeeded(FileRefused):
     """No known layout matches: the staff say which column holds what (the mapping step).
     `columns` are the file's header cells with a few example values each."""
 
-    def __init__(self, message: str, columns: list[dict]):
+    def __init__(self, message: Problem, columns: list[dict]):
         super().__init__(message)
         self.columns = columns
 
@@ -144,7 +152,7 @@ class Verdict(NamedTuple):
 
     reason: str | None
     evidence: str = ""
-    problem: str = ""
+    problem: Problem | None = None
 
 
 @dataclass(frozen=True)
@@ -207,9 +215,13 @@ class Layout:
                 known = ", ".join(repr(v) for v, r in self.statuses.items() if v and r)
                 return Verdict(
                     None,
-                    problem=(
-                        f"status {raw.strip()[:40]!r} is not one this layout knows "
-                        f"(suppressed: {known}); not imported"
+                    problem=Problem(
+                        gettext_noop(
+                            "status %(status)s is not one this layout knows "
+                            "(suppressed: %(known)s); not imported"
+                        ),
+                        status=repr(raw.strip()[:40]),
+                        known=known,
                     ),
                 )
             reason = self.statuses[value]

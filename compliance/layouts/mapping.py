@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from django.utils.translation import gettext_noop
 
 from compliance.layouts.base import Columns, FileRefused, Layout, R, key, value_key
+from core.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,21 @@ class ColumnMapping:
 
     def __post_init__(self) -> None:
         if not self.address_column.strip():
-            raise FileRefused("a mapping needs the column that holds the address")
+            raise FileRefused(
+                Problem(gettext_noop("a mapping needs the column that holds the address"))
+            )
         if self.reason not in R.values:
-            raise FileRefused(f"unknown reason {self.reason!r}")
+            raise FileRefused(
+                Problem(gettext_noop("unknown reason %(reason)s"), reason=repr(self.reason))
+            )
         if self.status_column.strip() and not [v for v in self.suppressed_values if v.strip()]:
             raise FileRefused(
-                f"say which values of the status column {self.status_column!r} mean suppressed"
+                Problem(
+                    gettext_noop(
+                        "say which values of the status column %(column)s mean suppressed"
+                    ),
+                    column=repr(self.status_column),
+                )
             )
 
     def as_dict(self) -> dict:
@@ -53,21 +63,28 @@ class ColumnMapping:
         """This mapping over a file's first line, or FileRefused naming a column it lacks."""
         cols = Columns(header)
 
-        def column(name: str, role: str) -> int | None:
+        def column(name: str, role: Problem) -> int | None:
             if not name.strip():
                 return None
             index = cols.find(key(name))
             if index is None:
                 raise FileRefused(
-                    f"the mapping expects the {role} in a column {name!r}, which the file does "
-                    f"not have; its first line has "
-                    f"{', '.join(repr(h) for h in header[:12]) or '(nothing)'}"
+                    Problem(
+                        gettext_noop(
+                            "the mapping expects the %(role)s in a column %(column)s, which the "
+                            "file does not have; its first line has %(header)s"
+                        ),
+                        role=role,
+                        column=repr(name),
+                        header=", ".join(repr(h) for h in header[:12])
+                        or Problem(gettext_noop("(nothing)")),
+                    )
                 )
             return index
 
-        email = column(self.address_column, "address")
-        status = column(self.status_column, "status")
-        date = column(self.date_column, "date")
+        email = column(self.address_column, Problem(gettext_noop("address")))
+        status = column(self.status_column, Problem(gettext_noop("status")))
+        date = column(self.date_column, Problem(gettext_noop("date")))
         assert email is not None
         statuses = {value_key(v): self.reason for v in self.suppressed_values if v.strip()}
         return Layout(

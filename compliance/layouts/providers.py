@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from compliance.layouts.base import YES_NO, Columns, FileRefused, Layout, R
+from core.problems import Problem
 
 EMAIL = (
     "email",
@@ -94,7 +96,7 @@ class Missing(FileRefused):
 def _need(cols: Columns, *names: str) -> int:
     index = cols.find(*names)
     if index is None:
-        raise Missing(f"no column {names[0]!r}")
+        raise Missing(Problem(gettext_noop("no column %(column)s"), column=repr(names[0])))
     return index
 
 

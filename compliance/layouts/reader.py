@@ -21,6 +21,7 @@ from compliance.layouts.base import FileRefused, Layout
 from compliance.layouts.mapping import ColumnMapping
 from compliance.layouts.providers import SES_REASONS
 from compliance.layouts.recognise import build, recognise
+from core.problems import Problem
 
 HEAD_BYTES = 64 * 1024
 # Rows read ahead for recognition and for the mapping step's example values.
@@ -33,12 +34,20 @@ _SES_ARRAY = re.compile(r'"SuppressedDestinationSummaries"\s*:\s*\[')
 Row = tuple[int, list[str]]
 
 
+EMPTY = gettext_noop("the file is empty: no line with an address")
+NOT_UTF8 = gettext_noop("the file is not UTF-8 text (near line %(line)s); save it as CSV UTF-8")
+
+
 def _check_head(head: bytes) -> None:
     if not head.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise FileRefused("the file is empty: no line with an address")
+        raise FileRefused(Problem(EMPTY))
     if b"\x00" in head:
         raise FileRefused(
-            "this is not a text file (it contains binary data); export the list as CSV"
+            Problem(
+                gettext_noop(
+                    "this is not a text file (it contains binary data); export the list as CSV"
+                )
+            )
         )
     try:
         head.decode("utf-8")
@@ -46,7 +55,12 @@ def _check_head(head: bytes) -> None:
         # A character cut at the end of the sample is fine; anything else is not UTF-8.
         if not (len(head) == HEAD_BYTES and exc.start >= len(head) - 3):
             raise FileRefused(
-                f"the file is not UTF-8 text (byte {exc.start + 1}); save it as CSV UTF-8"
+                Problem(
+                    gettext_noop(
+                        "the file is not UTF-8 text (byte %(byte)s); save it as CSV UTF-8"
+                    ),
+                    byte=exc.start + 1,
+                )
             ) from None
 
 
@@ -150,7 +164,7 @@ class ListFile:
         lines = self._csv_rows(reader)
         header_line, header = next(lines, (0, []))
         if not header:
-            raise FileRefused("the file is empty: no line with an address")
+            raise FileRefused(Problem(EMPTY))
         sample: list[Row] = []
         for item in lines:
             sample.append(item)
@@ -183,11 +197,15 @@ class ListFile:
                 if not _blank(row):
                     yield line, row
         except UnicodeDecodeError:
-            raise FileRefused(
-                f"the file is not UTF-8 text (near line {line + 1}); save it as CSV UTF-8"
-            ) from None
+            raise FileRefused(Problem(NOT_UTF8, line=line + 1)) from None
         except csv.Error as exc:
-            raise FileRefused(f"line {line + 1} cannot be read as CSV: {exc}") from None
+            raise FileRefused(
+                Problem(
+                    gettext_noop("line %(line)s cannot be read as CSV: %(error)s"),
+                    line=line + 1,
+                    error=str(exc),
+                )
+            ) from None
 
     # --- Amazon SES JSON -------------------------------------------------------------------
 
@@ -207,9 +225,13 @@ class ListFile:
             self._rows = self._json_lines()
             return
         raise FileRefused(
-            "a JSON file, but not Amazon SES's suppression list: expected the output of aws "
-            "sesv2 list-suppressed-destinations (SuppressedDestinationSummaries) or one "
-            "object per line with emailAddress and reason"
+            Problem(
+                gettext_noop(
+                    "a JSON file, but not Amazon SES's suppression list: expected the output "
+                    "of aws sesv2 list-suppressed-destinations (SuppressedDestinationSummaries) "
+                    "or one object per line with emailAddress and reason"
+                )
+            )
         )
 
     def _json_array(self) -> Iterator[Row]:
@@ -227,16 +249,20 @@ class ListFile:
             try:
                 chunk = text.read(_JSON_CHUNK)
             except UnicodeDecodeError:
-                raise FileRefused(
-                    f"the file is not UTF-8 text (near line {line}); save it as UTF-8"
-                ) from None
+                raise FileRefused(Problem(NOT_UTF8, line=line)) from None
             done = not chunk
             buffer += chunk
             return bool(chunk)
 
-        def refuse(what: str):
+        def refuse(what: str | Problem):
             at = line + buffer.count("\n", 0, pos)
-            return FileRefused(f"line {at} cannot be read as JSON: {what}")
+            return FileRefused(
+                Problem(
+                    gettext_noop("line %(line)s cannot be read as JSON: %(error)s"),
+                    line=at,
+                    error=what,
+                )
+            )
 
         # Up to the array of summaries (or the top-level array).
         while True:
@@ -249,7 +275,7 @@ class ListFile:
                 pos = len(buffer) - len(stripped) + 1
                 break
             if not more():
-                raise refuse("no SuppressedDestinationSummaries array")
+                raise refuse(Problem(gettext_noop("no SuppressedDestinationSummaries array")))
         while True:
             while True:
                 while pos < len(buffer) and buffer[pos] in " \t\r\n,":
@@ -257,7 +283,9 @@ class ListFile:
                 if pos < len(buffer) or not more():
                     break
             if pos >= len(buffer):
-                raise refuse("the array of suppressed destinations is not closed")
+                raise refuse(
+                    Problem(gettext_noop("the array of suppressed destinations is not closed"))
+                )
             if buffer[pos] == "]":
                 return
             try:

@@ -46,6 +46,7 @@ from compliance.layouts.providers import (
     sendgrid_unsubscribes,
     ses_csv,
 )
+from core.problems import Problem
 
 GENERIC_DATES = (
     "unsubscribed at",
@@ -81,19 +82,30 @@ def build(layout_key: str, header: Sequence[str]) -> Layout:
     naming the column it lacks."""
     builder = BUILDERS.get(layout_key)
     if builder is None:
-        raise FileRefused(f"unknown layout {layout_key!r}")
+        raise FileRefused(
+            Problem(gettext_noop("unknown layout %(layout)s"), layout=repr(layout_key))
+        )
     cols = Columns(header)
     try:
         return builder(cols, gettext_noop("the staff chose this layout at upload"))
     except Missing as exc:
         raise FileRefused(
-            f"the file does not have the columns of {NAMES[layout_key]}: {exc}; the first "
-            f"line has {_shown(header)}"
+            Problem(
+                gettext_noop(
+                    "the file does not have the columns of %(layout)s: %(missing)s; the first "
+                    "line has %(header)s"
+                ),
+                layout=NAMES[layout_key],
+                missing=exc.problem,
+                header=_shown(header),
+            )
         ) from None
 
 
-def _shown(header: Sequence[str]) -> str:
-    return ", ".join(repr(h.replace("\ufeff", "")) for h in header[:12]) or "(nothing)"
+def _shown(header: Sequence[str]) -> str | Problem:
+    return ", ".join(repr(h.replace("\ufeff", "")) for h in header[:12]) or Problem(
+        gettext_noop("(nothing)")
+    )
 
 
 def _is_status_like(name: str) -> bool:
@@ -130,8 +142,12 @@ def recognise(header: Sequence[str], file_name: str, sample: Sequence[Sequence[s
 
     if keys & {"email md5", "email sha256"}:
         raise FileRefused(
-            "this is a hashed hand-over export: it holds no addresses to import; import the "
-            "CSV export of addresses instead"
+            Problem(
+                gettext_noop(
+                    "this is a hashed hand-over export: it holds no addresses to import; "
+                    "import the CSV export of addresses instead"
+                )
+            )
         )
     if cols.keys[:2] == ["email", "suppressed at utc"]:
         return make(
@@ -154,9 +170,13 @@ def recognise(header: Sequence[str], file_name: str, sample: Sequence[Sequence[s
                 ),
             )
         raise FileRefused(
-            "this is Mailchimp's subscribed-members export: its members may be mailed; import "
-            "the unsubscribed_members_export and cleaned_members_export files of the same "
-            "download"
+            Problem(
+                gettext_noop(
+                    "this is Mailchimp's subscribed-members export: its members may be mailed; "
+                    "import the unsubscribed_members_export and cleaned_members_export files "
+                    "of the same download"
+                )
+            )
         )
 
     if cols.has("email status", "email permission status") and cols.has(*EMAIL):
@@ -239,9 +259,13 @@ def recognise(header: Sequence[str], file_name: str, sample: Sequence[Sequence[s
                     ),
                 )
             raise FileRefused(
-                "SendGrid's bounces and blocks downloads have the same columns (email, "
-                "created, reason, status) and only bounces are suppressed; keep 'bounces' or "
-                "'blocks' in the file name, or choose the layout at upload"
+                Problem(
+                    gettext_noop(
+                        "SendGrid's bounces and blocks downloads have the same columns (email, "
+                        "created, reason, status) and only bounces are suppressed; keep "
+                        "'bounces' or 'blocks' in the file name, or choose the layout at upload"
+                    )
+                )
             )
         if "reason" in keys:
             return make(
@@ -321,18 +345,28 @@ def recognise(header: Sequence[str], file_name: str, sample: Sequence[Sequence[s
                 because=gettext_noop("the first line already holds an address (no header)"),
             )
         raise MappingNeeded(
-            "no address column: expected a column named Email or Email Address, or a list "
-            f"of addresses without header; the first line has {_shown(header)}; say which "
-            "column holds the address (mapping step)",
+            Problem(
+                gettext_noop(
+                    "no address column: expected a column named Email or Email Address, or a "
+                    "list of addresses without header; the first line has %(header)s; say "
+                    "which column holds the address (mapping step)"
+                ),
+                header=_shown(header),
+            ),
             columns_with_examples(header, sample),
         )
 
     unclear = [cols.label(i) for i, k in enumerate(cols.keys) if i != email and _is_status_like(k)]
     if unclear:
         raise MappingNeeded(
-            f"no known layout has these columns; {', '.join(repr(c) for c in unclear[:5])} "
-            "may say who is not to be mailed: say which column holds the status and which of "
-            "its values mean suppressed (mapping step)",
+            Problem(
+                gettext_noop(
+                    "no known layout has these columns; %(columns)s may say who is not to be "
+                    "mailed: say which column holds the status and which of its values mean "
+                    "suppressed (mapping step)"
+                ),
+                columns=", ".join(repr(c) for c in unclear[:5]),
+            ),
             columns_with_examples(header, sample),
         )
     date = cols.find(*GENERIC_DATES)

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop
 
 from accounts.models import Account
 from compliance import conf
@@ -32,9 +32,10 @@ from compliance.selectors import (
     SUPPRESSION_IMPORTS_WAITING,
     suppression_imports_expired_unmarked,
 )
-from compliance.services.imports import ImportOutcome, suppressions_import
+from compliance.services.imports import ImportOutcome, import_summary, suppressions_import
 from core.actors import Actor
 from core.previews import preview_expired, preview_valid_for
+from core.problems import Problem, shown
 
 S = SuppressionImport.Status
 # Session advisory lock namespace of an attempt at an import record (previewing, importing).
@@ -124,8 +125,8 @@ def _outcome_fields(outcome: ImportOutcome) -> dict:
         "layout": outcome.layout,
         "because": [outcome.because, outcome.because_args],
         "counts": {**outcome.counts(), "reasons": outcome.reasons},
-        "problems": [list(p) for p in outcome.problems],
-        "notices": [list(n) for n in outcome.notices],
+        "problems": [[line, problem.as_json()] for line, problem in outcome.problems],
+        "notices": [[line, notice.as_json()] for line, notice in outcome.notices],
         "rows_done": outcome.rows,
     }
 
@@ -213,12 +214,14 @@ def suppression_import_preview(*, record_id: int, now: datetime) -> SuppressionI
         try:
             outcome = _run(record, now=now, dry_run=True)
         except MappingNeeded as exc:
-            return _finish(record_id, status=S.MAPPING, error=str(exc), columns=exc.columns)
+            return _finish(
+                record_id, status=S.MAPPING, error=exc.problem.stored(), columns=exc.columns
+            )
         except FileRefused as exc:
             return _finish(
                 record_id,
                 status=S.REFUSED,
-                error=str(exc),
+                error=exc.problem.stored(),
                 now=now,
                 outcome=getattr(exc, "outcome", None),
             )
@@ -363,8 +366,13 @@ def suppression_imports_expire(*, now: datetime) -> int:
                 status=S.EXPIRED,
                 stored_path="",
                 finished_at=now,
-                error=f"not confirmed within {hours} hours; nothing was imported and the "
-                "file was removed",
+                error=Problem(
+                    gettext_noop(
+                        "not confirmed within %(hours)s hours; nothing was imported and the "
+                        "file was removed"
+                    ),
+                    hours=hours,
+                ).stored(),
             )
             expired += len(batch)
 
@@ -390,7 +398,7 @@ def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImp
             return _finish(
                 record_id,
                 status=S.REFUSED,
-                error=str(exc),
+                error=exc.problem.stored(),
                 now=now,
                 outcome=getattr(exc, "outcome", None),
             )
@@ -402,42 +410,19 @@ def suppression_import_apply(*, record_id: int, now: datetime) -> SuppressionImp
 
 def suppression_import_summary(record: SuppressionImport) -> str:
     """What the import did or would do, in the staff's language."""
-    c = record.counts or {}
-    done = record.status == S.DONE
-    values = {
-        "added": c.get("added", 0),
-        "already": c.get("already", 0),
-        "rejected": c.get("rejected", 0),
-    }
-    text = (
-        _("added %(added)s, already suppressed %(already)s, lifted 0, rejected %(rejected)s")
-        if done
-        else _(
-            "would add %(added)s, already suppressed %(already)s, lifted 0, rejected %(rejected)s"
-        )
-    ) % values
-    extras = []
-    if c.get("skipped"):
-        extras.append(
-            ngettext(
-                "%(count)s row the provider does not mark as suppressed skipped",
-                "%(count)s rows the provider does not mark as suppressed skipped",
-                c["skipped"],
-            )
-            % {"count": c["skipped"]}
-        )
-    if c.get("repeated"):
-        extras.append(_("%(count)s repeated in the file") % {"count": c["repeated"]})
-    if c.get("superseded"):
-        extras.append(
-            _("%(count)s older than a later opt-in (kept in the history, not in force)")
-            % {"count": c["superseded"]}
-        )
-    if c.get("undated"):
-        extras.append(
-            _("%(count)s dated at the import (no readable date)") % {"count": c["undated"]}
-        )
-    return text + (f" ({'; '.join(extras)})" if extras else "")
+    return import_summary(record.counts or {}, done=record.status == S.DONE)
+
+
+def suppression_import_error(record: SuppressionImport) -> str:
+    """Why the import was refused or waits for a mapping, in the reader's language (kept in no
+    language: a worker may have written it)."""
+    return shown(record.error) if record.error else ""
+
+
+def suppression_import_lines(entries: list) -> list[tuple[int, str]]:
+    """An import's problems or notices by line ([line, problem] as stored), in the reader's
+    language; older records' plain text as it is."""
+    return [(line, shown(entry)) for line, entry in entries]
 
 
 def suppression_import_layout(record: SuppressionImport) -> tuple[str, str]:

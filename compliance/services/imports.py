@@ -23,14 +23,16 @@ from typing import BinaryIO
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import Account
-from compliance.addresses import InvalidAddress, normalise_address
+from compliance.addresses import EMPTY, InvalidAddress, normalise_address
 from compliance.layouts import ColumnMapping, FileRefused, ListFile, MappingNeeded, parse_date
 from compliance.models import OptIn, SuppressionSource
 from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
 from core.csvsafe import restore
+from core.problems import Problem, problem_of
 
 # Rows staged per COPY round: big enough that round trips do not count, small enough that a
 # batch of rows stays a few MB in memory whatever the file size.
@@ -69,28 +71,14 @@ class ImportOutcome:
     # earlier date of an address suppressed since (history, not a second suppression in
     # force). None for a dry run.
     written: int | None = None
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    notices: list[tuple[int, str]] = field(default_factory=list)
+    # Rows rejected, and rows dated at the import, by line: kept in no language (Problem).
+    problems: list[tuple[int, Problem]] = field(default_factory=list)
+    notices: list[tuple[int, Problem]] = field(default_factory=list)
     dry_run: bool = True
 
     def summary(self) -> str:
-        verb = "would add" if self.dry_run else "added"
-        text = (
-            f"{verb} {self.added}, already suppressed {self.already}, lifted 0, "
-            f"rejected {self.rejected}"
-        )
-        extras = []
-        if self.skipped:
-            extras.append(f"{self.skipped} rows the provider does not mark as suppressed skipped")
-        if self.repeated:
-            extras.append(f"{self.repeated} repeated in the file")
-        if self.superseded:
-            extras.append(
-                f"{self.superseded} older than a later opt-in (kept in the history, not in force)"
-            )
-        if self.undated:
-            extras.append(f"{self.undated} dated at the import (no readable date)")
-        return text + (f" ({'; '.join(extras)})" if extras else "")
+        """What the import did or would do, in the active language."""
+        return import_summary(self.counts(), done=not self.dry_run)
 
     def counts(self) -> dict[str, int]:
         counts = {
@@ -106,6 +94,44 @@ class ImportOutcome:
         if self.written is not None:
             counts["written"] = self.written
         return counts
+
+
+def import_summary(counts: dict, *, done: bool) -> str:
+    """What an import did (`done`) or would do, from its counts, in the active language."""
+    values = {
+        "added": counts.get("added", 0),
+        "already": counts.get("already", 0),
+        "rejected": counts.get("rejected", 0),
+    }
+    text = (
+        _("added %(added)s, already suppressed %(already)s, lifted 0, rejected %(rejected)s")
+        if done
+        else _(
+            "would add %(added)s, already suppressed %(already)s, lifted 0, rejected %(rejected)s"
+        )
+    ) % values
+    extras = []
+    if counts.get("skipped"):
+        extras.append(
+            ngettext(
+                "%(count)s row the provider does not mark as suppressed skipped",
+                "%(count)s rows the provider does not mark as suppressed skipped",
+                counts["skipped"],
+            )
+            % {"count": counts["skipped"]}
+        )
+    if counts.get("repeated"):
+        extras.append(_("%(count)s repeated in the file") % {"count": counts["repeated"]})
+    if counts.get("superseded"):
+        extras.append(
+            _("%(count)s older than a later opt-in (kept in the history, not in force)")
+            % {"count": counts["superseded"]}
+        )
+    if counts.get("undated"):
+        extras.append(
+            _("%(count)s dated at the import (no readable date)") % {"count": counts["undated"]}
+        )
+    return text + (f" ({'; '.join(extras)})" if extras else "")
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -168,11 +194,17 @@ def _undated(raw: str, moment: datetime | None, *, line: int, outcome: ImportOut
     """A row whose date is missing, unreadable or in the future is dated at the import, and
     listed by line so that nobody takes that date for the provider's."""
     if moment is None and not raw:
-        note = "no date: suppressed as of the import"
+        note = Problem(gettext_noop("no date: suppressed as of the import"))
     elif moment is None:
-        note = f"date {raw[:40]!r} cannot be read: suppressed as of the import"
+        note = Problem(
+            gettext_noop("date %(date)s cannot be read: suppressed as of the import"),
+            date=repr(raw[:40]),
+        )
     else:
-        note = f"date {raw[:40]!r} is in the future: suppressed as of the import"
+        note = Problem(
+            gettext_noop("date %(date)s is in the future: suppressed as of the import"),
+            date=repr(raw[:40]),
+        )
     outcome.undated += 1
     if len(outcome.notices) < MAX_PROBLEMS_LISTED:
         outcome.notices.append((line, note))
@@ -182,10 +214,15 @@ class ListRefused(FileRefused):
     """A file refused part way through: the refusal, and what was read before it (`outcome`:
     its rejected rows with their lines), so that both are reported together."""
 
-    def __init__(self, message: str, outcome: ImportOutcome):
-        rows = outcome.rejected
+    def __init__(self, message: Problem, outcome: ImportOutcome):
         super().__init__(
-            f"{message}; besides, {rows} row(s) before it were rejected (listed by line)"
+            Problem(
+                gettext_noop(
+                    "%(refusal)s; besides, %(rows)s row(s) before it were rejected (listed by line)"
+                ),
+                refusal=message,
+                rows=outcome.rejected,
+            )
         )
         self.outcome = outcome
 
@@ -229,8 +266,10 @@ def _read(
             except InvalidAddress as exc:
                 outcome.rejected += 1
                 if len(problems) < MAX_PROBLEMS_LISTED:
-                    reason = str(exc)
-                    problems.append((line, "empty: no address" if reason == "empty" else reason))
+                    reason = problem_of(exc)
+                    if reason.msgid == EMPTY:
+                        reason = Problem(gettext_noop("empty: no address"))
+                    problems.append((line, reason))
                 continue
             at = now
             if date_i is not None:
@@ -351,7 +390,9 @@ def suppressions_import(
     `record(outcome)` is called in the transaction that writes the suppressions, so the
     import's record of what it did commits with the rows it wrote, or neither does."""
     if not by.may("compliance.import_suppressions"):
-        raise FileRefused(_("%(label)s may not import unsubscribe lists") % {"label": by.label})
+        raise FileRefused(
+            Problem(gettext_noop("%(label)s may not import unsubscribe lists"), label=by.label)
+        )
     outcome = ImportOutcome(dry_run=dry_run)
     stage = _Stage()
     stage.create()
@@ -373,7 +414,7 @@ def suppressions_import(
             # A file refused part way (a line that cannot be read) is reported with the rows
             # rejected before it, by line: one upload shows every problem found.
             if outcome.rejected:
-                raise ListRefused(str(exc), outcome) from None
+                raise ListRefused(exc.problem, outcome) from None
             raise
         with transaction.atomic():
             _merge(

@@ -22,6 +22,7 @@ from compliance.models import (
 )
 from compliance.selectors import is_suppressed
 from compliance.services import suppression_record
+from compliance.services.import_runs import suppression_import_error, suppression_import_lines
 from core.actors import Actor
 from tests.factories import AccountFactory
 
@@ -401,7 +402,7 @@ def test_a_file_no_layout_matches_is_mapped_in_the_preview_saved_and_reused(clie
     )
     second = SuppressionImport.objects.latest("pk")
     assert (second.status, second.counts["added"], second.counts["undated"]) == ("previewed", 1, 1)
-    assert second.notices == [[2, "no date: suppressed as of the import"]]
+    assert suppression_import_lines(second.notices) == [(2, "no date: suppressed as of the import")]
 
 
 def test_a_mapping_that_names_values_but_no_status_column_is_shown_again_with_the_error(
@@ -525,8 +526,8 @@ def test_a_list_refused_part_way_reports_the_rows_rejected_before_it_by_line(
 
     record = SuppressionImport.objects.get()
     assert record.status == "refused"
-    assert "line 35 cannot be read as CSV" in record.error
-    assert "2 row(s) before it were rejected" in record.error
+    assert "line 35 cannot be read as CSV" in suppression_import_error(record)
+    assert "2 row(s) before it were rejected" in suppression_import_error(record)
     assert [line for line, _ in record.problems] == [2, 4]
     text = c.get(upload["Location"]).content.decode()
     assert "line 35 cannot be read as CSV" in text

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import AccountStatus
 from compliance.models import Suppression, SuppressionExport, SuppressionImport
@@ -213,3 +213,28 @@ def test_import_command_takes_a_layout_the_file_cannot_tell(samples):
 
     assert "(listmonk_list_unsubscribed)" in out.getvalue()
     assert Suppression.objects.filter(account=account).count() == 5
+
+
+def test_import_command_speaks_the_operators_language(samples):
+    """Issue 13 item 1: the command's lines and its rows' problems in German; the layout's
+    tokens and the file's name as they are."""
+    AccountFactory(username="prairie-books")
+    out, err = io.StringIO(), io.StringIO()
+
+    with translation.override("de"):
+        call_command(
+            "import_suppressions",
+            "--account",
+            "prairie-books",
+            str(samples / "dirty_rows.csv"),
+            stdout=out,
+            stderr=err,
+        )
+        with pytest.raises(CommandError, match="kein Konto mit dem Benutzernamen 'nobody'"):
+            call_command(
+                "import_suppressions", "--account", "nobody", str(samples / "plain_list.csv")
+            )
+
+    assert "3 hinzugefügt, bereits gesperrt 0" in out.getvalue()
+    assert "Zeile 5: zwei zusammengeklebte Adressen" in err.getvalue()
+    assert "line 5" not in err.getvalue() and "read as" not in out.getvalue()

@@ -119,7 +119,7 @@ def test_a_managers_import_never_sets_or_releases_a_legal_hold_R7(manager_client
     text = refused.content.decode()
     assert "cannot be imported" in text and "Compliance only" in text, text[-3000:]
     record = ImportRecord.objects.get()
-    assert record.status == ImportStatus.REFUSED and "legal_hold" in record.message
+    assert record.status == ImportStatus.REFUSED and "legal_hold" in record.message_shown
     held.refresh_from_db()
     acme.refresh_from_db()
     assert (held.legal_hold, held.legal_hold_reason) == (True, "Litigation hold: matter 7")
@@ -147,7 +147,7 @@ def test_our_own_export_re_imports_with_the_legal_hold_columns_unchanged(manager
     preview = upload(manager_client, ACCOUNTS, out.getvalue())
     assert preview.status_code == 200
     record = ImportRecord.objects.get()
-    assert record.status == ImportStatus.PREVIEWED, record.message
+    assert record.status == ImportStatus.PREVIEWED, record.message_shown
     confirm(manager_client, ACCOUNTS, record.pk)
 
     acme.refresh_from_db()
@@ -190,7 +190,7 @@ def test_file_changing_status_balance_or_ledger_is_refused_naming_column_and_act
     acme.refresh_from_db()
     assert (acme.company, acme.status) == ("Acme", AccountStatus.ACTIVE)
     record = ImportRecord.objects.get()
-    assert record.status == ImportStatus.REFUSED and header in record.message
+    assert record.status == ImportStatus.REFUSED and header in record.message_shown
 
 
 def test_reimported_export_with_unchanged_status_column_is_accepted(manager_client, acme):
@@ -350,9 +350,9 @@ def test_file_and_row_problems_are_reported_together_with_the_files_line_numbers
 
     record = ImportRecord.objects.get()
     assert record.status == ImportStatus.REFUSED
-    assert "the column 'legal_hold' cannot be imported" in record.message
-    assert "line 5: username 'acme' repeated (first on line 2)" in record.message
-    assert "line 7 has 6 cells but the header has 4" in record.message
+    assert "the column 'legal_hold' cannot be imported" in record.message_shown
+    assert "line 5: username 'acme' repeated (first on line 2)" in record.message_shown
+    assert "line 7 has 6 cells but the header has 4" in record.message_shown
     assert [e["line"] for e in record.row_errors] == [4, 5, 6, 7]
     assert record.rows_errors == 4
     text = response.content.decode()

@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from accounts.models import AccountEvent, CancellationRequest
 from billing.gateway import ChargeResult, PaymentGateway, configured_gateway
@@ -121,3 +122,24 @@ def test_forecast_command_names_what_was_wrong():
     account = declining_monthly()
     with pytest.raises(CommandError, match="not an ISO date"):
         call_command("forecast", account.username, "--as-of", "soon")
+
+
+def test_forecast_command_speaks_the_operators_language():
+    """Issue 13 item 1: the command's own words are translated (German here); the dates, the
+    amounts and the rule codes stay as they are."""
+    account = declining_monthly(zone="America/New_York")
+    out = StringIO()
+
+    with translation.override("de"):
+        call_command(
+            "forecast", account.username, "--days", "30", "--as-of", "2026-11-20", stdout=out
+        )
+        with pytest.raises(CommandError, match="kein Konto mit dem Benutzernamen 'nobody'"):
+            call_command("forecast", "nobody")
+
+    text = out.getvalue()
+    assert (
+        f"Vorschau für {account.username} (aktiv, America/New_York) ab 2026-11-19 19:00 EST" in text
+    )
+    assert "Status am Ende des Zeitraums: gesperrt; 1 E-Mail(s)" in text
+    assert "Forecast of" not in text and "Status at the end" not in text

@@ -8,6 +8,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backoffice.invariants import ACCOUNTS_PER_BATCH, INVARIANTS, invariants_check
 from jobs.services import InvalidAsOf, parse_as_of
@@ -42,7 +43,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, only, batch, as_of, **options):
         if batch < 1:
-            raise CommandError(f"--batch must be a positive number of accounts, not {batch}")
+            raise CommandError(
+                _("--batch must be a positive number of accounts, not %(batch)s") % {"batch": batch}
+            )
         try:
             now = parse_as_of(as_of) if as_of else timezone.now()
         except InvalidAsOf as exc:
@@ -54,10 +57,21 @@ class Command(BaseCommand):
                 found += 1
                 self.stdout.write(str(violation))
             seconds = time.perf_counter() - began
-            verdict = "ok" if not found else f"{found} violation(s)"
-            self.stderr.write(f"{entry.name} ({entry.rule}): {verdict} in {seconds:.1f}s")
+            verdict = _("ok") if not found else _("%(count)s violation(s)") % {"count": found}
+            self.stderr.write(
+                _("%(name)s (%(rule)s): %(verdict)s in %(seconds)ss")
+                % {
+                    "name": entry.name,
+                    "rule": entry.rule,
+                    "verdict": verdict,
+                    "seconds": f"{seconds:.1f}",
+                }
+            )
             total += found
-        summary = f"{total} violation(s) in {time.perf_counter() - started:.1f}s"
+        summary = _("%(count)s violation(s) in %(seconds)ss") % {
+            "count": total,
+            "seconds": f"{time.perf_counter() - started:.1f}",
+        }
         if total:
             raise CommandError(summary)
-        self.stderr.write(f"every invariant holds: {summary}")
+        self.stderr.write(_("every invariant holds: %(summary)s") % {"summary": summary})

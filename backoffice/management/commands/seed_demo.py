@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from core.roles import ROLES
@@ -44,7 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, accounts, seed, **options):
         if Account.objects.exists():
-            self.stdout.write("demo data already loaded")
+            self.stdout.write(_("demo data already loaded"))
         else:
             self.load(accounts=accounts, seed=seed)
         self.print_logins(self.ensure_logins())
@@ -58,7 +59,10 @@ class Command(BaseCommand):
                 continue
             seed_function = import_string(path)
             summary = seed_function(rng=rng, now=now, count=accounts)
-            self.stdout.write(f"demo data: {path.split('.')[0]}: {summary}")
+            self.stdout.write(
+                _("demo data: %(app)s: %(summary)s")
+                % {"app": path.split(".")[0], "summary": summary}
+            )
 
     def ensure_logins(self) -> list[tuple[str, str, str]]:
         store = Path(settings.VAR_DIR) / "demo-logins.txt"
@@ -88,19 +92,26 @@ class Command(BaseCommand):
         return result
 
     def print_logins(self, logins) -> None:
-        self.stdout.write("demo logins (username / password / role):")
+        self.stdout.write(_("demo logins (username / password / role):"))
         for username, label, password in logins:
             self.stdout.write(f"  {username:11} {password:14} {label}")
         roles = ", ".join(["superusers", *settings.TWO_FACTOR_ROLES])
         self.stdout.write(
-            f"two-factor login ({roles}): after the password the admin asks for the code of an "
-            "authenticator app (FreeOTP, Aegis, Google Authenticator, 1Password). At the first "
-            "login it shows a QR code to scan and the key to type, asks for one code to confirm, "
-            "then hands out ten recovery codes; the link 'Two-factor login' in the header leads "
-            "back there. A lost phone: a superuser resets it under Two-factor devices."
+            _(
+                "two-factor login (%(roles)s): after the password the admin asks for the code "
+                "of an authenticator app (FreeOTP, Aegis, Google Authenticator, 1Password). At "
+                "the first login it shows a QR code to scan and the key to type, asks for one "
+                "code to confirm, then hands out ten recovery codes; the link 'Two-factor login' "
+                "in the header leads back there. A lost phone: a superuser resets it under "
+                "Two-factor devices."
+            )
+            % {"roles": roles}
         )
         if settings.TWO_FACTOR_WAIVED:
             self.stdout.write(
-                "  waived on this embedded demo (DEBUG on SQLite): the passwords alone log in; "
-                "start it with TWO_FACTOR_WAIVED=0 to try the second factor."
+                "  "
+                + _(
+                    "waived on this embedded demo (DEBUG on SQLite): the passwords alone log "
+                    "in; start it with TWO_FACTOR_WAIVED=0 to try the second factor."
+                )
             )

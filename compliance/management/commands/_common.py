@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from core.actors import Actor
@@ -14,7 +15,10 @@ def account_by_username(username: str) -> Account:
     try:
         return Account.objects.get(username=username)
     except Account.DoesNotExist:
-        raise CommandError(f"no account with username {username!r}; nothing was written") from None
+        raise CommandError(
+            _("no account with username %(username)s; nothing was written")
+            % {"username": repr(username)}
+        ) from None
 
 
 def command_actor(command: str) -> Actor:

@@ -8,6 +8,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from compliance.management.commands._common import account_by_username, command_actor
 from compliance.models import ExportFormat, SuppressionExport
@@ -52,10 +53,16 @@ class Command(BaseCommand):
                 else:
                     out.flush()
         if output:
-            self.stderr.write(f"unsubscribe list of {target.username} written to {output}")
+            self.stderr.write(
+                _("unsubscribe list of %(account)s written to %(file)s")
+                % {"account": target.username, "file": output}
+            )
         record = SuppressionExport.objects.filter(account=target).order_by("-at", "-id").first()
         if record is not None and record.hash_only:
             self.stderr.write(
-                f"{record.hash_only} of its entries are hash-only (erased addresses: only their "
-                "SHA-256 and MD5 are kept)"
+                _(
+                    "%(count)s of its entries are hash-only (erased addresses: only their "
+                    "SHA-256 and MD5 are kept)"
+                )
+                % {"count": record.hash_only}
             )

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from compliance.layouts import CHOOSABLE, NAMES
 from compliance.management.commands._common import account_by_username, command_actor
@@ -60,7 +61,9 @@ class Command(BaseCommand):
         if options["mapping"]:
             saved = SuppressionMapping.objects.filter(name=options["mapping"]).first()
             if saved is None:
-                raise CommandError(f"no saved column mapping named {options['mapping']!r}")
+                raise CommandError(
+                    _("no saved column mapping named %(name)s") % {"name": repr(options["mapping"])}
+                )
             return ColumnMapping.from_dict(saved.as_dict())
         if not options["address_column"]:
             return None
@@ -75,18 +78,21 @@ class Command(BaseCommand):
                 reason=REASONS[options["reason"]],
             )
         except FileRefused as exc:
-            raise CommandError(f"{exc}; nothing was written") from None
+            raise CommandError(_("%(problem)s; nothing was written") % {"problem": exc}) from None
 
     def handle(self, *args, account, file, dry_run, layout, **options):
         path = Path(file)
         if not path.is_file():
-            raise CommandError(f"no such file: {file}")
+            raise CommandError(_("no such file: %(file)s") % {"file": file})
         target = account_by_username(account)
         mapping = self._mapping(options)
         by = command_actor("import_suppressions")
         now = timezone.now()
         progress = Progress(
-            total=None, label=f"reading {path.name}", unit="rows", stream=self.stderr
+            total=None,
+            label=_("reading %(file)s") % {"file": path.name},
+            unit=_("rows"),
+            stream=self.stderr,
         )
 
         def rows_read(bytes_read: int, rows: int) -> None:
@@ -108,29 +114,49 @@ class Command(BaseCommand):
         except MappingNeeded as exc:
             columns = ", ".join(repr(c["name"]) for c in exc.columns)
             raise CommandError(
-                f"{path.name}: {exc}; nothing was written. Its columns: {columns}. Give "
-                "--address-column (and --status-column with --suppressed-values, "
-                "--date-column), or --mapping NAME of a mapping saved in the admin"
+                _(
+                    "%(file)s: %(problem)s; nothing was written. Its columns: %(columns)s. Give "
+                    "--address-column (and --status-column with --suppressed-values, "
+                    "--date-column), or --mapping NAME of a mapping saved in the admin"
+                )
+                % {"file": path.name, "problem": exc, "columns": columns}
             ) from None
         except FileRefused as exc:
-            raise CommandError(f"{path.name}: {exc}; nothing was written") from None
+            raise CommandError(
+                _("%(file)s: %(problem)s; nothing was written")
+                % {"file": path.name, "problem": exc}
+            ) from None
         for line, reason in outcome.problems:
-            self.stderr.write(f"line {line}: {reason}")
+            self.stderr.write(_("line %(line)s: %(error)s") % {"line": line, "error": reason})
         if outcome.rejected > len(outcome.problems):
-            self.stderr.write(f"… and {outcome.rejected - len(outcome.problems)} more bad rows")
+            self.stderr.write(
+                _("… and %(count)s more bad rows")
+                % {"count": outcome.rejected - len(outcome.problems)}
+            )
         for line, note in outcome.notices:
-            self.stderr.write(f"line {line}: {note}")
-        because = outcome.because % outcome.because_args if outcome.because else ""
-        with translation.override(None):  # the command speaks the operators' English
-            name = str(NAMES.get(outcome.layout, outcome.layout))
-        self.stdout.write(f"{path.name}: read as {name} (because of {because})")
+            self.stderr.write(_("line %(line)s: %(error)s") % {"line": line, "error": note})
+        because = _(outcome.because) % outcome.because_args if outcome.because else ""
+        name = str(NAMES.get(outcome.layout, outcome.layout))
+        self.stdout.write(
+            _("%(file)s: read as %(layout)s (because of %(because)s)")
+            % {"file": path.name, "layout": name, "because": because}
+        )
+        # The reasons by their tokens (unsubscribe, hard_bounce): what --reason takes.
         reasons = ", ".join(
             f"{r.token} {outcome.reasons[r.value]}"
             for r in SuppressionReason
             if outcome.reasons.get(r.value)
         )
         if reasons:
-            self.stdout.write(f"rows read as suppressed, by reason: {reasons}")
+            self.stdout.write(
+                _("rows read as suppressed, by reason: %(reasons)s") % {"reasons": reasons}
+            )
         self.stdout.write(
-            f"{path.name} ({outcome.layout}) for {target.username}: {outcome.summary()}"
+            _("%(file)s (%(layout)s) for %(account)s: %(summary)s")
+            % {
+                "file": path.name,
+                "layout": outcome.layout,
+                "account": target.username,
+                "summary": outcome.summary(),
+            }
         )

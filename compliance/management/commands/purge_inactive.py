@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.selectors import accounts_due_for_purge, purge_day
 from core.progress import Progress
@@ -29,10 +30,13 @@ class Command(BaseCommand):
                 total += 1
                 what = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
                 self.stdout.write(
-                    f"{account.username:40} {account.status:9} purge day "
-                    f"{purge_day(account)}: {what}"
+                    f"{account.username:40} {account.status:9} "
+                    + _("purge day %(day)s: %(what)s") % {"day": purge_day(account), "what": what}
                 )
-            self.stdout.write(f"would purge {total} accounts as of {moment.isoformat()}")
+            self.stdout.write(
+                _("would purge %(count)s accounts as of %(moment)s")
+                % {"count": total, "moment": moment.isoformat()}
+            )
             return
         with Progress(
             total=None, label="purge_inactive", unit="accounts", stream=self.stderr

@@ -1,6 +1,7 @@
 """`manage.py enqueue_jobs [NAME ...]`: hand jobs to the workers now, as beat would."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from jobs.registry import JOBS, UnknownJob, get_job
 from jobs.tasks import run_job
@@ -19,4 +20,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for job in jobs:
             run_job.delay(job.name)
-        self.stdout.write(f"queued {len(jobs)} job(s): {', '.join(j.name for j in jobs)}")
+        self.stdout.write(
+            _("queued %(count)s job(s): %(jobs)s")
+            % {"count": len(jobs), "jobs": ", ".join(j.name for j in jobs)}
+        )

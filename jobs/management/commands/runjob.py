@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.progress import Progress
 from jobs.models import JobRun
@@ -53,11 +54,18 @@ class Command(BaseCommand):
         except Exception as exc:
             if progress:
                 progress.close(failed=True)
-            raise CommandError(f"job {name} failed: {exc}") from exc
+            raise CommandError(
+                _("job %(job)s failed: %(error)s") % {"job": name, "error": exc}
+            ) from exc
         if progress:
             progress.close()
-        label = "would do" if dry_run else "done"
-        counts = ", ".join(f"{k}={v}" for k, v in run.counts.items()) or "nothing to do"
+        # The counts keep their names (key=value): scripts and the job runs' page read them.
+        counts = ", ".join(f"{k}={v}" for k, v in run.counts.items()) or _("nothing to do")
+        done = (
+            _("%(job)s as of %(moment)s: would do: %(counts)s")
+            if dry_run
+            else _("%(job)s as of %(moment)s: done: %(counts)s")
+        )
         self.stdout.write(
-            self.style.SUCCESS(f"{name} as of {moment.isoformat()}: {label}: {counts}")
+            self.style.SUCCESS(done % {"job": name, "moment": moment.isoformat(), "counts": counts})
         )
