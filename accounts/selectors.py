@@ -71,12 +71,16 @@ def retention_cutoff(*, today: dt.date, zone: ZoneInfo) -> dt.datetime:
 
 
 def accounts_past_retention(
-    *, as_of: dt.datetime, legal_hold: bool | None = None
+    *, as_of: dt.datetime, legal_hold: bool | None = None, account_id: int | None = None
 ) -> QuerySet[Account]:
     """R7: cancelled or expired accounts in (or past) their purge day as of `as_of`, on each
     account's own calendar; with `legal_hold` True or False only those with or without a hold
-    (None: both). The one definition of the purge day (module docstring)."""
+    (None: both); with `account_id`, that account only (its zone is then the only one read,
+    not those of every account past the broad cut). The one definition of the purge day
+    (module docstring)."""
     base = Account.objects.filter(status__in=INACTIVE_STATUSES, inactive_since__isnull=False)
+    if account_id is not None:
+        base = base.filter(pk=account_id)
     if legal_hold is not None:
         base = base.filter(legal_hold=legal_hold)
     # Broad cut first (local days differ from UTC days by less than one day), so the zones are
@@ -94,16 +98,19 @@ def accounts_past_retention(
     return base.filter(due)
 
 
-def accounts_due_for_purge(*, as_of: dt.datetime) -> QuerySet[Account]:
-    """Past retention and not under a legal hold (R7): what the purge job deletes. A
-    reactivated account is active, so never among them; cancelled again, its clock restarts."""
-    return accounts_past_retention(as_of=as_of, legal_hold=False)
+def accounts_due_for_purge(
+    *, as_of: dt.datetime, account_id: int | None = None
+) -> QuerySet[Account]:
+    """Past retention and not under a legal hold (R7): what the purge job deletes (with
+    `account_id`, of that account only: the forecast's run). A reactivated account is active,
+    so never among them; cancelled again, its clock restarts."""
+    return accounts_past_retention(as_of=as_of, legal_hold=False, account_id=account_id)
 
 
 def account_is_past_retention(*, account: Account, as_of: dt.datetime) -> bool:
     """Whether `account` is past its retention window as of `as_of` (R7): it can no longer be
     reactivated, and is purged unless held."""
-    return accounts_past_retention(as_of=as_of).filter(pk=account.pk).exists()
+    return accounts_past_retention(as_of=as_of, account_id=account.pk).exists()
 
 
 def status_since(account: Account) -> dt.datetime:

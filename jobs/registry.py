@@ -25,6 +25,7 @@ A job with nothing to walk (a snapshot, the sweep) names no `due` and is called 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -146,6 +147,7 @@ def in_range(queryset: QuerySet, within: tuple[int, int] | None) -> QuerySet:
     return queryset.filter(pk__gt=low, pk__lte=high)
 
 
+@functools.cache
 def _takes(function: Callable[..., Any], keyword: str) -> bool:
     parameters = inspect.signature(function).parameters
     return keyword in parameters or any(
@@ -161,11 +163,15 @@ def reports_progress(job: Job) -> bool:
 
 def due_items(job: Job, *, as_of: datetime, account_id: int | None = None) -> QuerySet:
     """The job's due items as of `as_of`, for this batch (a `sender` due selector gets the
-    batch's stable name); with `account_id`, only that account's (the forecast's run)."""
+    batch's stable name); with `account_id`, only that account's (the forecast's run): a due
+    selector that takes `account_id` narrows to it itself, before it reads anything to shape
+    its query (the purge reads the time zones of the accounts past a broad cut)."""
     assert job.due is not None
     kwargs: dict[str, Any] = {"as_of": as_of}
     if _takes(job.due, "sender"):
         kwargs["sender"] = batch_sender()
+    if account_id is not None and _takes(job.due, "account_id"):
+        kwargs["account_id"] = account_id
     items = job.due(**kwargs)
     if account_id is not None:
         items = items.filter(**{job.account_field: account_id})
