@@ -192,6 +192,7 @@ def _forecast_job(job: Job, schedule: Schedule, account_id: int) -> ForecastJob:
         run=run,
         due_sql=due_sql,
         preview=preview,
+        coarse_due=job.coarse_due,
     )
 
 

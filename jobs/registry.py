@@ -57,6 +57,10 @@ class Job:
     # How a due item names its account ("pk" for accounts themselves): the forecast runs the
     # job over one account's items only.
     account_field: str = "account_id"
+    # Its due selection is coarser than what its run does (cancel_unpaid: a UTC bound a day
+    # wide; the local calendar decides in the run), and its dry run counts what the run would
+    # do: the forecast asks the dry run (a query) before a run (a dozen) at a due moment.
+    coarse_due: bool = False
 
     @property
     def size(self) -> int:
@@ -101,6 +105,7 @@ def register(
     batch_size: int = 500,
     step: int | None = None,
     account_field: str = "account_id",
+    coarse_due: bool = False,
 ) -> Callable[[JobFunction], JobFunction]:
     def decorator(function: JobFunction) -> JobFunction:
         JOBS[name] = Job(
@@ -111,6 +116,7 @@ def register(
             batch_size=batch_size,
             step=step or batch_size,
             account_field=account_field,
+            coarse_due=coarse_due,
         )
         return function
 
@@ -209,7 +215,9 @@ def run_function(
 ) -> dict[str, int]:
     """Call the job for one batch (`within`: its id range, None for everything due) and
     return its counts, summed over the steps. `account_id` narrows the run to that account's
-    due items: the forecast runs a job this way, by the same path as a batch."""
+    due items: the forecast runs a job this way, by the same path as a batch, in one step when
+    no progress is asked for (one account's items are few; steps bound a batch's queries and
+    time its heartbeat)."""
     if job.due is None:
         kwargs: dict[str, Any] = {}
         if progress is not None and _takes(job.function, "progress"):
@@ -221,6 +229,9 @@ def run_function(
         if progress is not None:
             progress(items.count())
         return counts
+    if account_id is not None and progress is None:
+        items = in_range(due_items(job, as_of=as_of, account_id=account_id), within)
+        return dict(job.function(items=items, as_of=as_of, dry_run=False) or {})
     totals: dict[str, int] = {}
     ran = False
     for items, count in _steps(job, as_of=as_of, within=within, account_id=account_id):

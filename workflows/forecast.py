@@ -14,10 +14,13 @@ registry and beat's schedules).
 
 The clock does not tick every minute: between two job runs nothing changes, and each job's
 "has items due" only turns true as time passes (a billing date, a trial end, a retention
-window is reached), so the first scheduled moment at which a job is due is found by halving
-the job's scheduled moments in the window; the job runs then, and the search starts again
-from there. A job that stays due after running (a card the gateway cannot reach) runs again at
-each of its scheduled moments, as it would.
+window is reached), so the first scheduled moment at which a job is due is found by asking
+its due selection at many of its scheduled moments in the window at once (on PostgreSQL one
+subquery, planned once, run per moment), narrowing in, and only as closely as needed to know
+which job comes first; that job runs then, and the search starts again from there. A job that
+stays due after running (a card the gateway cannot reach) runs again at each of its scheduled
+moments, as it would. A job whose selection is coarser than what its run does (cancel_unpaid:
+the local day decides) has the moment it acts found by its own dry run, then run.
 
 What it assumes, and says (``Forecast.assumptions``): nobody acts (no payment, no staff
 action, no card change); with the built-in test gateway, its deterministic outcome for the card
@@ -111,10 +114,10 @@ class DueSQL:
         ]
 
     def over(self, moments: Sequence[datetime]) -> tuple[str, list] | None:
-        """An expression giving the position (from 1) of the first of `moments` at which the
-        selection has a row, NULL at none: the selection as a subquery run for each moment,
-        the moment's parameters taken from the list. None when the SQL cannot be split at its
-        parameters (then each moment is asked on its own)."""
+        """An expression (PostgreSQL) giving the position (from 1) of the first of `moments`
+        at which the selection has a row, NULL at none: the selection as a subquery run for
+        each moment, the moment's parameters taken from the list. None when the SQL cannot be
+        split at its parameters (then each moment is asked on its own)."""
         pieces = _split_at_parameters(self.sql)
         if pieces is None or len(pieces) != len(self.params) + 1:
             return None
@@ -180,6 +183,9 @@ class ForecastJob:
     # The job's own dry run over the account's due items as of a moment: its counts say what
     # a run would do (nothing counted: the run does nothing). None: the job has none.
     preview: Callable[[datetime], object] | None = None
+    # Its due selection is coarser than what its run does: at a due moment its dry run is
+    # asked first (jobs.registry.Job.coarse_due).
+    coarse_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -289,13 +295,22 @@ class _Moments:
         return max(self.low, self._first_after(moment))
 
 
-# Moments of one job asked in one query while looking for its first due moment: when its
-# selection is made once (DueSQL), the database plans it once and runs it per moment (a
-# lookup of the account's row), so many are cheap: the 2,880 hours of 120 days take two round
-# trips, the 34,560 five minutes three. A selection built for each moment (its SQL depends on
-# the data) costs a build per moment: few, and at first only the window's end.
+# Moments of one job asked in one query while looking for its first due moment. On
+# PostgreSQL a selection made once (DueSQL) is one subquery, planned once and run per moment
+# (a lookup of the account's row), so many are cheap: the 2,880 hours of 120 days take two
+# round trips, the 34,560 five minutes three. Elsewhere (SQLite, the embedded demo) each moment
+# is an EXISTS of its own. A selection built for each moment (its SQL depends on the data)
+# costs a build per moment: few, and at first only the window's end.
 SPREAD = 64
+SPREAD_EACH = 15
 SPREAD_BUILT = 3
+
+
+def _width(job: ForecastJob) -> int:
+    """How many of the job's moments one query asks."""
+    if job.due_sql is None:
+        return SPREAD_BUILT
+    return SPREAD if connection.vendor == "postgresql" else SPREAD_EACH
 
 
 def _ask(asks: Sequence[tuple[ForecastJob, Sequence[datetime]]]) -> list[int | None]:
@@ -307,7 +322,9 @@ def _ask(asks: Sequence[tuple[ForecastJob, Sequence[datetime]]]) -> list[int | N
     params: list = []
     shapes: list[int | None] = []
     for job, moments in asks:
-        over = job.due_sql.over(moments) if job.due_sql is not None else None
+        over = None
+        if job.due_sql is not None and connection.vendor == "postgresql":
+            over = job.due_sql.over(moments)
         if over is not None:
             columns.append(over[0])
             params.extend(over[1])
@@ -396,8 +413,7 @@ def _earliest(
             if bracket is None or bracket.exact:
                 continue
             if (steps.at(bracket.low + 1), order[job.name]) <= best[:2]:
-                count = SPREAD if job.due_sql is not None else SPREAD_BUILT
-                points = _spread(bracket.low, bracket.high, count)
+                points = _spread(bracket.low, bracket.high, _width(job))
                 asks.append((job, steps, points, bracket.low, bracket.high))
         if not asks:
             return best
@@ -615,8 +631,8 @@ def _run_jobs(
             if low > steps.high:
                 brackets[job.name] = None
                 continue
-            if job.due_sql is not None:
-                points = sorted({low, *_spread(low, steps.high, SPREAD - 2), steps.high})
+            if _width(job) > SPREAD_BUILT:
+                points = sorted({low, *_spread(low, steps.high, _width(job) - 2), steps.high})
             else:
                 points = [steps.high]
             asks.append((job, steps, points, low - 1, -1))
@@ -628,14 +644,17 @@ def _run_jobs(
         steps, bracket = moments[job.name], brackets.pop(job.name)
         assert bracket is not None
         try:
-            if not _attempt(job, moment, outbox):
+            # A coarse selection's dry run is asked at the due moment too (below), not a run.
+            asked = job.coarse_due and job.preview is not None
+            if asked or not _attempt(job, moment, outbox):
                 # Due, but nothing to do yet (a coarse selection the job refines on the local
                 # calendar): the first of its moments before the next other job's at which it
                 # does something, the state being still until then; that run is kept.
                 following = _earliest(jobs, moments, brackets)
                 limit = following[0] if following else end + timedelta(seconds=1)
-                high = steps.first_after(limit - timedelta(microseconds=1)) - 1
-                acting = _first_acting(job, steps, bracket.high, high, outbox)
+                high = max(steps.first_after(limit - timedelta(microseconds=1)) - 1, bracket.high)
+                after = bracket.high - 1 if asked else bracket.high
+                acting = _first_acting(job, steps, after, high, outbox)
                 if acting is None:
                     ran_at[job.name] = steps.at(max(bracket.high, high))
                     continue
