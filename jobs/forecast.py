@@ -4,6 +4,7 @@ path as a batch of a real run (jobs.registry.run_function)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,11 +36,27 @@ from workflows.forecast import (
 
 
 def _schedule(crontab) -> Schedule:
-    minutes = crontab_parser(60).parse(crontab.minute)
-    hours = crontab_parser(24).parse(crontab.hour)
-    weekdays = crontab_parser(7).parse(crontab.day_of_week)
-    days = crontab_parser(31, 1).parse(crontab.day_of_month)
-    months = crontab_parser(12, 1).parse(crontab.month_of_year)
+    return _parsed(
+        crontab.minute,
+        crontab.hour,
+        crontab.day_of_week,
+        crontab.day_of_month,
+        crontab.month_of_year,
+        str(crontab.timezone),
+    )
+
+
+# A forecast reads the schedules each time (staff edit them in the admin); parsing one costs
+# more than reading them all, and a crontab's fields say all there is to it.
+@functools.lru_cache(maxsize=256)
+def _parsed(
+    minute: str, hour: str, day_of_week: str, day_of_month: str, month_of_year: str, zone: str
+) -> Schedule:
+    minutes = crontab_parser(60).parse(minute)
+    hours = crontab_parser(24).parse(hour)
+    weekdays = crontab_parser(7).parse(day_of_week)
+    days = crontab_parser(31, 1).parse(day_of_month)
+    months = crontab_parser(12, 1).parse(month_of_year)
     runs_on: Callable[[date], bool] | None = None
     if len(weekdays) < 7 or len(days) < 31 or len(months) < 12:
 
@@ -48,11 +65,11 @@ def _schedule(crontab) -> Schedule:
             return day.isoweekday() % 7 in weekdays and day.day in days and day.month in months
 
     try:
-        zone = ZoneInfo(str(crontab.timezone))
+        timezone = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+        timezone = ZoneInfo("UTC")
     moments = tuple(sorted((h, m) for h in hours for m in minutes))
-    return Schedule(moments=moments, zone=zone, runs_on=runs_on)
+    return Schedule(moments=moments, zone=timezone, runs_on=runs_on)
 
 
 def beat_schedules() -> dict[str, Schedule]:
@@ -251,9 +268,12 @@ def account_forecast_if_cancelled(
             close_trial=is_trial,
         )
 
-    as_is = account_forecast(account=account, as_of=as_of, days=days)
+    jobs = forecast_jobs(account=account)
+    as_is = account_forecast_simulate(account=account, as_of=as_of, days=days, jobs=jobs)
     longer = max(days, retention_days() + 2)
-    cancelled = account_forecast(account=account, as_of=as_of, days=longer, before=cancel)
+    cancelled = account_forecast_simulate(
+        account=account, as_of=as_of, days=longer, jobs=jobs, before=cancel
+    )
     return as_is, cancelled, cancellation_outlook(as_is=as_is, cancelled=cancelled)
 
 
