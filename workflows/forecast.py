@@ -561,6 +561,11 @@ def _attempt(job: ForecastJob, moment: datetime, outbox: list, *, keep: bool = T
     return changed
 
 
+# How many of a job's moments after it turned due are searched at once for the first at which
+# its run does something (64 hours for an hourly job).
+SEARCH_AHEAD = 64
+
+
 def _first_acting(
     job: ForecastJob, steps: _Moments, low: int, high: int, outbox: list
 ) -> int | None:
@@ -654,6 +659,9 @@ def _run_jobs(
                 limit = following[0] if following else end + timedelta(seconds=1)
                 high = max(steps.first_after(limit - timedelta(microseconds=1)) - 1, bracket.high)
                 after = bracket.high - 1 if asked else bracket.high
+                # Looked for a little ahead at a time: a coarse selection is close to its rule
+                # (a day or two); past that stretch the job is placed and looked for again.
+                high = min(high, after + SEARCH_AHEAD)
                 acting = _first_acting(job, steps, after, high, outbox)
                 if acting is None:
                     ran_at[job.name] = steps.at(max(bracket.high, high))

@@ -77,16 +77,20 @@ def test_many_moments_in_one_query_answer_as_each_job_selection_does_alone():
 
 
 def test_the_forecast_is_the_same_however_many_moments_a_query_asks(monkeypatch):
+    """R11's day 91 included: the suspended account is cancelled in the window."""
     accounts = varied_accounts()
     wide = [account_forecast(account=a, as_of=START, days=120).entries for a in accounts]
     monkeypatch.setattr(simulation, "SPREAD", 4)
     monkeypatch.setattr(simulation, "SPREAD_EACH", 4)
     monkeypatch.setattr(simulation, "SPREAD_BUILT", 1)
+    # cancel_unpaid's hour (day 91 of the suspended account) looked for three hours at a time.
+    monkeypatch.setattr(simulation, "SEARCH_AHEAD", 3)
     narrow = [account_forecast(account=a, as_of=START, days=120).entries for a in accounts]
     assert [[e.key for e in entries] for entries in narrow] == [
         [e.key for e in entries] for entries in wide
     ]
     assert all(wide[:4]), "each of the first four accounts has something forecast"
+    assert "cancelled_involuntary" in {e.kind for e in wide[4]}
 
 
 def test_sql_is_cut_at_its_parameter_placeholders_only():
