@@ -561,8 +561,8 @@ def _attempt(job: ForecastJob, moment: datetime, outbox: list, *, keep: bool = T
     return changed
 
 
-# How many of a job's moments after it turned due are searched at once for the first at which
-# its run does something (64 hours for an hourly job).
+# How many of a coarse selection's moments after it turned due are searched at once for the
+# first at which the job's run does something (64 hours for an hourly job).
 SEARCH_AHEAD = 64
 
 
@@ -571,12 +571,13 @@ def _first_acting(
 ) -> int | None:
     """The first of the job's moments in (low, high] at which its run does something, the
     state being still until `high` (no other job runs before): that run is kept. None when
-    it does nothing up to `high`. Found by halving, asking the job's dry run where it has one
-    (a query, where a run rolled back is a dozen): a dry run that counts nothing is a run
-    that does nothing; one that counts something is checked by the run itself."""
+    it does nothing up to `high`. Found by halving: for a coarse selection, by asking the
+    job's dry run (a query, where a run rolled back is a dozen): a dry run that counts
+    nothing is a run that does nothing; one that counts something is checked by the run
+    itself. Otherwise by runs rolled back."""
     if high <= low:
         return None
-    if job.preview is not None:
+    if job.coarse_due and job.preview is not None:
         preview = job.preview
         # One savepoint for the dry runs: a failing one leaves the simulation usable.
         with transaction.atomic():
@@ -659,9 +660,10 @@ def _run_jobs(
                 limit = following[0] if following else end + timedelta(seconds=1)
                 high = max(steps.first_after(limit - timedelta(microseconds=1)) - 1, bracket.high)
                 after = bracket.high - 1 if asked else bracket.high
-                # Looked for a little ahead at a time: a coarse selection is close to its rule
-                # (a day or two); past that stretch the job is placed and looked for again.
-                high = min(high, after + SEARCH_AHEAD)
+                if asked:
+                    # A little ahead at a time: a coarse selection is close to its rule (a day
+                    # or two); past that stretch the job is placed and looked for again.
+                    high = min(high, after + SEARCH_AHEAD)
                 acting = _first_acting(job, steps, after, high, outbox)
                 if acting is None:
                     ran_at[job.name] = steps.at(max(bracket.high, high))
