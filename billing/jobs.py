@@ -64,6 +64,8 @@ def suspend_unpaid(
     due=selectors.profiles_candidates_for_unpaid_cancel,
     batch_size=500,
     step=100,
+    # Candidates by a UTC bound; the run cancels on day 91 of the local calendar (R11).
+    coarse_due=True,
 )
 def cancel_unpaid(
     *, items: QuerySet[BillingProfile], as_of: datetime, dry_run: bool

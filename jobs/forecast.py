@@ -4,14 +4,18 @@ path as a batch of a real run (jobs.registry.run_function)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab_parser
 from django.core.exceptions import EmptyResultSet
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 
 from accounts.models import Account, AccountStatus, CancellationReason
 from accounts.selectors import retention_days
@@ -22,6 +26,7 @@ from workflows.desk import cancellation_call_take
 from workflows.forecast import (
     DEFAULT_DAYS,
     CancellationOutlook,
+    DueSQL,
     Forecast,
     ForecastJob,
     Schedule,
@@ -31,11 +36,27 @@ from workflows.forecast import (
 
 
 def _schedule(crontab) -> Schedule:
-    minutes = crontab_parser(60).parse(crontab.minute)
-    hours = crontab_parser(24).parse(crontab.hour)
-    weekdays = crontab_parser(7).parse(crontab.day_of_week)
-    days = crontab_parser(31, 1).parse(crontab.day_of_month)
-    months = crontab_parser(12, 1).parse(crontab.month_of_year)
+    return _parsed(
+        crontab.minute,
+        crontab.hour,
+        crontab.day_of_week,
+        crontab.day_of_month,
+        crontab.month_of_year,
+        str(crontab.timezone),
+    )
+
+
+# A forecast reads the schedules each time (staff edit them in the admin); parsing one costs
+# more than reading them all, and a crontab's fields say all there is to it.
+@functools.lru_cache(maxsize=256)
+def _parsed(
+    minute: str, hour: str, day_of_week: str, day_of_month: str, month_of_year: str, zone: str
+) -> Schedule:
+    minutes = crontab_parser(60).parse(minute)
+    hours = crontab_parser(24).parse(hour)
+    weekdays = crontab_parser(7).parse(day_of_week)
+    days = crontab_parser(31, 1).parse(day_of_month)
+    months = crontab_parser(12, 1).parse(month_of_year)
     runs_on: Callable[[date], bool] | None = None
     if len(weekdays) < 7 or len(days) < 31 or len(months) < 12:
 
@@ -44,11 +65,11 @@ def _schedule(crontab) -> Schedule:
             return day.isoweekday() % 7 in weekdays and day.day in days and day.month in months
 
     try:
-        zone = ZoneInfo(str(crontab.timezone))
+        timezone = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+        timezone = ZoneInfo("UTC")
     moments = tuple(sorted((h, m) for h in hours for m in minutes))
-    return Schedule(moments=moments, zone=zone, runs_on=runs_on)
+    return Schedule(moments=moments, zone=timezone, runs_on=runs_on)
 
 
 def beat_schedules() -> dict[str, Schedule]:
@@ -65,24 +86,67 @@ def beat_schedules() -> dict[str, Schedule]:
     return schedules
 
 
-# Three moments far from any real one: the due selection is compiled at each to see how its
-# SQL depends on the moment (see _compiled_once).
+# Three moments far from any real one, and three account ids no real account has: the due
+# selection is compiled at each to see how its SQL depends on the moment and the account (see
+# _due_template).
 _SAMPLES = (
-    datetime(2001, 1, 1, tzinfo=UTC),
-    datetime(2003, 7, 9, 5, 6, 7, tzinfo=UTC),
-    datetime(2011, 11, 30, 23, 59, tzinfo=UTC),
+    (datetime(2001, 1, 1, tzinfo=UTC), 1_999_999_901),
+    (datetime(2003, 7, 9, 5, 6, 7, tzinfo=UTC), 1_999_999_913),
+    (datetime(2011, 11, 30, 23, 59, tzinfo=UTC), 1_999_999_927),
 )
+_ACCOUNT = "account"
 
-DueQuery = Callable[[datetime], tuple[str, Sequence]]
+
+def _due_sql(job: Job, moment: datetime, account_id: int) -> tuple[str, Sequence]:
+    """The SQL of the job's due items of one account as of `moment` (a row when any)."""
+    items = due_items(job, as_of=moment, account_id=account_id)
+    try:
+        return items.values_list("pk", flat=True)[:1].query.sql_with_params()
+    except EmptyResultSet:  # a selection that can hold nothing
+        return "SELECT 1 WHERE FALSE", []
 
 
-def _compiled_once(build: DueQuery) -> DueQuery:
-    """`build` with its SQL compiled once, when the selection depends on the moment only
-    through parameters that are the moment moved by a fixed time (as_of, as_of - 89 days):
-    those are computed for each moment, the others kept. A forecast asks hundreds of moments,
-    and compiling a queryset costs more than running this one. Otherwise `build` itself: also
-    when building the selection reads the database (its SQL then depends on the data, as the
-    purge's does on the zones of the accounts past retention)."""
+@dataclass(frozen=True)
+class _Template:
+    sql: str
+    # Per parameter: ("fixed", value), ("moved", time), or ("account", None).
+    plan: tuple[tuple[str, object], ...]
+
+    def params(self, moment: datetime, account_id: int) -> list:
+        values = []
+        for how, value in self.plan:
+            if how == "moved":
+                values.append(moment + value)  # type: ignore[operator]
+            else:
+                values.append(account_id if how == _ACCOUNT else value)
+        return values
+
+
+# The templates of the jobs' due selections, made once per process: a forecast asks hundreds
+# of moments, and compiling a queryset costs more than running this one. Settings shape them
+# (UNPAID_CANCEL_AFTER_DAYS, RETENTION_DAYS): a changed setting drops them.
+_TEMPLATES: dict[tuple[str, Callable], _Template | None] = {}
+
+
+@receiver(setting_changed)
+def _forget_templates(**kwargs) -> None:
+    _TEMPLATES.clear()
+
+
+def _due_template(job: Job) -> _Template | None:
+    """The job's due selection for one account as SQL made once, when it depends on the
+    moment only through parameters that are the moment moved by a fixed time (as_of, as_of -
+    89 days) and on the account only through its id; None otherwise, also when building the
+    selection reads the database (its SQL then depends on the data, as the purge's does on the
+    account's zone) or when the selection is empty at a sample."""
+    key = (job.name, job.due)
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+    _TEMPLATES[key] = template = _make_template(job)
+    return template
+
+
+def _make_template(job: Job) -> _Template | None:
     reads = []
 
     def count(execute, sql, params, many, context):
@@ -90,43 +154,63 @@ def _compiled_once(build: DueQuery) -> DueQuery:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):
-        compiled = [build(sample) for sample in _SAMPLES]
+        compiled = [_due_sql(job, moment, account) for moment, account in _SAMPLES]
     if reads:
-        return build
+        return None
     sql, first = compiled[0]
-    plan: list[tuple[bool, object]] = []
+    if sql == "SELECT 1 WHERE FALSE":
+        return None
+    plan: list[tuple[str, object]] = []
     for position, value in enumerate(first):
         others = [params[position] if len(params) > position else None for _, params in compiled]
         if all(other == value for other in others):
-            plan.append((False, value))
+            plan.append(("fixed", value))
+        elif all(other == account for other, (_, account) in zip(others, _SAMPLES, strict=True)):
+            plan.append((_ACCOUNT, None))
         elif isinstance(value, datetime):
-            plan.append((True, value - _SAMPLES[0]))
+            plan.append(("moved", value - _SAMPLES[0][0]))
         else:
-            return build
-
-    def fast(moment: datetime) -> tuple[str, Sequence]:
-        return sql, [moment + value if moved else value for moved, value in plan]  # type: ignore[operator]
-
-    for sample, (other_sql, other_params) in zip(_SAMPLES, compiled, strict=True):
-        if other_sql != sql or list(fast(sample)[1]) != list(other_params):
-            return build
-    return fast
+            return None
+    template = _Template(sql=sql, plan=tuple(plan))
+    for (moment, account), (other_sql, other_params) in zip(_SAMPLES, compiled, strict=True):
+        if other_sql != sql or template.params(moment, account) != list(other_params):
+            return None
+    return template
 
 
 def _forecast_job(job: Job, schedule: Schedule, account_id: int) -> ForecastJob:
-    def build(moment: datetime) -> tuple[str, Sequence]:
-        items = due_items(job, as_of=moment, account_id=account_id)
-        try:
-            return items.values_list("pk", flat=True)[:1].query.sql_with_params()
-        except EmptyResultSet:  # a selection that can hold nothing
-            return "SELECT 1 WHERE FALSE", []
+    template = _due_template(job)
+    due_sql = None
+    if template is not None:
+        due_sql = DueSQL(
+            sql=template.sql,
+            params=tuple(
+                account_id if how == _ACCOUNT else (None if how == "moved" else value)
+                for how, value in template.plan
+            ),
+            moved=tuple(value if how == "moved" else None for how, value in template.plan),  # type: ignore[misc]
+        )
 
-    due_query = _compiled_once(build)
+    def due_query(moment: datetime) -> tuple[str, Sequence]:
+        if due_sql is not None:
+            return due_sql.at(moment)
+        return _due_sql(job, moment, account_id)
 
     def run(moment: datetime) -> object:
         return run_function(job, as_of=moment, dry_run=False, account_id=account_id)
 
-    return ForecastJob(name=job.name, schedule=schedule, due_query=due_query, run=run)
+    def preview(moment: datetime) -> object:
+        return run_function(job, as_of=moment, dry_run=True, account_id=account_id)
+
+    return ForecastJob(
+        name=job.name,
+        schedule=schedule,
+        due_query=due_query,
+        run=run,
+        due_sql=due_sql,
+        preview=preview,
+        coarse_due=job.coarse_due,
+    )
 
 
 def forecast_jobs(*, account: Account) -> list[ForecastJob]:
@@ -184,9 +268,12 @@ def account_forecast_if_cancelled(
             close_trial=is_trial,
         )
 
-    as_is = account_forecast(account=account, as_of=as_of, days=days)
+    jobs = forecast_jobs(account=account)
+    as_is = account_forecast_simulate(account=account, as_of=as_of, days=days, jobs=jobs)
     longer = max(days, retention_days() + 2)
-    cancelled = account_forecast(account=account, as_of=as_of, days=longer, before=cancel)
+    cancelled = account_forecast_simulate(
+        account=account, as_of=as_of, days=longer, jobs=jobs, before=cancel
+    )
     return as_is, cancelled, cancellation_outlook(as_is=as_is, cancelled=cancelled)
 
 

@@ -25,6 +25,7 @@ A job with nothing to walk (a snapshot, the sweep) names no `due` and is called 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -56,6 +57,10 @@ class Job:
     # How a due item names its account ("pk" for accounts themselves): the forecast runs the
     # job over one account's items only.
     account_field: str = "account_id"
+    # Its due selection is coarser than what its run does (cancel_unpaid: a UTC bound a day
+    # wide; the local calendar decides in the run), and its dry run counts what the run would
+    # do: the forecast asks the dry run (a query) before a run (a dozen) at a due moment.
+    coarse_due: bool = False
 
     @property
     def size(self) -> int:
@@ -100,6 +105,7 @@ def register(
     batch_size: int = 500,
     step: int | None = None,
     account_field: str = "account_id",
+    coarse_due: bool = False,
 ) -> Callable[[JobFunction], JobFunction]:
     def decorator(function: JobFunction) -> JobFunction:
         JOBS[name] = Job(
@@ -110,6 +116,7 @@ def register(
             batch_size=batch_size,
             step=step or batch_size,
             account_field=account_field,
+            coarse_due=coarse_due,
         )
         return function
 
@@ -146,6 +153,7 @@ def in_range(queryset: QuerySet, within: tuple[int, int] | None) -> QuerySet:
     return queryset.filter(pk__gt=low, pk__lte=high)
 
 
+@functools.cache
 def _takes(function: Callable[..., Any], keyword: str) -> bool:
     parameters = inspect.signature(function).parameters
     return keyword in parameters or any(
@@ -161,11 +169,15 @@ def reports_progress(job: Job) -> bool:
 
 def due_items(job: Job, *, as_of: datetime, account_id: int | None = None) -> QuerySet:
     """The job's due items as of `as_of`, for this batch (a `sender` due selector gets the
-    batch's stable name); with `account_id`, only that account's (the forecast's run)."""
+    batch's stable name); with `account_id`, only that account's (the forecast's run): a due
+    selector that takes `account_id` narrows to it itself, before it reads anything to shape
+    its query (the purge reads the time zones of the accounts past a broad cut)."""
     assert job.due is not None
     kwargs: dict[str, Any] = {"as_of": as_of}
     if _takes(job.due, "sender"):
         kwargs["sender"] = batch_sender()
+    if account_id is not None and _takes(job.due, "account_id"):
+        kwargs["account_id"] = account_id
     items = job.due(**kwargs)
     if account_id is not None:
         items = items.filter(**{job.account_field: account_id})
@@ -203,7 +215,9 @@ def run_function(
 ) -> dict[str, int]:
     """Call the job for one batch (`within`: its id range, None for everything due) and
     return its counts, summed over the steps. `account_id` narrows the run to that account's
-    due items: the forecast runs a job this way, by the same path as a batch."""
+    due items: the forecast runs a job this way, by the same path as a batch, in one step when
+    no progress is asked for (one account's items are few; steps bound a batch's queries and
+    time its heartbeat)."""
     if job.due is None:
         kwargs: dict[str, Any] = {}
         if progress is not None and _takes(job.function, "progress"):
@@ -215,6 +229,9 @@ def run_function(
         if progress is not None:
             progress(items.count())
         return counts
+    if account_id is not None and progress is None:
+        items = in_range(due_items(job, as_of=as_of, account_id=account_id), within)
+        return dict(job.function(items=items, as_of=as_of, dry_run=False) or {})
     totals: dict[str, int] = {}
     ran = False
     for items, count in _steps(job, as_of=as_of, within=within, account_id=account_id):

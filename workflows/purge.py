@@ -63,9 +63,9 @@ def accounts_purge_step(
             Account.objects.select_for_update(skip_locked=True).filter(pk__in=account_ids)
         )
         still_due = set(
-            accounts_due_for_purge(as_of=now)
-            .filter(pk__in=[a.pk for a in locked])
-            .values_list("pk", flat=True)
+            accounts_due_for_purge(as_of=now, among=[a.pk for a in locked]).values_list(
+                "pk", flat=True
+            )
         )
         due = [a for a in locked if a.pk in still_due]
         step = GroupStep(skipped=len(account_ids) - len(due))
