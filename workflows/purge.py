@@ -83,7 +83,7 @@ def accounts_purge_step(
             }
             for a in due
         }
-        if any(n >= batch for n in deleted.per_kind.values()):
+        if not deleted.finished:
             # Rows may be left: keep the counts so far with the deletes.
             purge_progress_save(totals=totals, begun=begun, now=now)
             step.more = True

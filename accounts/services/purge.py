@@ -22,6 +22,7 @@ from accounts.models import (
     SignupForm,
     SignupSubmission,
 )
+from core.simulation import simulating
 
 # Rows of each kind deleted per transaction, whatever the number of accounts in it: bounds
 # the work under the account locks (well under a second) and lets a group of small accounts
@@ -79,12 +80,16 @@ KIND_NAMES = [k.name for k in _kinds()]
 
 def content_counts(*, account: Account) -> dict[str, int]:
     """What a purge of `account` would delete, per kind."""
+    return _counts_of(account.pk)
+
+
+def _counts_of(account_id: int) -> dict[str, int]:
     counts = {}
     with connection.cursor() as cursor:
         for kind in _kinds():
             cursor.execute(
                 f"SELECT COUNT(*) FROM ({kind.rows_sql.format(col='id', accounts='%s')}) ids",
-                [account.pk],
+                [account_id],
             )
             counts[kind.name] = cursor.fetchone()[0]
     return counts
@@ -94,6 +99,8 @@ def content_counts(*, account: Account) -> dict[str, int]:
 class ContentDeleted:
     per_kind: dict[str, int] = field(default_factory=dict)
     per_account: dict[int, dict[str, int]] = field(default_factory=dict)
+    # Nothing is left of these accounts' content (every kind came back short of the limit).
+    finished: bool = False
 
     def add(self, kind: str, account_id: int, count: int) -> None:
         self.per_kind[kind] = self.per_kind.get(kind, 0) + count
@@ -179,7 +186,27 @@ def content_delete_batch(
     """Delete up to `limit` rows of each kind of these accounts' content. A parent kind waits
     for a batch in which its children kinds come back short of the limit (all gone).
     `at_once=False` skips the look for the plain-DELETE case: the caller knows the group is
-    big (an earlier step of its purge took the bounded path), so no step looks again."""
+    big (an earlier step of its purge took the bounded path), so no step looks again.
+    Within a dry run (the forecast, core.simulation) the content is counted, not deleted: the
+    rollback would take the rows back anyway, and a big sender's forecast would otherwise
+    delete millions of rows on every view of its page."""
+    if simulating():
+        return _counted_only(account_ids)
+    deleted = _delete_batch(account_ids=account_ids, limit=limit, at_once=at_once)
+    deleted.finished = all(n < limit for n in deleted.per_kind.values())
+    return deleted
+
+
+def _counted_only(account_ids: list[int]) -> ContentDeleted:
+    counted = ContentDeleted(per_kind={name: 0 for name in KIND_NAMES}, finished=True)
+    for account_id in account_ids:
+        for name, count in _counts_of(account_id).items():
+            if count:
+                counted.add(name, account_id, count)
+    return counted
+
+
+def _delete_batch(*, account_ids: list[int], limit: int, at_once: bool) -> ContentDeleted:
     kinds = _kinds()
     index = {k.name: i for i, k in enumerate(kinds)}
     holes = ", ".join(["%s"] * len(account_ids))

@@ -143,3 +143,34 @@ def test_forecast_command_speaks_the_operators_language():
     )
     assert "Status am Ende des Zeitraums: gesperrt; 1 E-Mail(s)" in text
     assert "Forecast of" not in text and "Status at the end" not in text
+
+
+def test_a_forecast_counts_the_content_a_purge_would_delete_without_deleting_it_R7():
+    """R7's purge in a forecast: the purge day and what it would delete, read by counting. A
+    big sender's forecast used to delete all its content (only for the rollback to take it
+    back) on every view of its page."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import AccountStatus, Contact
+    from accounts.selectors import purge_day
+    from tests.compliance.factories import ContactFactory
+
+    account = AccountFactory(
+        status=AccountStatus.CANCELLED,
+        inactive_since=START - timedelta(days=100),
+        time_zone="Europe/Berlin",
+    )
+    for i in range(3):
+        ContactFactory(account=account, email=f"c{i}@example.com")
+
+    with CaptureQueriesContext(connection) as captured:
+        forecast = account_forecast(account=account, as_of=START, days=120)
+
+    purge = next(e for e in forecast.entries if e.kind == "purge")
+    assert purge.day == purge_day(account)
+    assert "3 contacts" in purge.detail
+    assert not [q for q in captured.captured_queries if "DELETE FROM accounts_contact" in q["sql"]]
+    assert Contact.objects.filter(account=account).count() == 3
