@@ -11,6 +11,7 @@ import zlib
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group, User
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     Account,
@@ -209,7 +210,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     reasons = list(CancellationReason.objects.filter(active=True, system=False))
     if not reasons:
         reasons = [CancellationReason.objects.create(name="Too expensive")]
-    non_payment, _ = CancellationReason.objects.get_or_create(
+    non_payment, _created = CancellationReason.objects.get_or_create(
         name="Non-payment", defaults={"system": True, "active": False}
     )
     CancellationReason.objects.get_or_create(name="Holiday closure (2024 campaign)", active=False)
@@ -244,10 +245,16 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     CancellationRequest.objects.bulk_create(requests, batch_size=1000)
     content = _content(accounts, rng=rng, now=now)
     paused_until = _pauses_with_an_end(accounts, now=now)
-    return (
-        f"{count} accounts, {len(events)} timeline events, {len(requests)} cancellation "
-        f"requests, {content}, {paused_until} paused with an end date"
-    )
+    return _(
+        "%(accounts)s accounts, %(events)s timeline events, %(requests)s cancellation requests, "
+        "%(content)s, %(paused)s paused with an end date"
+    ) % {
+        "accounts": count,
+        "events": len(events),
+        "requests": len(requests),
+        "content": content,
+        "paused": paused_until,
+    }
 
 
 def _pauses_with_an_end(accounts: list[Account], *, now: datetime) -> int:
@@ -522,7 +529,13 @@ def _content(accounts: list[Account], *, rng, now) -> str:
     SignupForm.objects.bulk_create(forms, batch_size=1000)
     Integration.objects.bulk_create(integrations, batch_size=1000)
     HostedFile.objects.bulk_create(files, batch_size=500)
-    return (
-        f"{len(contacts)} contacts, {len(campaigns)} campaigns, {len(forms)} sign-up forms, "
-        f"{len(integrations)} integrations, {len(files)} hosted files"
-    )
+    return _(
+        "%(contacts)s contacts, %(campaigns)s campaigns, %(forms)s sign-up forms, "
+        "%(integrations)s integrations, %(files)s hosted files"
+    ) % {
+        "contacts": len(contacts),
+        "campaigns": len(campaigns),
+        "forms": len(forms),
+        "integrations": len(integrations),
+        "files": len(files),
+    }

@@ -18,7 +18,7 @@ from accounts.models import Account, CancellationReason
 from accounts.services import ACCOUNT_DETAILS, ReasonError, reason_save
 from core.actors import Actor
 from core.csvsafe import restore
-from core.problems import Problem
+from core.problems import Problem, problem_of
 from exchanges import conf
 from exchanges.exports import Column, StreamingExport
 from exchanges.resources import KEY_CHUNK, BulkUpdateResource, ExchangeResource, YesNoWidget
@@ -210,7 +210,8 @@ class CancellationReasonResource(ExchangeResource):
                 why=f"CSV import {self.file_name}",
             )
         except ReasonError as exc:
-            raise ValidationError({"name": str(exc)}) from None
+            # Kept as its Problem, so the row error is shown in the reader's language.
+            raise ValidationError({"name": ValidationError(problem_of(exc))}) from None
         instance.pk, instance._state.adding = saved.pk, False
 
 

@@ -10,6 +10,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group, User
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus, Contact
 from api.services import api_key_create
@@ -22,7 +23,7 @@ from workflows.erasure import erasure_sign_off
 
 def _officer(username: str) -> Actor:
     """A Compliance officer (the `compliance` demo login, or a second officer)."""
-    user, _ = User.objects.get_or_create(
+    user, _created = User.objects.get_or_create(
         username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
     )
     user.groups.add(Group.objects.get(name="Compliance"))
@@ -97,7 +98,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         by=officer,
         now=now - timedelta(hours=1),
     )
-    return (
-        f"API keys (shown once): {'; '.join(keys)}; a hard bounce on {bounced.username}, a "
-        f"complaint on {complained.username}; erasure requests: 1 carried out, 1 waiting"
-    )
+    return _(
+        "API keys (shown once): %(keys)s; a hard bounce on %(bounced)s, a complaint on "
+        "%(complained)s; erasure requests: 1 carried out, 1 waiting"
+    ) % {"keys": "; ".join(keys), "bounced": bounced.username, "complained": complained.username}

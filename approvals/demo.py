@@ -10,6 +10,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group, User
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountStatus
 from accounts.selectors import accounts_due_for_purge
@@ -78,7 +79,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         approval_approve(
             request=asked, by=ute, now=now - timedelta(days=2), note="Checked ticket 5120"
         )
-        made.append("a refund signed off")
+        made.append(_("a refund signed off"))
 
     # An opt-in asked for on a phone note: rejected, the address stays suppressed (R9).
     suppression = (
@@ -105,7 +106,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             now=now - timedelta(days=4),
             note="A note of a call is not the reader's consent: ask for the signed form",
         )
-        made.append("an opt-in rejected")
+        made.append(_("an opt-in rejected"))
 
     # A purge by hand of an account past retention, signed off (R7 held at both steps).
     due = accounts_due_for_purge(as_of=now).order_by("inactive_since").first()
@@ -117,7 +118,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             now=now - timedelta(hours=6),
         )
         approval_approve(request=asked, by=jonas, now=now - timedelta(hours=5))
-        made.append(f"a purge by hand of {due.username}")
+        made.append(_("a purge by hand of %(username)s") % {"username": due.username})
 
     # Left unanswered for longer than the expiry: recorded as expired by the job.
     second = _refundable({charge.pk} if charge else set())
@@ -129,7 +130,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             now=now - timedelta(days=12),
         )
         approvals_expire(requests=ApprovalRequest.objects.all(), now=now - timedelta(days=4))
-        made.append("one expired unanswered")
+        made.append(_("one expired unanswered"))
 
     # Waiting for a second person: the legal hold's release, and a refund.
     held = Account.objects.filter(legal_hold=True).order_by("pk").first()
@@ -140,7 +141,9 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             by=nina,
             now=now - timedelta(hours=20),
         )
-        made.append(f"the release of {held.username}'s legal hold waiting")
+        made.append(
+            _("the release of %(username)s's legal hold waiting") % {"username": held.username}
+        )
     third = _refundable({e.pk for e in (charge, second) if e is not None})
     if third is not None:
         refund_request(
@@ -149,5 +152,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             by=tom,
             now=now - timedelta(hours=2),
         )
-        made.append("a refund waiting")
-    return "sign-offs: " + ", ".join(made) if made else "no sign-offs"
+        made.append(_("a refund waiting"))
+    if not made:
+        return _("no sign-offs")
+    return _("sign-offs: %(made)s") % {"made": ", ".join(made)}

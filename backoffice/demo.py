@@ -6,6 +6,7 @@ import random
 from datetime import datetime
 
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from backoffice.dashboard import last_twelve_months
@@ -32,4 +33,4 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
                 )
             )
     StateSnapshot.objects.bulk_create(snapshots)
-    return f"{len(months)} months of state counts"
+    return _("%(months)s months of state counts") % {"months": len(months)}

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import (
     INACTIVE_STATUSES,
@@ -173,20 +174,33 @@ def _status_history(scope: Scope) -> Iterator[Violation]:
                 yield Violation(
                     "status_history",
                     f"account {account_id}, events #{before[0]} and #{event_id}",
-                    f"event #{event_id} moves the account from {source or '(nothing)'}, but "
-                    f"the event before it left it {before[1]}",
+                    gettext(
+                        "event #%(event)s moves the account from %(source)s, but the event before "
+                        "it left it %(before)s"
+                    )
+                    % {
+                        "event": event_id,
+                        "source": source or gettext("(nothing)"),
+                        "before": before[1],
+                    },
                 )
             last[account_id] = (event_id, target)
         for account_id, status in statuses:
             event_id, target = last.get(account_id, (None, S.TRIAL))
             if status != target:
                 said = (
-                    f"its last status event #{event_id} says {target}"
+                    gettext(
+                        "status is %(status)s, but its last status event #%(event)s says %(target)s"
+                    )
                     if event_id
-                    else ("it has no status event (it never left its trial)")
+                    else gettext(
+                        "status is %(status)s, but it has no status event (it never left its trial)"
+                    )
                 )
                 yield Violation(
-                    "status_history", f"account {account_id}", f"status is {status}, but {said}"
+                    "status_history",
+                    f"account {account_id}",
+                    said % {"status": status, "event": event_id, "target": target},
                 )
 
 
@@ -206,10 +220,12 @@ def _inactive_since(scope: Scope) -> Iterator[Violation]:
     )
     for low, high in account_ranges(scope):
         for account_id, status in _rows(sql, [low, high, *closed, *closed]):
-            has = "has no" if status in closed else "has an"
-            yield Violation(
-                "inactive_since", f"account {account_id}", f"{status}, but {has} inactive since"
+            problem = (
+                gettext("%(status)s, but has no inactive since")
+                if status in closed
+                else gettext("%(status)s, but has an inactive since")
             )
+            yield Violation("inactive_since", f"account {account_id}", problem % {"status": status})
 
 
 @invariant(
@@ -238,8 +254,11 @@ def _closed_content_offline(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "closed_content_offline",
                 f"account {account_id}",
-                f"{status}, but {files} hosted file(s) online and {integrations} "
-                "integration(s) connected",
+                gettext(
+                    "%(status)s, but %(files)s hosted file(s) online and %(integrations)s "
+                    "integration(s) connected"
+                )
+                % {"status": status, "files": files, "integrations": integrations},
             )
 
 
@@ -274,7 +293,10 @@ def _confirmation_events(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "confirmation_events",
                 f"account {account_id}, requests {_listed(ids) or '(none)'}",
-                f"{sent} confirmation(s) recorded sent, {events_found} confirmation_sent event(s)",
+                gettext(
+                    "%(sent)s confirmation(s) recorded sent, %(events)s confirmation_sent event(s)"
+                )
+                % {"sent": sent, "events": events_found},
             )
 
 
@@ -304,13 +326,15 @@ def _suspension_recorded(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "suspension_recorded",
                 f"account {account_id}",
-                "suspended, but billing has no suspension for non-payment recorded",
+                gettext("suspended, but billing has no suspension for non-payment recorded"),
             )
         for account_id, profile_id in _rows(no_event, [low, high]):
             yield Violation(
                 "suspension_recorded",
                 f"account {account_id}, billing profile {profile_id}",
-                "its suspension notice is recorded sent, but no suspension_notice event says so",
+                gettext(
+                    "its suspension notice is recorded sent, but no suspension_notice event says so"
+                ),
             )
 
 
@@ -337,27 +361,28 @@ def _billing_closed(scope: Scope) -> Iterator[Violation]:
         ):
             problems = []
             if profile_id is not None and open_:
-                problems.append("billing was not closed")
+                problems.append(gettext("billing was not closed"))
             if balance:
-                problems.append(f"prepaid balance {balance} left")
+                problems.append(gettext("prepaid balance %(balance)s left") % {"balance": balance})
             if active:
-                problems.append(f"{active} add-on(s) active")
+                problems.append(gettext("%(count)s add-on(s) active") % {"count": active})
             yield Violation(
                 "billing_closed",
                 f"account {account_id}" + (f", billing profile {profile_id}" if profile_id else ""),
-                f"{status}, but " + ", ".join(problems),
+                gettext("%(status)s, but %(problems)s")
+                % {"status": status, "problems": ", ".join(problems)},
             )
 
 
 # --- Purge (R7, R9) ------------------------------------------------------------------------
 
 _CONTENT = [
-    ("contacts", Contact),
-    ("campaigns", Campaign),
-    ("sign-up forms", SignupForm),
-    ("sign-up submissions", SignupSubmission),
-    ("integrations", Integration),
-    ("hosted files", HostedFile),
+    (gettext_noop("%(count)s contacts left"), Contact),
+    (gettext_noop("%(count)s campaigns left"), Campaign),
+    (gettext_noop("%(count)s sign-up forms left"), SignupForm),
+    (gettext_noop("%(count)s sign-up submissions left"), SignupSubmission),
+    (gettext_noop("%(count)s integrations left"), Integration),
+    (gettext_noop("%(count)s hosted files left"), HostedFile),
 ]
 
 
@@ -387,21 +412,25 @@ def _purged_accounts(scope: Scope) -> Iterator[Violation]:
         for account_id, receipts_found, in_progress, *content in _rows(sql, [low, high, S.PURGED]):
             problems = []
             if receipts_found != 1:
-                problems.append(f"{receipts_found} purge receipts instead of one")
+                problems.append(
+                    gettext("%(count)s purge receipts instead of one") % {"count": receipts_found}
+                )
             if in_progress:
-                problems.append("a purge still in progress")
-            for (name, _), count in zip(_CONTENT, content, strict=True):
+                problems.append(gettext("a purge still in progress"))
+            for (left_over, _), count in zip(_CONTENT, content, strict=True):
                 if count:
-                    problems.append(f"{count} {name} left")
+                    problems.append(gettext(left_over) % {"count": count})
             if problems:
                 yield Violation(
-                    "purged_accounts", f"account {account_id}", "purged, but " + ", ".join(problems)
+                    "purged_accounts",
+                    f"account {account_id}",
+                    gettext("purged, but %(problems)s") % {"problems": ", ".join(problems)},
                 )
         for receipt_id, account_id, status in _rows(stray, [low, high, S.PURGED]):
             yield Violation(
                 "purged_accounts",
                 f"account {account_id}, purge receipt #{receipt_id}",
-                f"a purge receipt, but the account is {status}",
+                gettext("a purge receipt, but the account is %(status)s") % {"status": status},
             )
 
 
@@ -438,23 +467,29 @@ def _import_counts(scope: Scope) -> Iterator[Violation]:
             if status != SuppressionImport.Status.DONE:
                 if written:
                     yield Violation(
-                        "import_counts", where, f"{status}, but it wrote {written} suppression(s)"
+                        "import_counts",
+                        where,
+                        gettext("%(status)s, but it wrote %(written)s suppression(s)")
+                        % {"status": status, "written": written},
                     )
             elif "written" in counts:
                 if written != counts["written"]:
                     yield Violation(
                         "import_counts",
                         where,
-                        f"its counts say {counts['written']} row(s) written, the suppressions "
-                        f"show {written}",
+                        gettext(
+                            "its counts say %(counted)s row(s) written, the suppressions show "
+                            "%(written)s"
+                        )
+                        % {"counted": counts["written"], "written": written},
                     )
             elif written < counts.get("added", 0):
                 # Recorded before imports counted the rows they wrote: at least those added.
                 yield Violation(
                     "import_counts",
                     where,
-                    f"its counts say {counts.get('added', 0)} added, the suppressions show "
-                    f"{written}",
+                    gettext("its counts say %(added)s added, the suppressions show %(written)s")
+                    % {"added": counts.get("added", 0), "written": written},
                 )
 
 
@@ -473,8 +508,11 @@ def _job_batches(scope: Scope) -> Iterator[Violation]:
         yield Violation(
             "job_batches",
             f"job run #{batch.run_id} ({batch.run.job}), batch #{batch.pk}",
-            f"{batch.state} since {when:%Y-%m-%d %H:%M:%S} UTC with nobody on it; the sweep "
-            "has not sent it again (is beat running jobs.sweep?)",
+            gettext(
+                "%(state)s since %(when)s UTC with nobody on it; the sweep has not sent it again "
+                "(is beat running jobs.sweep?)"
+            )
+            % {"state": batch.state, "when": f"{when:%Y-%m-%d %H:%M:%S}"},
         )
     # The sweep closes these every minute; one whose last batch finished more than a lease ago
     # was not.
@@ -485,7 +523,7 @@ def _job_batches(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "job_batches",
                 f"job run #{run.pk} ({run.job})",
-                "running, but none of its batches is; the sweep has not closed it",
+                gettext("running, but none of its batches is; the sweep has not closed it"),
             )
 
 
@@ -502,7 +540,8 @@ def _state_snapshots(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "state_snapshots",
                 f"month {row['month']:%Y-%m}",
-                f"{row['states']} of {wanted} states counted",
+                gettext("%(counted)s of %(wanted)s states counted")
+                % {"counted": row["states"], "wanted": wanted},
             )
 
 
@@ -580,9 +619,16 @@ def billing_gateway_checks(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "billing_gateway",
                 f"account {account_id}, charge attempt #{attempt_id} ({reference})",
-                f"the gateway charged the card ({purpose}), but the ledger has {paid_by} card "
-                f"payment(s) and {billed_by} {PURPOSE_KINDS.get(purpose, purpose)} "
-                "entr(y/ies) for it instead of one each",
+                gettext(
+                    "the gateway charged the card (%(purpose)s), but the ledger has %(paid)s card "
+                    "payment(s) and %(billed)s %(kind)s entr(y/ies) for it instead of one each"
+                )
+                % {
+                    "purpose": purpose,
+                    "paid": paid_by,
+                    "billed": billed_by,
+                    "kind": PURPOSE_KINDS.get(purpose, purpose),
+                },
             )
         for entry_id, account_id, reference, charged in _rows(
             payments, [low, high, low, high, card]
@@ -590,7 +636,8 @@ def billing_gateway_checks(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "billing_gateway",
                 f"account {account_id}, ledger entry #{entry_id} ({reference or 'no reference'})",
-                f"a card payment, but {charged} gateway success(es) for it instead of one",
+                gettext("a card payment, but %(count)s gateway success(es) for it instead of one")
+                % {"count": charged},
             )
         for entry_id, account_id, kind, reference in _rows(
             unpaid, [low, high, charge, fee, low, high, card, payment]
@@ -598,7 +645,8 @@ def billing_gateway_checks(scope: Scope) -> Iterator[Violation]:
             yield Violation(
                 "billing_gateway",
                 f"account {account_id}, ledger entry #{entry_id} ({reference or 'no reference'})",
-                f"a {kind} paid neither by a card payment nor by a recorded payment",
+                gettext("a %(kind)s paid neither by a card payment nor by a recorded payment")
+                % {"kind": kind},
             )
 
 

@@ -263,8 +263,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# The language of the management commands' output, and of pages for a browser that asks for
+# neither language; staff pages otherwise follow the browser and the header's switch.
+LANGUAGE_CODE = env.choice("LANGUAGE_CODE", "en", tuple(code for code, _name in LANGUAGES))
 # The workflows are no app of their own; what they say to staff is translated beside them.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "workflows" / "locale"]
 TIME_ZONE = "UTC"

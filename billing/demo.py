@@ -9,6 +9,8 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Account, AccountEvent, AccountStatus
 from billing.calendar import add_months
 from billing.models import (
@@ -188,10 +190,16 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     LedgerEntry.objects.bulk_create(entries, batch_size=1000)
     CardChargeAttempt.objects.bulk_create(attempts, batch_size=500)
     AccountEvent.objects.bulk_create(notices, batch_size=500)
-    return (
-        f"{len(plans)} plans, {len(addons)} add-ons, {len(profiles)} billing profiles, "
-        f"{len(cards)} cards, {len(entries)} ledger entries"
-    )
+    return _(
+        "%(plans)s plans, %(addons)s add-ons, %(profiles)s billing profiles, %(cards)s cards, "
+        "%(entries)s ledger entries"
+    ) % {
+        "plans": len(plans),
+        "addons": len(addons),
+        "profiles": len(profiles),
+        "cards": len(cards),
+        "entries": len(entries),
+    }
 
 
 def _gateway_successes(entries: list[LedgerEntry]) -> list[CardChargeAttempt]:

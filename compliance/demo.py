@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Account, AccountEvent, AccountStatus, SignupForm
@@ -103,7 +104,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     for account in accounts:
         since = account.created_at
         seen: set[str] = set()
-        for _ in range(rng.randint(0, 25)):
+        for _n in range(rng.randint(0, 25)):
             address = _address(rng)
             key = normalise_address(address)
             if key in seen:
@@ -261,10 +262,17 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     held = _legal_hold(accounts, now)
     mapped = _mapping_step(accounts, now)
     double = _double_optins(accounts=accounts, now=now)
-    return (
-        f"{len(suppressions)} suppressions ({len(imports)} imports), {len(optins)} opt-ins, "
-        f"{len(exports)} exports, {len(receipts)} purge receipts{held}{mapped}{double}"
-    )
+    summary = _(
+        "%(suppressions)s suppressions (%(imports)s imports), %(optins)s opt-ins, %(exports)s "
+        "exports, %(receipts)s purge receipts"
+    ) % {
+        "suppressions": len(suppressions),
+        "imports": len(imports),
+        "optins": len(optins),
+        "exports": len(exports),
+        "receipts": len(receipts),
+    }
+    return ", ".join([summary, *(part for part in (held, mapped, double) if part)])
 
 
 def _legal_hold(accounts: list[Account], now: datetime) -> str:
@@ -291,7 +299,7 @@ def _legal_hold(accounts: list[Account], now: datetime) -> str:
         reason=reason,
         **(Actor.staff(officer) if officer else Actor.system("seed_demo")).as_fields(),
     )
-    return f", legal hold on {hold.username}"
+    return _("legal hold on %(username)s") % {"username": hold.username}
 
 
 def _mapping_step(accounts: list[Account], now: datetime) -> str:
@@ -332,7 +340,7 @@ def _mapping_step(accounts: list[Account], now: datetime) -> str:
     )
     # Read as any upload is: no layout matches, so it waits for the staff's mapping.
     suppression_import_preview(record_id=record.pk, now=now - timedelta(hours=2))
-    return ", a saved column mapping and an import waiting for its mapping"
+    return _("a saved column mapping and an import waiting for its mapping")
 
 
 def _double_optins(*, accounts: list[Account], now: datetime) -> str:
@@ -388,4 +396,6 @@ def _double_optins(*, accounts: list[Account], now: datetime) -> str:
     signup_receive(
         form=form, email=waiting, name="Tom", at=now - timedelta(hours=6), source_ip="192.0.2.77"
     )
-    return f", double opt-ins on {account.username} (one confirmed, one waiting)"
+    return _("double opt-ins on %(username)s (one confirmed, one waiting)") % {
+        "username": account.username
+    }

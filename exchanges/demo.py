@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from accounts.resources import AccountResource, changes_detail
@@ -24,7 +25,7 @@ from exchanges.uploads import (
 
 def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     # The demo manager's login ("manager") is the one seed_demo prints afterwards.
-    manager, _ = User.objects.get_or_create(
+    manager, _created = User.objects.get_or_create(
         username="manager", defaults={"is_staff": True, "email": "manager@example.com"}
     )
     usernames = list(Account.objects.order_by("?").values_list("username", flat=True)[:6])
@@ -193,7 +194,7 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
     refused = sum(r.status == ImportStatus.REFUSED for r in records)
     expired = sum(r.status == ImportStatus.EXPIRED for r in records)
     confirmed = len(records) - refused - expired
-    return (
-        f"{len(records)} CSV imports ({confirmed} confirmed, {refused} refused, "
-        f"{expired} expired unconfirmed)"
-    )
+    return _(
+        "%(imports)s CSV imports (%(confirmed)s confirmed, %(refused)s refused, %(expired)s "
+        "expired unconfirmed)"
+    ) % {"imports": len(records), "confirmed": confirmed, "refused": refused, "expired": expired}

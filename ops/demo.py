@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 
+from django.utils.translation import gettext as _
+
 from jobs.models import JobBatch, JobRun
 
 
@@ -49,4 +51,4 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
         error=gave_up,
         worker="demo-worker-2:4711",
     )
-    return "last night's purge run with a batch given up"
+    return _("last night's purge run with a batch given up")

@@ -41,6 +41,7 @@ def manage(*args, env_overrides: dict[str, str], drop=()) -> subprocess.Complete
         ("SIGNUP_RATE_PER_ADDRESS", "lots", "'lots' is not a rate"),
         ("AXES_PROXY_COUNT", "-1", "-1 is not a number of proxies"),
         ("LOG_FORMAT", "xml", "'xml' is not one of plain, json"),
+        ("LANGUAGE_CODE", "fr", "'fr' is not one of en, de"),
         ("LOG_LEVEL", "loud", "'loud' is not one of debug, info"),
         ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,10.0.0.0/33", "'10.0.0.0/33' is not an address"),
         ("WORKER_METRICS_ADDRESS", "nowhere", "'nowhere' is not HOST:PORT"),
@@ -62,6 +63,15 @@ def test_malformed_env_stops_startup_with_one_line_naming_the_variable(name, val
     assert lines[0].startswith(f"configuration error: {name}: ")
     assert expected in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_commands_speak_the_language_code_the_environment_gives():
+    """README "Management commands": LANGUAGE_CODE=de makes a command's output German."""
+    german = manage("check_invariants", "--batch", "0", env_overrides={"LANGUAGE_CODE": "de"})
+    english = manage("check_invariants", "--batch", "0", env_overrides={}, drop=("LANGUAGE_CODE",))
+
+    assert "--batch muss eine positive Anzahl von Konten sein, nicht 0" in german.stderr
+    assert "--batch must be a positive number of accounts, not 0" in english.stderr
 
 
 def test_a_malformed_sentry_dsn_is_not_repeated_in_the_error():

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.models import CancellationReason
 from compliance.models import SuppressionImport
 from exchanges.demo import seed
 from exchanges.models import ImportRecord, ImportStatus
@@ -165,3 +166,51 @@ def test_a_yes_no_cell_that_is_neither_names_its_field_in_german(client, make_ro
 
     assert "(Spalte active): „maybe“ ist weder yes noch no" in german
     assert "(column active): &#x27;maybe&#x27; is not yes or no" in english
+
+
+def test_a_catalogue_refusal_found_while_saving_a_row_is_kept_in_no_language(
+    client, make_role_user
+):
+    """The billing service refuses the row as the import saves it (a currency we do not bill
+    in): its refusal is stored as a Problem and read in German by a German manager, in English
+    by an English one, though the file was read in English."""
+    client.force_login(make_role_user("Manager", "manager.mia"))
+    content = "code,name,monthly_price,currency,active\nstarter,Starter,12.00,XYZ,yes\n"
+    with translation.override("en"):
+        upload(client, "billing_plan", content)
+    record = ImportRecord.objects.get()
+    assert record.status == ImportStatus.REFUSED
+    stored = record.row_errors[0]["error"]
+    assert stored["msgid"] == "currency %(code)s is not one we bill in (%(known)s)"
+    preview = reverse("admin:billing_plan_import_preview", args=[record.pk])
+    download = reverse("admin:exchanges_importrecord_row_errors", args=[record.pk])
+
+    german = client.get(preview, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    rows = streamed(client.get(download, HTTP_ACCEPT_LANGUAGE="de"))
+    english = client.get(preview, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Währung &#x27;XYZ&#x27; wird von uns nicht abgerechnet" in german
+    assert "Währung 'XYZ' wird von uns nicht abgerechnet" in rows
+    assert "is not one we bill in" not in german and "is not one we bill in" not in rows
+    assert "currency &#x27;XYZ&#x27; is not one we bill in" in english
+
+
+def test_a_reasons_refusal_found_while_saving_a_row_is_kept_in_no_language(client, make_role_user):
+    """The reasons service refuses the row as the import saves it (its name, spaces tidied,
+    is a reason that exists): stored as a Problem, shown in the reader's language."""
+    CancellationReason.objects.get_or_create(
+        name="Too expensive", defaults={"created_at": timezone.now()}
+    )
+    client.force_login(make_role_user("Manager", "manager.mia"))
+    with translation.override("de"):
+        upload(client, "accounts_cancellationreason", "name,active\nToo  expensive,yes\n")
+    record = ImportRecord.objects.get()
+    assert record.status == ImportStatus.REFUSED
+    preview = reverse("admin:accounts_cancellationreason_import_preview", args=[record.pk])
+
+    german = client.get(preview, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    english = client.get(preview, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "ein Grund namens &#x27;Too expensive&#x27; existiert bereits" in german
+    assert "a reason named &#x27;Too expensive&#x27; exists already" in english
+    assert "existiert bereits" not in english

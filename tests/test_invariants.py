@@ -17,7 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.utils import timezone
+from django.test import override_settings
+from django.utils import timezone, translation
 
 from accounts.models import (
     Account,
@@ -162,6 +163,53 @@ def test_an_account_moved_without_any_event_and_a_broken_chain_are_reported_R12(
         for line in found
     )
     assert len(found) == 2
+
+
+def test_the_demo_and_its_check_speak_the_operators_language_german():
+    """Commands speak settings.LANGUAGE_CODE (README "Management commands"): with German,
+    seed_demo's summary of each app and check_invariants' verdicts are German; counts,
+    usernames and ids stay as they are."""
+    out = io.StringIO()
+    with override_settings(LANGUAGE_CODE="de"):
+        call_command("seed_demo", accounts=120, stdout=out)
+        err = io.StringIO()
+        call_command("check_invariants", stdout=io.StringIO(), stderr=err)
+    seeded = out.getvalue()
+
+    assert "Demodaten: accounts: 120 Konten," in seeded
+    assert "Tarife" in seeded and "Abrechnungsprofile" in seeded
+    assert "CSV-Importe (" in seeded and "Freigaben: " in seeded
+    assert "der Löschlauf der letzten Nacht" in seeded
+    assert "Monate Zählungen der Zustände" in seeded
+    for english in ("accounts, ", "ledger entries", "CSV imports", "sign-offs", "months of"):
+        assert english not in seeded
+    assert "jede Invariante gilt: 0 Verstoß/Verstöße" in err.getvalue()
+
+
+def test_violations_read_german_to_a_german_operator_R6_R7():
+    """Each violation's problem is in the operator's language; its name and ids are not."""
+    no_clock = account(S.CANCELLED)
+    Account.objects.filter(pk=no_clock.pk).update(inactive_since=None)
+    purged = account(S.PURGED)
+    Contact.objects.create(account=purged, email="left@example.com")
+    out, err = io.StringIO(), io.StringIO()
+
+    with translation.override("de"), pytest.raises(CommandError) as failed:
+        call_command(
+            "check_invariants",
+            only=["inactive_since", "purged_accounts"],
+            as_of=NOW.isoformat(),
+            stdout=out,
+            stderr=err,
+        )
+
+    assert out.getvalue().splitlines() == [
+        f"inactive_since: account {no_clock.pk}: cancelled, aber ohne „inaktiv seit“",
+        f"purged_accounts: account {purged.pk}: gelöscht, aber 0 Löschbelege statt einem, "
+        "1 Kontakte übrig",
+    ]
+    assert "inactive_since (R7): 1 Verstoß/Verstöße in" in err.getvalue()
+    assert str(failed.value).startswith("2 Verstoß/Verstöße in")
 
 
 def test_inactive_since_and_closed_content_follow_the_status_R6_R7():

@@ -14,12 +14,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Account, AccountEvent, EventKind
 from accounts.selectors import trial_end_for
 from core.actors import Actor
 from core.localtime import local_moment
+from core.problems import Problem, problem_of
 
 # What a manager's import may change on an account, in the words of the timeline. Status,
 # balances, the ledger and legal holds are not here: they move only through their own services.
@@ -43,6 +44,16 @@ def _shown(value: Any) -> str:
     return str(value) if value not in (None, "") else "(empty)"
 
 
+def _field_problems(error: ValidationError) -> list[Problem]:
+    """Each field's messages as Problems, "field: message", each message by its msgid (Django's
+    own messages translate lazily), so a CSV import keeps them in no language."""
+    return [
+        Problem(gettext_noop("%(field)s: %(problem)s"), field=field, problem=problem_of(item))
+        for field, items in error.error_dict.items()
+        for item in items
+    ]
+
+
 def _validate(account: Account, wanted: Mapping[str, Any]) -> None:
     """The fields' own rules (a known time zone, a valid address, a known language), so a bad
     value is refused with its field named instead of failing in the database."""
@@ -50,12 +61,11 @@ def _validate(account: Account, wanted: Mapping[str, Any]) -> None:
     try:
         probe.clean_fields(exclude=[f.name for f in Account._meta.fields if f.name not in wanted])
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{field}: {' '.join(str(m) for m in messages)}"
-            for field, messages in exc.message_dict.items()
-        )
+        problems = _field_problems(exc)
         raise AccountDetailsError(
-            _("%(account)s: %(problems)s") % {"account": account, "problems": problems}
+            Problem(
+                gettext_noop("%(account)s: %(problems)s"), account=str(account), problems=problems
+            )
         ) from None
 
 
@@ -68,17 +78,21 @@ def account_details_change(
     changed fields (none: nothing written)."""
     forbidden = sorted(set(changes) - set(ACCOUNT_DETAILS) - set(LEGAL_HOLD_FIELDS))
     if forbidden or set(changes) & set(LEGAL_HOLD_FIELDS):
-        what = ", ".join(forbidden) or _("the legal hold")
+        what = ", ".join(forbidden) or Problem(gettext_noop("the legal hold"))
         raise AccountDetailsError(
-            _(
-                "%(what)s cannot be changed here: the status through the "
-                "actions on the account page, a legal hold by Compliance "
-                "under Retention (R7, R12)"
+            Problem(
+                gettext_noop(
+                    "%(what)s cannot be changed here: the status through the "
+                    "actions on the account page, a legal hold by Compliance "
+                    "under Retention (R7, R12)"
+                ),
+                what=what,
             )
-            % {"what": what}
         )
     if not (reason or "").strip():
-        raise AccountDetailsError(_("say why the details change (R12); nothing was changed"))
+        raise AccountDetailsError(
+            Problem(gettext_noop("say why the details change (R12); nothing was changed"))
+        )
     locked = Account.objects.select_for_update().get(pk=account.pk)
     _validate(locked, changes)
     diffs, fields = [], []
@@ -118,16 +132,16 @@ def accounts_update_details(
         forbidden = sorted(set(wanted) - set(ACCOUNT_DETAILS))
         if forbidden:
             raise AccountDetailsError(
-                _(
-                    "%(username)s: an import may not change %(forbidden)s; it "
-                    "changes only %(allowed)s (legal holds: Compliance "
-                    "only, R7)"
+                Problem(
+                    gettext_noop(
+                        "%(username)s: an import may not change %(forbidden)s; it "
+                        "changes only %(allowed)s (legal holds: Compliance "
+                        "only, R7)"
+                    ),
+                    username=username,
+                    forbidden=", ".join(forbidden),
+                    allowed=", ".join(ACCOUNT_DETAILS),
                 )
-                % {
-                    "username": username,
-                    "forbidden": ", ".join(forbidden),
-                    "allowed": ", ".join(ACCOUNT_DETAILS),
-                }
             )
     counts = {"updated": 0, "unchanged": 0, "events": 0}
     with transaction.atomic():
@@ -137,7 +151,9 @@ def accounts_update_details(
         missing = set(changes) - {a.username for a in accounts}
         if missing:
             raise AccountDetailsError(
-                _("no account named %(missing)s") % {"missing": ", ".join(sorted(missing))}
+                Problem(
+                    gettext_noop("no account named %(missing)s"), missing=", ".join(sorted(missing))
+                )
             )
         updated: list[Account] = []
         events: list[AccountEvent] = []
@@ -186,10 +202,10 @@ def account_open(
     trial day; the timeline starts with its creation."""
     username = (username or "").strip()
     if not username:
-        raise AccountDetailsError(_("an account needs a username"))
+        raise AccountDetailsError(Problem(gettext_noop("an account needs a username")))
     if Account.objects.filter(username=username).exists():
         raise AccountDetailsError(
-            _("an account named %(username)s exists already") % {"username": username}
+            Problem(gettext_noop("an account named %(username)s exists already"), username=username)
         )
     account = Account(
         username=username,
@@ -202,12 +218,11 @@ def account_open(
     try:
         account.full_clean(exclude=["trial_ends_at", "status"])
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{field}: {' '.join(str(m) for m in messages)}"
-            for field, messages in exc.message_dict.items()
-        )
+        problems = _field_problems(exc)
         raise AccountDetailsError(
-            _("%(username)s: %(problems)s") % {"username": username, "problems": problems}
+            Problem(
+                gettext_noop("%(username)s: %(problems)s"), username=username, problems=problems
+            )
         ) from None
     account.trial_ends_at = trial_end_for(account=account, started_at=now)
     account.save()

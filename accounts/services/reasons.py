@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import CancellationReason
 from core.actors import Actor
 from core.models import ChangeAction
+from core.problems import Problem
 from core.services import change_diff, change_record
 
 MANAGE_REASONS = "accounts.change_cancellationreason"
@@ -20,16 +21,20 @@ ADD_REASONS = "accounts.add_cancellationreason"
 
 
 class ReasonError(ValueError):
-    """A change to the reasons list that cannot be made; nothing was changed."""
+    """A change to the reasons list that cannot be made; nothing was changed. Its message is a
+    Problem (core.problems): read in the active language, kept in none by a CSV import."""
 
 
 def _clean_name(name: str) -> str:
     text = " ".join((name or "").split())
     if not text:
-        raise ReasonError(_("a reason needs a name"))
+        raise ReasonError(Problem(gettext_noop("a reason needs a name")))
     if len(text) > 120:
         raise ReasonError(
-            _("a reason's name is at most 120 characters, not %(count)s") % {"count": len(text)}
+            Problem(
+                gettext_noop("a reason's name is at most 120 characters, not %(count)s"),
+                count=len(text),
+            )
         )
     return text
 
@@ -50,10 +55,14 @@ def reason_save(
     if reason is not None:
         clash = clash.exclude(pk=reason.pk)
     if clash.exists():
-        raise ReasonError(_("a reason named %(text)s exists already") % {"text": repr(text)})
+        raise ReasonError(
+            Problem(gettext_noop("a reason named %(text)s exists already"), text=repr(text))
+        )
     if reason is None:
         if not by.may(ADD_REASONS):
-            raise ReasonError(_("%(label)s may not add cancellation reasons") % {"label": by.label})
+            raise ReasonError(
+                Problem(gettext_noop("%(label)s may not add cancellation reasons"), label=by.label)
+            )
         created = CancellationReason.objects.create(name=text, active=active, created_at=now)
         change_record(
             entry=created,
@@ -65,12 +74,16 @@ def reason_save(
         )
         return created
     if not by.may(MANAGE_REASONS):
-        raise ReasonError(_("%(label)s may not change cancellation reasons") % {"label": by.label})
+        raise ReasonError(
+            Problem(gettext_noop("%(label)s may not change cancellation reasons"), label=by.label)
+        )
     locked = CancellationReason.objects.select_for_update().get(pk=reason.pk)
     if locked.system:
         raise ReasonError(
-            _("%(name)s is the system's own reason and cannot be changed")
-            % {"name": repr(locked.name)}
+            Problem(
+                gettext_noop("%(name)s is the system's own reason and cannot be changed"),
+                name=repr(locked.name),
+            )
         )
     wanted = {"name": text, "active": active}
     changes = change_diff(entry=locked, wanted=wanted)
@@ -92,14 +105,18 @@ def reasons_set_active(
     """Retire reasons (`active` False) or offer them again, all or none; returns how many
     changed. The system's reasons are refused."""
     if not by.may(MANAGE_REASONS):
-        raise ReasonError(_("%(label)s may not change cancellation reasons") % {"label": by.label})
+        raise ReasonError(
+            Problem(gettext_noop("%(label)s may not change cancellation reasons"), label=by.label)
+        )
     ids = [r.pk for r in reasons]
     locked = list(CancellationReason.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     system = [r.name for r in locked if r.system]
     if system:
         raise ReasonError(
-            _("%(system)s: the system's own reason(s) cannot be retired or offered")
-            % {"system": ", ".join(system)}
+            Problem(
+                gettext_noop("%(system)s: the system's own reason(s) cannot be retired or offered"),
+                system=", ".join(system),
+            )
         )
     changed = 0
     for entry in locked:

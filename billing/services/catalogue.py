@@ -8,12 +8,13 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from billing.models import AccountAddOn, AddOn, BillingProfile, Plan
 from billing.services.common import BillingError, money
 from core.actors import Actor
 from core.models import ChangeAction
+from core.problems import Problem, problem_of
 from core.services import change_diff, change_record, shown
 
 CATALOGUE_FIELDS = ("name", "monthly_price", "currency", "active")
@@ -24,12 +25,13 @@ def _permission(model: type[Plan] | type[AddOn], creating: bool) -> str:
     return f"billing.{verb}_{model._meta.model_name}"
 
 
-def _field_label(model: type[Plan] | type[AddOn], field: str) -> str:
+def _field_label(model: type[Plan] | type[AddOn], field: str) -> Problem | str:
     try:
         found = model._meta.get_field(field)
     except FieldDoesNotExist:
         return field
-    return str(getattr(found, "verbose_name", field))
+    verbose = getattr(found, "verbose_name", None)
+    return field if verbose is None else problem_of(verbose)
 
 
 def _in_use(entry: Plan | AddOn) -> bool:
@@ -54,26 +56,33 @@ def catalogue_entry_save(
     """Add the plan or add-on `code`, or change it: its name, monthly price (charged from the
     next billing date on), currency (not while accounts are billed in it) and whether it is
     offered. Every change is on the change log with `why`."""
-    what = model._meta.verbose_name
+    # Refusals are Problems (kept in no language): a CSV import stores its rows' refusals and
+    # shows them in the reader's language.
+    what = problem_of(model._meta.verbose_name)
     code = (code or "").strip()
-    price, currency = money(monthly_price, currency, what=_("the monthly price"))
+    price, currency = money(
+        monthly_price, currency, what=Problem(gettext_noop("the monthly price"))
+    )
     if price < 0:
         raise BillingError(
-            _("the monthly price of %(what)s %(code)s cannot be negative")
-            % {"what": what, "code": code}
+            Problem(
+                gettext_noop("the monthly price of %(what)s %(code)s cannot be negative"),
+                what=what,
+                code=code,
+            )
         )
     wanted = {"name": " ".join((name or "").split()), "monthly_price": price, "currency": currency}
     wanted["active"] = bool(active)
     entry = model.objects.select_for_update().filter(code=code).first()
     creating = entry is None
     if not by.may(_permission(model, creating)):
-        plural = model._meta.verbose_name_plural
+        plural = problem_of(model._meta.verbose_name_plural)
         if creating:
             raise BillingError(
-                _("%(label)s may not add %(what)s") % {"label": by.label, "what": plural}
+                Problem(gettext_noop("%(label)s may not add %(what)s"), label=by.label, what=plural)
             )
         raise BillingError(
-            _("%(label)s may not change %(what)s") % {"label": by.label, "what": plural}
+            Problem(gettext_noop("%(label)s may not change %(what)s"), label=by.label, what=plural)
         )
     candidate = model(code=code, **wanted) if entry is None else entry
     if entry is not None:
@@ -82,25 +91,40 @@ def catalogue_entry_save(
             return entry
         if entry.currency != currency and _in_use(entry):
             raise BillingError(
-                _(
-                    "%(what)s %(code)s is in use: its currency stays "
-                    "%(currency)s (make a new %(what)s in %(new_currency)s instead)"
+                Problem(
+                    gettext_noop(
+                        "%(what)s %(code)s is in use: its currency stays "
+                        "%(currency)s (make a new %(what)s in %(new_currency)s instead)"
+                    ),
+                    what=what,
+                    code=code,
+                    currency=entry.currency,
+                    new_currency=currency,
                 )
-                % {"what": what, "code": code, "currency": entry.currency, "new_currency": currency}
             )
         for field, value in wanted.items():
             setattr(candidate, field, value)
     try:
         candidate.full_clean()
     except ValidationError as exc:
-        # Each field by the name staff read, in their language.
-        problems = "; ".join(
-            f"{_field_label(model, field)}: {' '.join(str(m) for m in messages)}"
-            for field, messages in exc.message_dict.items()
-        )
+        # Each field by the name staff read and Django's message by its msgid: both shown in
+        # the reader's language.
+        problems = [
+            Problem(
+                gettext_noop("%(field)s: %(problem)s"),
+                field=_field_label(model, field),
+                problem=problem_of(item),
+            )
+            for field, items in exc.error_dict.items()
+            for item in items
+        ]
         raise BillingError(
-            _("%(what)s %(code)s: %(problems)s")
-            % {"what": what, "code": code, "problems": problems}
+            Problem(
+                gettext_noop("%(what)s %(code)s: %(problems)s"),
+                what=what,
+                code=code,
+                problems=problems,
+            )
         ) from None
     candidate.save()
     if creating:

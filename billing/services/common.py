@@ -5,20 +5,24 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Account
 from billing import conf
 from billing.models import BillingProfile
 from core.actors import Actor
 from core.localtime import start_of_day
+from core.problems import Problem
 from core.validators import AMOUNT
 
 CENT = Decimal("0.01")
 
 
 class BillingError(Exception):
-    """A billing request that cannot be done; the message is shown to staff as it is."""
+    """A billing request that cannot be done; the message is shown to staff as it is.
+
+    Its message may be a Problem (core.problems): ``str()`` reads it in the active language,
+    and a CSV import keeps the Problem itself, so its row error is shown in the reader's."""
 
 
 # Above any single price, payment or fee of this business, and far inside the ledger's
@@ -26,72 +30,107 @@ class BillingError(Exception):
 MAX_AMOUNT = Decimal("1000000.00")
 
 
-def money(amount: object, currency: str, *, what: str = "") -> tuple[Decimal, str]:
+def money(amount: object, currency: str, *, what: Problem | str = "") -> tuple[Decimal, str]:
     """`amount` as a Decimal with at most two places, within MAX_AMOUNT, and `currency` as a
     currency we bill in (ISO 4217); a clear error otherwise. Floats are refused: they cannot
-    hold cents exactly. `what` names the amount in the message (translated by the caller)."""
-    what = what or _("amount")
+    hold cents exactly. `what` names the amount in the message (a Problem, or words the caller
+    translated)."""
+    what = what or Problem(gettext_noop("amount"))
     if isinstance(amount, float):
         raise BillingError(
-            _("%(what)s %(value)r is a float; give money as a decimal string")
-            % {"what": what, "value": amount}
+            Problem(
+                gettext_noop("%(what)s %(value)r is a float; give money as a decimal string"),
+                what=what,
+                value=amount,
+            )
         )
     if isinstance(amount, Decimal | int) and not isinstance(amount, bool):
         value = Decimal(amount)
         if not value.is_finite():
             raise BillingError(
-                _("%(what)s %(value)s is not a number") % {"what": what, "value": amount}
+                Problem(
+                    gettext_noop("%(what)s %(value)s is not a number"), what=what, value=str(amount)
+                )
             )
     else:
         text = str(amount if amount is not None else "").strip()
         if not AMOUNT.match(text):
             raise BillingError(
-                _(
-                    "%(what)s %(value)s is not a number (digits 0-9 and one decimal point or "
-                    "comma, e.g. 15.00 or 15,00)"
+                Problem(
+                    gettext_noop(
+                        "%(what)s %(value)s is not a number (digits 0-9 and one decimal point or "
+                        "comma, e.g. 15.00 or 15,00)"
+                    ),
+                    what=what,
+                    value=repr(text[:40]),
                 )
-                % {"what": what, "value": repr(text[:40])}
             )
         try:
             value = Decimal(text.replace(",", "."))
         except InvalidOperation:
             raise BillingError(
-                _("%(what)s %(value)s is not a number") % {"what": what, "value": repr(text[:40])}
+                Problem(
+                    gettext_noop("%(what)s %(value)s is not a number"),
+                    what=what,
+                    value=repr(text[:40]),
+                )
             ) from None
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
         raise BillingError(
-            _("%(what)s %(value)s has more than two decimals") % {"what": what, "value": value}
+            Problem(
+                gettext_noop("%(what)s %(value)s has more than two decimals"),
+                what=what,
+                value=str(value),
+            )
         )
     if abs(value) > MAX_AMOUNT:
         raise BillingError(
-            _("%(what)s %(value)s is more than the largest amount taken here (%(max)s); check it")
-            % {"what": what, "value": value, "max": MAX_AMOUNT}
+            Problem(
+                gettext_noop(
+                    "%(what)s %(value)s is more than the largest amount taken here (%(max)s); "
+                    "check it"
+                ),
+                what=what,
+                value=str(value),
+                max=str(MAX_AMOUNT),
+            )
         )
     code = (currency or "").strip().upper()
     if code not in conf.currencies():
         raise BillingError(
-            _("currency %(code)s is not one we bill in (%(known)s)")
-            % {"code": repr(str(currency)[:10]), "known": ", ".join(conf.currencies())}
+            Problem(
+                gettext_noop("currency %(code)s is not one we bill in (%(known)s)"),
+                code=repr(str(currency)[:10]),
+                known=", ".join(conf.currencies()),
+            )
         )
     return value.quantize(CENT), code
 
 
-def positive_money(amount: object, currency: str, *, what: str) -> tuple[Decimal, str]:
+def positive_money(amount: object, currency: str, *, what: Problem | str) -> tuple[Decimal, str]:
     value, code = money(amount, currency, what=what)
     if value <= 0:
         raise BillingError(
-            _("%(what)s must be more than zero, not %(value)s") % {"what": what, "value": value}
+            Problem(
+                gettext_noop("%(what)s must be more than zero, not %(value)s"),
+                what=what,
+                value=str(value),
+            )
         )
     return value, code
 
 
-def require_permission(by: Actor, permission: str, what: str) -> None:
+def require_permission(by: Actor, permission: str, what: Problem | str) -> None:
     """Refuse a staff member without `permission` (the admin hides the action from them; the
     service refuses whatever calls it)."""
     if not by.may(permission):
         raise BillingError(
-            _("%(label)s may not %(what)s; nothing was changed") % {"label": by.label, "what": what}
+            Problem(
+                gettext_noop("%(label)s may not %(what)s; nothing was changed"),
+                label=by.label,
+                what=what,
+            )
         )
 
 
@@ -106,7 +145,9 @@ def lock_profile(account: Account) -> BillingProfile:
             .get(account_id=account.pk)
         )
     except BillingProfile.DoesNotExist:
-        raise BillingError(_("%(account)s has no billing profile") % {"account": account}) from None
+        raise BillingError(
+            Problem(gettext_noop("%(account)s has no billing profile"), account=str(account))
+        ) from None
     profile.account = locked_account
     return profile
 
