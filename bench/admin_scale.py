@@ -113,6 +113,7 @@ def main() -> None:
     from django.test import Client
 
     from bench.generate import PHASES
+    from bench.harness import staff_login
 
     if connection.vendor != "postgresql":
         raise SystemExit("run the benchmarks on PostgreSQL (DATABASE_URL=postgres://…)")
@@ -131,7 +132,7 @@ def main() -> None:
         username="scale-admin", defaults={"is_staff": True, "is_superuser": True}
     )
     client = Client()
-    client.force_login(user)
+    staff_login(client, user)
     rows, results = [], []
     for label, url in pages():
         if args.only and args.only not in label:

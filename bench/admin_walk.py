@@ -84,20 +84,6 @@ def role_users() -> dict[str, object]:
     return users
 
 
-def login(client, user) -> None:
-    """force_login plus the second factor in the session, as the two-factor page leaves it."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-
-
 def role_of(model, users: dict) -> str:
     from django.contrib.auth import get_permission_codename
 
@@ -268,10 +254,12 @@ def main() -> None:
     load = os.getloadavg()[0]
     account = big_account()
     users = role_users()
+    from bench.harness import staff_login
+
     clients = {}
     for role, user in users.items():
         clients[role] = Client()
-        login(clients[role], user)
+        staff_login(clients[role], user)
     started = time.perf_counter()
     walk = [p for p in pages(users, account) if args.only in p.label]
     print(f"{len(walk)} pages ({time.perf_counter() - started:.0f}s to list them)", flush=True)

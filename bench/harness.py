@@ -117,3 +117,17 @@ def write_section(
     README.write_text(text)
     print(section)
     return section
+
+
+def staff_login(client, user) -> None:
+    """force_login plus the second factor in the session, as the two-factor page leaves it."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

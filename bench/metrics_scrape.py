@@ -79,6 +79,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from bench.harness import staff_login
+
     if connection.vendor != "postgresql":
         raise SystemExit("run the benchmarks on PostgreSQL (DATABASE_URL=postgres://…)")
     settings.DEBUG = False
@@ -97,7 +99,7 @@ def main() -> None:
         username="scale-admin", defaults={"is_staff": True, "is_superuser": True}
     )
     staff = Client()
-    staff.force_login(user)
+    staff_login(staff, user)
     scraper, probe = Client(), Client()
     # Beat heard just now, as in a running system: /readyz answers 200 (and its log is quiet).
     from django.utils import timezone
