@@ -37,6 +37,13 @@ def pytest_configure(config):
     test database. Everything a test starts (Celery workers, beat, commands) inherits it from
     the environment, so a worker started by one test process never takes another's tasks."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    for database in settings.DATABASES.values():
+        if database["ENGINE"].endswith(".sqlite3"):
+            # The embedded default tests in memory, each process its own database: Django's
+            # choice, named, since pytest-django, not knowing the engine django_prometheus
+            # wraps, would otherwise name a file per process after the path.
+            test = database.setdefault("TEST", {})
+            test["NAME"] = test.get("NAME") or ":memory:"
     worker = getattr(config, "workerinput", {}).get("workerid")
     if not worker or not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         return
