@@ -156,7 +156,7 @@ def run(argv: list[str]) -> int:
     return exit_code
 
 
-# The whole suite runs in this many pytest processes (pytest-xdist): most of its time is spent
+# The whole suite runs in this many pytest processes (pytest-xdist): much of its time is spent
 # waiting on PostgreSQL, Redis and the processes the tests start, so two overlap well even on
 # two cores. Each process has its own test database and Redis database (tests/conftest.py).
 TEST_PROCESSES = 2
@@ -176,7 +176,7 @@ def marker_expression(argv: list[str]) -> tuple[str | None, list[str]]:
         if argument == "-m":
             expression = next(arguments, "")
         elif argument.startswith("-m") and not argument.startswith("--"):
-            expression = argument[2:].removeprefix("=")
+            expression = argument[2:]
         else:
             rest.append(argument)
     return expression, rest
@@ -213,9 +213,12 @@ def test(argv: list[str]) -> int:
     expression, rest = marker_expression(argv)
     chosen = f"({expression}) and " if expression else ""
     say(f"running the tests in {TEST_PROCESSES} processes, then those marked {ALONE!r} alone")
-    # -n and --dist come first, so that the same options among the arguments win.
+    # -n and --dist come first, so that the same options among the arguments win. `load`
+    # hands each process the tests in pytest-django's order, the transactional ones last:
+    # they empty the database behind them, so no other test may follow them in a process
+    # (`worksteal` would hand one process's earlier tests to the other).
     parallel = subprocess.run(
-        [*pytest, "-n", str(TEST_PROCESSES), "--dist", "worksteal"]
+        [*pytest, "-n", str(TEST_PROCESSES), "--dist", "load"]
         + ["-m", f"{chosen}not {ALONE}", *rest],
         cwd=ROOT,
         env=env,
@@ -230,8 +233,7 @@ def test(argv: list[str]) -> int:
     ).returncode
     if alone == NO_TESTS:
         # Nothing marked so in this selection: fine if the other phase ran tests.
-        if parallel == NO_TESTS:
-            say("no test ran")
+        say("no test ran" if parallel == NO_TESTS else f"none is marked {ALONE!r} here")
         return parallel
     return alone
 
