@@ -2,7 +2,8 @@
 """Set up and run the back office with nothing but Python 3.11+.
 
     python3 dev.py run     # virtualenv, install, migrate, demo data, then web + worker + beat
-    python3 dev.py test    # virtualenv, install, the whole test suite (extra args go to pytest)
+    python3 dev.py test    # virtualenv, install, the whole test suite in two processes
+                           # (extra args go to pytest, in one process)
 
 Both create or update `.venv/` first. Without DATABASE_URL / CELERY_BROKER_URL the system runs
 on the embedded default (SQLite and a file-based broker under var/); `test` uses PostgreSQL
@@ -155,6 +156,41 @@ def run(argv: list[str]) -> int:
     return exit_code
 
 
+# The whole suite runs in this many pytest processes (pytest-xdist): much of its time is spent
+# waiting on PostgreSQL, Redis and the processes the tests start, so two overlap well even on
+# two cores. Each process has its own test database and Redis database (tests/conftest.py).
+TEST_PROCESSES = 2
+# Tests marked `restarts` restart the local PostgreSQL or Redis: they run after the others,
+# alone, in one process.
+ALONE = "restarts"
+# pytest's exit code when it ran no test (nothing collected, or everything deselected).
+NO_TESTS = 5
+
+
+def marker_expression(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The -m expression among pytest's arguments (the last one counts, as for pytest), and
+    the arguments without it."""
+    expression, rest = None, []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument == "-m":
+            expression = next(arguments, "")
+        elif argument.startswith("-m") and not argument.startswith("--"):
+            expression = argument[2:]
+        else:
+            rest.append(argument)
+    return expression, rest
+
+
+def asks_for_processes(argv: list[str]) -> bool:
+    return any(
+        argument in ("-n", "--numprocesses")
+        or argument.startswith("--numprocesses=")
+        or (argument.startswith("-n") and not argument.startswith("--"))
+        for argument in argv
+    )
+
+
 def test(argv: list[str]) -> int:
     ensure_venv()
     env = dict(os.environ)
@@ -166,8 +202,40 @@ def test(argv: list[str]) -> int:
     database = env.get("DATABASE_URL", "the embedded SQLite default")
     broker = env.get("CELERY_BROKER_URL", "the embedded file broker")
     say(f"testing against {database.split('@')[-1]} and {broker}")
-    result = subprocess.run([str(PYTHON), "-m", "pytest", *argv], cwd=ROOT, env=env)
-    return result.returncode
+    pytest = [str(PYTHON), "-m", "pytest"]
+
+    if argv and not asks_for_processes(argv):
+        # A chosen part of the suite (`dev.py test tests/billing -k R11`) runs as asked, in
+        # one process: starting more, each building its own test database, would take longer
+        # than the few tests. `-n 2` among the arguments runs it as the whole suite runs.
+        return subprocess.run([*pytest, *argv], cwd=ROOT, env=env).returncode
+
+    expression, rest = marker_expression(argv)
+    chosen = f"({expression}) and " if expression else ""
+    say(f"running the tests in {TEST_PROCESSES} processes, then those marked {ALONE!r} alone")
+    # -n and --dist come first, so that the same options among the arguments win. `load`
+    # hands each process the tests in pytest-django's order, the transactional ones last:
+    # they empty the database behind them, so no other test may follow them in a process
+    # (`worksteal` would hand one process's earlier tests to the other).
+    parallel = subprocess.run(
+        [*pytest, "-n", str(TEST_PROCESSES), "--dist", "load"]
+        + ["-m", f"{chosen}not {ALONE}", *rest],
+        cwd=ROOT,
+        env=env,
+    ).returncode
+    if parallel not in (0, NO_TESTS):
+        # Failed or interrupted: its report stays the last thing printed.
+        say(f"not running the tests marked {ALONE!r}: the others did not pass")
+        return parallel
+    say(f"running the tests marked {ALONE!r}, alone")
+    alone = subprocess.run(
+        [*pytest, "-m", f"{chosen}{ALONE}", *rest, "-n", "0"], cwd=ROOT, env=env
+    ).returncode
+    if alone == NO_TESTS:
+        # Nothing marked so in this selection: fine if the other phase ran tests.
+        say("no test ran" if parallel == NO_TESTS else f"none is marked {ALONE!r} here")
+        return parallel
+    return alone
 
 
 def main() -> int:

@@ -20,8 +20,43 @@ from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from backoffice import celery_app
 from backoffice.twofactor import second_factor_required
 from core.actors import Actor
+
+
+def pytest_configure(config):
+    """Passwords are hashed with a fast hasher, as Django advises for tests: production's takes
+    a fifth of a second a password, and the tests create staff users in nearly every test
+    (the accounts and approvals tests took 67 s with it, 30 s without). The login tests already
+    used this one; what is checked about a password is the same.
+
+    Each parallel test process (pytest-xdist's workers gw0, gw1, ... that `dev.py test`
+    starts) takes a Redis database of its own, the broker URL's database plus its number
+    (redis://…/3 gives gw0 database 3 and gw1 database 4), as pytest-django gives each its own
+    test database. Everything a test starts (Celery workers, beat, commands) inherits it from
+    the environment, so a worker started by one test process never takes another's tasks."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    for database in settings.DATABASES.values():
+        if database["ENGINE"].endswith(".sqlite3"):
+            # The embedded default tests in memory, each process its own database: Django's
+            # choice, named, since pytest-django, not knowing the engine django_prometheus
+            # wraps, would otherwise name a file per process after the path.
+            test = database.setdefault("TEST", {})
+            test["NAME"] = test.get("NAME") or ":memory:"
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if not worker or not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return
+    own = broker_url_of_test_process(settings.CELERY_BROKER_URL, int(worker.removeprefix("gw")))
+    os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL = own
+    # Celery copies its configuration once; it may have done so already.
+    celery_app.conf.broker_url = own
+
+
+def broker_url_of_test_process(url: str, number: int) -> str:
+    parsed = urlparse(url)
+    database = int(parsed.path.strip("/") or 0) + number
+    return parsed._replace(path=f"/{database}").geturl()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,14 @@ def process_env(**overrides: str) -> dict[str, str]:
     env.update({"DEBUG": "1", "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"})
     env.update(overrides)
     return env
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now: never a fixed one, which a test running at the same
+    moment (another test process of the run, another checkout's run) may hold."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def start(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -4,7 +4,6 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, wait_for
+from tests.processes import ROOT, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,12 +43,6 @@ def copy_of_the_repository(target: Path) -> Path:
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(source.read_bytes())
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(opener, url: str, data: dict | None = None) -> tuple[int, str]:

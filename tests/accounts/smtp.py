@@ -3,13 +3,14 @@ messages it is given and be slow, to exercise retries and concurrent senders."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from email import message_from_bytes
 from email.message import Message
 
 from aiosmtpd.controller import Controller
+
+from tests.processes import free_port
 
 
 class Recorder:
@@ -37,7 +38,7 @@ class Recorder:
 class SMTPServer:
     def __init__(self, handler: Recorder) -> None:
         self.handler = handler
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(handler, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> SMTPServer:
@@ -46,9 +47,3 @@ class SMTPServer:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

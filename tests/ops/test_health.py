@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ops import health
 from ops.services import BEAT, heartbeat_record
-from tests.processes import ROOT, process_env, start, stop, wait_for
+from tests.processes import ROOT, free_port, process_env, start, stop, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +146,7 @@ def http_get(url: str) -> tuple[int, dict]:
 @pytest.mark.slow
 def test_readiness_fails_when_the_database_and_the_broker_are_down_while_health_holds(tmp_path):
     # given a web process whose database and broker do not answer (nothing listens there)
-    port = 18631
+    port = free_port()
     env = process_env(
         DATABASE_URL="postgres://backoffice:db-s3cret@127.0.0.1:1/backoffice",
         CELERY_BROKER_URL="redis://:broker-s3cret@127.0.0.1:2/0",

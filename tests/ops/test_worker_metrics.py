@@ -11,16 +11,14 @@ import pytest
 
 from ops.logs import request_id
 from tests.ops.conftest import Scrape
-from tests.processes import celery, process_env, start, stop, wait_for
+from tests.processes import celery, free_port, process_env, start, stop, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db]
 
-PORT = 18632
 
-
-def worker_page() -> Scrape | None:
+def worker_page(port: int) -> Scrape | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             return Scrape(response.read().decode())
     except OSError:
         return None
@@ -31,11 +29,12 @@ def test_a_worker_serves_tasks_by_state_and_duration_and_logs_json(tmp_path, set
 
     # given a worker with two pool processes, serving its metrics, logging JSON
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    port = free_port()
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_1.db").write_bytes(b"left by an earlier life")
     env = process_env(
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        WORKER_METRICS_ADDRESS=f"127.0.0.1:{PORT}",
+        WORKER_METRICS_ADDRESS=f"127.0.0.1:{port}",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         LOG_FORMAT="json",
     )
@@ -46,7 +45,7 @@ def test_a_worker_serves_tasks_by_state_and_duration_and_logs_json(tmp_path, set
         log=log,
     )
     try:
-        wait_for(worker_page, timeout=60, what="the worker's metrics", logs=(log,))
+        wait_for(lambda: worker_page(port), timeout=60, what="the worker's metrics", logs=(log,))
 
         # when it runs three tasks, one of which fails, one sent while answering a request
         app.send_task("jobs.run_batch", args=(0,), queue=queue)
@@ -58,7 +57,7 @@ def test_a_worker_serves_tasks_by_state_and_duration_and_logs_json(tmp_path, set
             request_id.reset(token)
 
         def counted():
-            page = worker_page()
+            page = worker_page(port)
             tasks = "backoffice_celery_tasks_total"
             finished = page and (
                 page.get(tasks, task="jobs.run_job", state="failed") == 1
