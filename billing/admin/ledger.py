@@ -19,6 +19,7 @@ from billing import conf, selectors
 from billing.admin.actions import action_form
 from billing.models import CardChargeAttempt, LedgerEntry
 from billing.resources import LedgerExport
+from billing.services.common import CENT
 from core.actors import Actor
 from core.admin import ReadOnlyAdmin
 from exchanges.admin import StreamingExportMixin
@@ -114,7 +115,11 @@ class LedgerEntryAdmin(StreamingExportMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("balance after"))
     def balance_after(self, obj: LedgerEntry) -> str:
         value = getattr(obj, "balance_after", None)
-        return "—" if value is None else f"{value} {obj.currency}"
+        if value is None:
+            return "—"
+        # SQLite's window sum comes back without the amount's places ("121"): shown in cents
+        # like every other amount on the page.
+        return f"{value.quantize(CENT)} {obj.currency}"
 
     @admin.display(description=gettext_lazy("balance after: filter by one account"))
     def balance_filter_hint(self, obj: LedgerEntry) -> str:
