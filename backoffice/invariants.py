@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -57,6 +58,8 @@ ACCOUNTS_PER_BATCH = 20_000
 IMPORTS_PER_BATCH = 200
 # Ids of a violation listed in its line; the rest are counted.
 IDS_LISTED = 10
+# Money is shown in cents, as billing stores it.
+CENT = Decimal("0.01")
 
 S = AccountStatus
 
@@ -363,7 +366,10 @@ def _billing_closed(scope: Scope) -> Iterator[Violation]:
             if profile_id is not None and open_:
                 problems.append(gettext("billing was not closed"))
             if balance:
-                problems.append(gettext("prepaid balance %(balance)s left") % {"balance": balance})
+                # Read raw: SQLite gives back 12 (an int) or a float for a stored 12.00, so the
+                # amount is put back in cents as billing shows it.
+                amount = Decimal(str(balance)).quantize(CENT)
+                problems.append(gettext("prepaid balance %(balance)s left") % {"balance": amount})
             if active:
                 problems.append(gettext("%(count)s add-on(s) active") % {"count": active})
             yield Violation(
