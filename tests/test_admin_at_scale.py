@@ -161,7 +161,12 @@ def test_card_search_by_username_skips_the_last_four_digits_and_the_list_is_not_
     assert [c.last4 for c in page.context["cl"].result_list] == ["4242"]
     listed = [q["sql"] for q in captured.captured_queries if "billing_card" in q["sql"]]
     assert not any('"last4" IN' in sql for sql in listed)
-    assert not any("COUNT(*)" in sql for sql in listed)
+    if connection.vendor == "postgresql":
+        assert not any("COUNT(*)" in sql for sql in listed)
+    else:
+        # No planner statistics to estimate from (the embedded default's SQLite): the list
+        # counts exactly, and the count is the one card found.
+        assert page.context["cl"].result_count == 1
 
     by_digits = admin_client.get(url, {"q": "1881"})
     assert [c.account for c in by_digits.context["cl"].result_list] == [bob]
