@@ -10,18 +10,25 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 
-from core.validators import NAME_FIELDS, AmountField, WholeNumberField, no_control_characters
+from core.validators import (
+    NAME_FIELDS,
+    AmountField,
+    RowsField,
+    WholeNumberField,
+    no_control_characters,
+)
 
 
 class CleanInputAdmin(admin.ModelAdmin):
     """What every admin of the site does with what staff type (the site mixes it into each
     registered admin, Django's and other apps' too, backoffice.twofactor.StaffAdminSite):
     numbers and amounts in digits 0-9 only (the decimal comma taken), names without control
-    or bidi characters, and selected rows named by well-formed ids only."""
+    or bidi characters, chosen and selected rows named by well-formed ids only."""
 
     formfield_overrides = {
         models.DecimalField: {"form_class": AmountField},
         models.IntegerField: {"form_class": WholeNumberField},
+        models.ManyToManyField: {"form_class": RowsField},
     }
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

@@ -7,6 +7,7 @@ import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections, models
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,40 @@ class WholeNumberField(forms.IntegerField):
                 self.error_messages["invalid"], code="invalid", params={"value": repr(text[:40])}
             )
         return super().to_python(text)
+
+
+class RowsField(forms.ModelMultipleChoiceField):
+    """A form's choice of several rows (groups, permissions) that refuses an id no row can
+    have before it reaches the database: Django looks the chosen ids up with IN, and SQLite
+    cannot take a number beyond 64 bits into a query (an OverflowError, a 500)."""
+
+    def clean(self, value):
+        queryset = self.queryset
+        if queryset is not None and isinstance(value, list | tuple):
+            model = queryset.model
+            key = (
+                model._meta.pk
+                if self.to_field_name is None
+                else model._meta.get_field(self.to_field_name)
+            )
+            if isinstance(key, models.IntegerField):
+                low, high = connections[queryset.db].ops.integer_field_range(
+                    key.get_internal_type()
+                )
+                for chosen in value:
+                    text = str(chosen).strip()
+                    # Any other malformed id is refused by Django's own check. (int() of a few
+                    # thousand digits is refused by Python itself: the length is checked first.)
+                    digits = text.lstrip("+-").lstrip("0")
+                    if WHOLE_NUMBER.match(text) and (
+                        len(digits) > 20 or not low <= int(text) <= high
+                    ):
+                        raise ValidationError(
+                            self.error_messages["invalid_choice"],
+                            code="invalid_choice",
+                            params={"value": text[:40]},
+                        )
+        return super().clean(value)
 
 
 # What staff enter as a name someone reads in a list: an account's username and company, a
