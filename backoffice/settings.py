@@ -147,12 +147,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "broker" / "queue"
     _processed = VAR_DIR / "broker" / "processed"
-    for _d in (_queue, _processed):
+    # The broadcast exchanges' table (kombu's default is ./control, in whatever directory a
+    # process started: a clone would gather a stray folder).
+    _control = VAR_DIR / "broker" / "control"
+    for _d in (_queue, _processed, _control):
         _d.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(_processed),
+        "control_folder": str(_control),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
