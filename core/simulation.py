@@ -1,8 +1,10 @@
 """A dry run of the system's own code inside a transaction that is rolled back (the forecast,
 workflows.forecast): while one is open in this context, mail is kept in the simulation's
 outbox instead of going to the mail server, and the payment gateway is the simulation's
-(billing.gateway.get_gateway). Nothing else changes: the services write their rows as in a
-real run, and the rollback takes them back."""
+(billing.gateway.get_gateway), and the purge counts the content it would delete instead of
+deleting it (accounts.services.purge.content_delete_batch: a big sender's forecast would
+otherwise delete millions of rows for the rollback to bring back). Nothing else changes: the
+services write their rows as in a real run, and the rollback takes them back."""
 
 from __future__ import annotations
 
