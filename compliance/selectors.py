@@ -48,11 +48,17 @@ def sha256_sql(expression: str) -> str:
     return f"SHA256({expression})"  # Django registers it on SQLite
 
 
-def in_force_sql(*, event: str, at: str) -> str:
+def in_force_sql(*, event: str, at: str, lifting: bool = True) -> str:
     """R9 as SQL: true when the suppression row `event` (a table name or alias) is in force at
     `at` (an SQL expression: a placeholder, or a column of another row; it appears
     ``IN_FORCE_AT_USES`` times). An erased event (its key hashed) is lifted by a later opt-in
-    of the same address recorded in clear as well."""
+    of the same address recorded in clear as well.
+
+    Only an opt-in lifts a suppression: for an account with none recorded up to `at`
+    (``optins_recorded_sql``), ``lifting=False`` gives the condition that is left, the event's
+    own moment, and spares a whole-list read (the hand-over export) two lookups per row."""
+    if not lifting:
+        return f"{event}.at <= {at}"
     hashed = len(SHA256_PREFIX)
     return (
         f"{event}.at <= {at} AND NOT EXISTS ("
@@ -68,6 +74,12 @@ def in_force_sql(*, event: str, at: str) -> str:
 
 # How often `at` appears in ``in_force_sql``: callers passing it as a parameter repeat it.
 IN_FORCE_AT_USES = in_force_sql(event="s", at="%s").count("%s")
+
+
+def optins_recorded_sql(*, account: str, at: str) -> str:
+    """True when the account (an SQL expression) has an opt-in recorded at or before `at`:
+    without one, nothing lifts its suppressions (``in_force_sql(lifting=False)``)."""
+    return f"EXISTS (SELECT 1 FROM {OPTINS} o WHERE o.account_id = {account} AND o.at <= {at})"
 
 
 def _moment(at: datetime):

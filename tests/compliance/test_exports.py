@@ -3,12 +3,15 @@
 import csv
 import hashlib
 import io
+import json
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection, transaction
 
 from accounts.models import AccountStatus
-from compliance.models import OptInMethod, SuppressionExport
+from compliance.models import OptInMethod, Suppression, SuppressionExport
 from compliance.services import (
     ExportRefused,
     optin_record,
@@ -19,6 +22,10 @@ from core.actors import Actor
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the export reads COPY on PostgreSQL"
+)
 
 LINK = Actor.system("unsubscribe_link")
 EXPORTER = Actor.system("export_suppressions")
@@ -165,3 +172,139 @@ def test_interrupted_download_is_recorded_as_incomplete_R10(now):
 
     record = SuppressionExport.objects.get(account=account)
     assert record.complete is False
+
+
+def _bulk_list(account, rows, now):
+    """`rows` suppressions of one account, written in one statement (the append-only table
+    takes inserts)."""
+    Suppression.objects.bulk_create(
+        Suppression(
+            account=account,
+            address=f"Person.{i}@example.com",
+            normalised=f"person.{i}@example.com",
+            source="import",
+            reason="u",
+            at=now - timedelta(days=1),
+            by_job="test",
+        )
+        for i in range(rows)
+    )
+
+
+@postgres_only
+def test_a_download_stopped_mid_list_leaves_the_connection_usable_R10(now):
+    """The export reads COPY's rows from libpq itself: a download stopped after its first
+    chunk stops the statement (no reading of the rest), is recorded with the rows handed out,
+    and the connection goes on serving queries."""
+    account = AccountFactory()
+    _bulk_list(account, 5_000, now)
+
+    stream = suppression_export(
+        account=account, purpose="hand-over", fmt="csv", by=EXPORTER, now=now
+    )
+    next(stream)  # the header
+    first = next(stream)
+    stream.close()
+
+    record = SuppressionExport.objects.get(account=account)
+    assert (record.complete, record.rows) == (False, first.count(b"\n"))
+    assert 0 < record.rows < 5_000
+    assert Suppression.objects.filter(account=account).count() == 5_000
+
+
+@postgres_only
+def test_copy_rows_arrive_whole_and_in_order_across_chunks():
+    from compliance.services.exports import copy_out
+
+    with connection.cursor() as cursor:
+        pgconn = cursor.cursor.connection.pgconn
+        chunks = list(
+            copy_out(
+                pgconn,
+                b"COPY (SELECT g, repeat('x', 40) FROM generate_series(1, 20000) g) "
+                b"TO STDOUT WITH (FORMAT csv)",
+            )
+        )
+        cursor.execute("SELECT 1")  # the connection is free again
+        assert cursor.fetchone() == (1,)
+
+    assert len(chunks) > 1
+    assert all(chunk.endswith(b"\n") for chunk in chunks)
+    assert b"".join(chunks) == b"".join(f"{g},{'x' * 40}\n".encode() for g in range(1, 20001))
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    "query",
+    [
+        # refused before the first row
+        "SELECT 1 / (SELECT count(*) - count(*) FROM generate_series(1, 2))",
+        # refused after 60,000 rows have been sent
+        "SELECT CASE WHEN g < 60000 THEN g ELSE g / (g - g) END FROM generate_series(1, 70000) g",
+    ],
+)
+def test_a_copy_the_server_stops_raises_its_error(query):
+    from compliance.services.exports import copy_out
+
+    with pytest.raises(psycopg.errors.DivisionByZero), transaction.atomic():
+        with connection.cursor() as cursor:
+            pgconn = cursor.cursor.connection.pgconn
+            for _chunk in copy_out(pgconn, f"COPY ({query}) TO STDOUT".encode()):
+                pass
+    assert SuppressionExport.objects.count() == 0  # the connection still answers
+
+
+@postgres_only
+def test_the_export_of_an_account_without_optins_does_not_look_for_them_R9(now):
+    """R9: only an opt-in lifts a suppression. For an account with none recorded up to the
+    export's moment the list is read once, without a look-up of opt-ins per row; an account
+    with one takes the full definition (and the opt-in lifts its address)."""
+    from compliance.services.exports import _postgres_copy_sql
+
+    plain, lifted = AccountFactory(), AccountFactory()
+    for account in (plain, lifted):
+        for address in ("anna@example.com", "bob@example.com"):
+            suppression_record(
+                account=account,
+                address=address,
+                source="staff",
+                at=now - timedelta(days=2),
+                by=LINK,
+            )
+    optin_record(
+        account=lifted,
+        address="anna@example.com",
+        at=now - timedelta(hours=1),
+        method=OptInMethod.DOUBLE_OPT_IN,
+        origin="confirmation link",
+        evidence="token confirmed",
+        by=LINK,
+        now=now,
+    )
+
+    def loops_of_the_optin_lookups(account) -> int:
+        query = _postgres_copy_sql("csv").split("COPY (", 1)[1].rsplit(") TO STDOUT", 1)[0]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", {"account": account.pk, "now": now}
+            )
+            plan = cursor.fetchone()[0]
+        plan = plan if isinstance(plan, list) else json.loads(plan)
+
+        def walk(node):
+            yield node
+            for child in node.get("Plans", []):
+                yield from walk(child)
+
+        return sum(
+            node.get("Actual Loops", 0)
+            for node in walk(plan[0]["Plan"])
+            if node.get("Relation Name") == "compliance_optin"
+            and node.get("Subplan Name") is None
+            and node.get("Parent Relationship") != "InitPlan"
+        )
+
+    assert loops_of_the_optin_lookups(plain) == 0
+    assert loops_of_the_optin_lookups(lifted) > 0
+    assert "anna@example.com" in {row[0] for row in export(plain, now)[1:]}
+    assert "anna@example.com" not in {row[0] for row in export(lifted, now)[1:]}
