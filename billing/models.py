@@ -279,6 +279,15 @@ class Card(KeptModel):
         return (day.year, day.month) <= (self.exp_year, self.exp_month)
 
 
+class ChargePurpose(models.TextChoices):
+    """What a card charge pays for: the closed list the billing services charge for."""
+
+    CHARGE = "charge", _("Monthly charge")
+    PAUSE_FEE = "pause_fee", _("Pause fee")
+    RENEWAL = "renewal", _("Prepaid renewal")
+    PURCHASE = "purchase", _("Prepaid term bought")
+
+
 class CardChargeAttempt(AppendOnlyModel, ByFields):
     """One call to the payment gateway to charge a card, whatever came of it (R12)."""
 
@@ -291,7 +300,11 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
         Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
     )
     at = models.DateTimeField(verbose_name=_("at"))
-    purpose = models.CharField(max_length=20, verbose_name=_("purpose"))
+    # Closed choices: the list's purpose filter offers them without a DISTINCT over every
+    # attempt.
+    purpose = models.CharField(
+        max_length=20, choices=ChargePurpose.choices, verbose_name=_("purpose")
+    )
     period = models.DateField(null=True, blank=True, verbose_name=_("period"))
     amount = models.DecimalField(**MONEY, verbose_name=_("amount"))
     currency = models.CharField(max_length=3, verbose_name=_("currency"))
@@ -318,6 +331,19 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
             models.Index(fields=["account", "-at"], name="billing_attempt_account_idx"),
             # The list of attempts, newest first (its ordering), without sorting every one.
             models.Index(fields=["-at", "-id"], name="billing_attempt_at_idx"),
+            # The list filtered by a rare purpose or outcome (all but a few percent are monthly
+            # charges that succeeded): newest first and counted from these small indexes,
+            # instead of walking every attempt for a page of them.
+            models.Index(
+                fields=["purpose", "-at", "-id"],
+                condition=~models.Q(purpose="charge"),
+                name="billing_attempt_purpose_idx",
+            ),
+            models.Index(
+                fields=["outcome", "-at", "-id"],
+                condition=~models.Q(outcome="succeeded"),
+                name="billing_attempt_outcome_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -170,3 +170,42 @@ def test_card_search_by_username_skips_the_last_four_digits_and_the_list_is_not_
 
     by_digits = admin_client.get(url, {"q": "1881"})
     assert [c.account for c in by_digits.context["cl"].result_list] == [bob]
+
+
+def attempt(account, *, purpose, outcome="succeeded", n=0):
+    from billing.models import CardChargeAttempt
+
+    return CardChargeAttempt.objects.create(
+        account=account,
+        at=timezone.now(),
+        purpose=purpose,
+        amount=Decimal("15.00"),
+        currency="USD",
+        idempotency_key=f"{purpose}:{account.pk}:{n}",
+        outcome=outcome,
+        by_job="t",
+    )
+
+
+def test_card_attempts_purpose_filter_offers_the_closed_list_without_reading_the_attempts(
+    admin_client,
+):
+    """The purpose filter was a SELECT DISTINCT over every attempt on each view of the list:
+    its choices are the purposes billing charges for."""
+    from billing.models import ChargePurpose
+
+    account = AccountFactory()
+    attempt(account, purpose="charge")
+    fee = attempt(account, purpose="pause_fee", n=1)
+    url = reverse("admin:billing_cardchargeattempt_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url)
+    assert "DISTINCT" not in sql_of(captured)
+    (purpose,) = [s for s in page.context["cl"].filter_specs if s.title == "purpose"]
+    offered = [c["display"] for c in purpose.choices(page.context["cl"])][1:]
+    assert offered == [label for _value, label in ChargePurpose.choices]
+
+    fees = admin_client.get(url, {"purpose__exact": "pause_fee"})
+    assert list(fees.context["cl"].result_list) == [fee]
+
