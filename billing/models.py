@@ -233,12 +233,13 @@ class BillingProfile(KeptModel):
                 name="billing_profile_unpaid_idx",
             ),
             # The "suspended, days unpaid" and "cancels within 7 days" lists and counts: the
-            # account comes from the index too, so counting joins index to index.
+            # account and the profile's own key come from the index too, so counting and
+            # finding a page's keys join index to index.
             models.Index(
                 fields=["suspended_at"],
-                include=["account"],
+                include=["account", "id"],
                 condition=models.Q(suspended_at__isnull=False),
-                name="billing_profile_suspended_idx",
+                name="billing_suspended_keys_idx",
             ),
         ]
 
