@@ -117,11 +117,21 @@ class Account(KeptModel):
                 include=["time_zone", "legal_hold"],
                 name="account_retention_idx",
             ),
-            # Suspended accounts (a few percent) joined from billing's non-payment lists.
+            # Suspended accounts (a few percent) joined from billing's non-payment lists, with
+            # their zone: the lists and the scrape read the zones and filter by each zone's
+            # local calendar from this index alone.
             models.Index(
                 fields=["id"],
+                include=["time_zone"],
                 condition=models.Q(status="suspended"),
-                name="account_suspended_idx",
+                name="account_suspended_zone_idx",
+            ),
+            # Legal holds (a handful) in the list's order: the "legal hold" filter reads them
+            # here instead of every account.
+            models.Index(
+                fields=["username"],
+                condition=models.Q(legal_hold=True),
+                name="account_legal_hold_idx",
             ),
             models.Index(fields=["primary_email"], name="account_email_idx"),
             # Pauses with an end date (a few): the resume job's question.

@@ -233,12 +233,13 @@ class BillingProfile(KeptModel):
                 name="billing_profile_unpaid_idx",
             ),
             # The "suspended, days unpaid" and "cancels within 7 days" lists and counts: the
-            # account comes from the index too, so counting joins index to index.
+            # account and the profile's own key come from the index too, so counting and
+            # finding a page's keys join index to index.
             models.Index(
                 fields=["suspended_at"],
-                include=["account"],
+                include=["account", "id"],
                 condition=models.Q(suspended_at__isnull=False),
-                name="billing_profile_suspended_idx",
+                name="billing_suspended_keys_idx",
             ),
         ]
 
@@ -279,6 +280,15 @@ class Card(KeptModel):
         return (day.year, day.month) <= (self.exp_year, self.exp_month)
 
 
+class ChargePurpose(models.TextChoices):
+    """What a card charge pays for: the closed list the billing services charge for."""
+
+    CHARGE = "charge", _("Monthly charge")
+    PAUSE_FEE = "pause_fee", _("Pause fee")
+    RENEWAL = "renewal", _("Prepaid renewal")
+    PURCHASE = "purchase", _("Prepaid term bought")
+
+
 class CardChargeAttempt(AppendOnlyModel, ByFields):
     """One call to the payment gateway to charge a card, whatever came of it (R12)."""
 
@@ -291,7 +301,11 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
         Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
     )
     at = models.DateTimeField(verbose_name=_("at"))
-    purpose = models.CharField(max_length=20, verbose_name=_("purpose"))
+    # Closed choices: the list's purpose filter offers them without a DISTINCT over every
+    # attempt.
+    purpose = models.CharField(
+        max_length=20, choices=ChargePurpose.choices, verbose_name=_("purpose")
+    )
     period = models.DateField(null=True, blank=True, verbose_name=_("period"))
     amount = models.DecimalField(**MONEY, verbose_name=_("amount"))
     currency = models.CharField(max_length=3, verbose_name=_("currency"))
@@ -318,6 +332,19 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
             models.Index(fields=["account", "-at"], name="billing_attempt_account_idx"),
             # The list of attempts, newest first (its ordering), without sorting every one.
             models.Index(fields=["-at", "-id"], name="billing_attempt_at_idx"),
+            # The list filtered by a rare purpose or outcome (all but a few percent are monthly
+            # charges that succeeded): newest first and counted from these small indexes,
+            # instead of walking every attempt for a page of them.
+            models.Index(
+                fields=["purpose", "-at", "-id"],
+                condition=~models.Q(purpose="charge"),
+                name="billing_attempt_purpose_idx",
+            ),
+            models.Index(
+                fields=["outcome", "-at", "-id"],
+                condition=~models.Q(outcome="succeeded"),
+                name="billing_attempt_outcome_idx",
+            ),
         ]
 
     def __str__(self) -> str:

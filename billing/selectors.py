@@ -9,12 +9,13 @@ all come from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account, AccountStatus
@@ -122,25 +123,44 @@ def unpaid_cancel_date(*, profile: BillingProfile) -> date | None:
     return unpaid_cancel_day(suspended_at=profile.suspended_at, zone=profile.account.zone)
 
 
+def _profiles_of_suspended_accounts() -> QuerySet[BillingProfile]:
+    return BillingProfile.objects.filter(account__status=AccountStatus.SUSPENDED)
+
+
 def profiles_suspended_unpaid() -> QuerySet[BillingProfile]:
-    return BillingProfile.objects.filter(
-        suspended_at__isnull=False, account__status=AccountStatus.SUSPENDED
-    )
+    """Suspended for non-payment: the account is suspended, and its suspension recorded."""
+    return _profiles_of_suspended_accounts().filter(suspended_at__isnull=False)
 
 
-def _per_zone(
-    profiles: QuerySet[BillingProfile], *, as_of: datetime, cut
-) -> QuerySet[BillingProfile]:
-    """`profiles` narrowed zone by zone: `cut(today, zone)` gives the Q of a zone whose local
-    date is `today` (as of `as_of`). The zones are read from the (few) profiles at hand."""
-    zones = sorted(profiles.order_by().values_list("account__time_zone", flat=True).distinct())
-    if not zones:
-        return profiles.none()
+def suspended_unpaid_zones() -> list[str]:
+    """The time zones of the suspended accounts (a few among the hundreds there are), which
+    include those of every profile of ``profiles_suspended_unpaid``: read from the suspended
+    accounts' index alone, once for all the questions a page or a scrape asks of them."""
+    # order_by(): the model's ordering would make DISTINCT run over (zone, username).
+    zones = Account.objects.filter(status=AccountStatus.SUSPENDED).order_by()
+    return sorted(zones.values_list("time_zone", flat=True).distinct())
+
+
+def _zone_cut(zones: list[str], *, as_of: datetime, cut: Callable[[date, ZoneInfo], Q]) -> Q:
+    """The profiles `cut(today, zone)` takes, zone by zone: `today` is the local date of
+    `as_of` in that zone. An account of a zone not in `zones` is not taken: they must include
+    every zone of the profiles the Q is applied to, and at least one."""
     wanted = Q()
     for name in zones:
         zone = ZoneInfo(name)
         wanted |= Q(account__time_zone=name) & cut(local_date(as_of, zone), zone)
-    return profiles.filter(wanted)
+    return wanted
+
+
+def _per_zone(
+    profiles: QuerySet[BillingProfile], *, as_of: datetime, cut: Callable[[date, ZoneInfo], Q]
+) -> QuerySet[BillingProfile]:
+    """`profiles` narrowed zone by zone (``_zone_cut``). The zones are read from the (few)
+    profiles at hand."""
+    zones = sorted(profiles.order_by().values_list("account__time_zone", flat=True).distinct())
+    if not zones:
+        return profiles.none()
+    return profiles.filter(_zone_cut(zones, as_of=as_of, cut=cut))
 
 
 # Days suspended for non-payment, in the bands staff filter by and operators watch (R11:
@@ -153,11 +173,9 @@ UNPAID_DAY_BANDS: dict[str, tuple[int, int | None]] = {
 }
 
 
-def profiles_suspended_for_days(
-    *, as_of: datetime, low: int, high: int | None
-) -> QuerySet[BillingProfile]:
-    """Suspended for non-payment for `low` to `high` whole local days (None: no upper end), as
-    the "days unpaid" column counts them (day 0 is the suspension's own day)."""
+def _suspended_for_days(*, low: int, high: int | None) -> Callable[[date, ZoneInfo], Q]:
+    """The cut of a zone whose local date is `today`: suspended `low` to `high` whole local
+    days (day 0 is the suspension's own day, as ``days_unpaid`` counts)."""
 
     def cut(today: date, zone: ZoneInfo) -> Q:
         q = Q(suspended_at__lt=start_of_day(today - timedelta(days=low - 1), zone))
@@ -165,11 +183,46 @@ def profiles_suspended_for_days(
             q &= Q(suspended_at__gte=start_of_day(today - timedelta(days=high), zone))
         return q
 
-    # A coarse UTC range first, so the suspension index narrows what the zones are read from.
-    profiles = profiles_suspended_unpaid().filter(suspended_at__lt=as_of - timedelta(days=low - 2))
+    return cut
+
+
+def profiles_suspended_for_days(
+    *, as_of: datetime, low: int, high: int | None, zones: list[str] | None = None
+) -> QuerySet[BillingProfile]:
+    """Suspended for non-payment for `low` to `high` whole local days (None: no upper end), as
+    the "days unpaid" column counts them (day 0 is the suspension's own day). `zones`: those
+    of ``suspended_unpaid_zones``, when the caller has read them already."""
+    if zones is None:
+        zones = suspended_unpaid_zones()
+    if not zones:
+        return profiles_suspended_unpaid().none()
+    # A coarse UTC range first (local days differ from UTC days by less than one day), so the
+    # suspension index narrows the rows the exact cut of each zone looks at. Both bound
+    # suspended_at, so only profiles suspended for non-payment pass: said once more
+    # (suspended_at NOT NULL), the planner took a band of 13,000 profiles for a few hundred.
+    coarse = Q(suspended_at__lt=as_of - timedelta(days=low - 2))
     if high is not None:
-        profiles = profiles.filter(suspended_at__gte=as_of - timedelta(days=high + 2))
-    return _per_zone(profiles, as_of=as_of, cut=cut)
+        coarse &= Q(suspended_at__gte=as_of - timedelta(days=high + 2))
+    return _profiles_of_suspended_accounts().filter(
+        coarse, _zone_cut(zones, as_of=as_of, cut=_suspended_for_days(low=low, high=high))
+    )
+
+
+def suspended_unpaid_count_by_band(*, as_of: datetime) -> dict[str, int]:
+    """How many accounts ``profiles_suspended_for_days`` finds in each of
+    ``UNPAID_DAY_BANDS``: the zones read once, every band counted in one pass over the
+    profiles suspended for non-payment."""
+    zones = suspended_unpaid_zones()
+    if not zones:
+        return dict.fromkeys(UNPAID_DAY_BANDS, 0)
+    counts = {
+        band: Count(
+            "account",
+            filter=_zone_cut(zones, as_of=as_of, cut=_suspended_for_days(low=low, high=high)),
+        )
+        for band, (low, high) in UNPAID_DAY_BANDS.items()
+    }
+    return profiles_suspended_unpaid().aggregate(**counts)
 
 
 def profiles_cancelling_within(*, as_of: datetime, days: int) -> QuerySet[BillingProfile]:

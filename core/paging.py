@@ -64,3 +64,23 @@ class EstimatedCountPaginator(Paginator):
             from_end = self.object_list.reverse()[self.count - top : self.count - bottom]
             return self._get_page(list(from_end)[::-1], number, self)  # type: ignore[attr-defined]
         return super().page(number)
+
+
+class KeysFirstPaginator(EstimatedCountPaginator):
+    """Reads a page's primary keys first, then the rows with those keys and everything the list
+    shows. A filter that matches thousands of rows (suspended 0-30 days unpaid: 13,000 at a
+    million accounts) is then answered from indexes alone, and only the page's rows and their
+    joined rows are fetched: PostgreSQL would otherwise read every matching row and its account
+    to sort them and keep a page. The page is a list, as a far page's already is: not for a
+    list with editable columns (their formset wants a queryset)."""
+
+    def page(self, number):
+        page = super().page(number)
+        rows = page.object_list
+        if isinstance(rows, QuerySet) and rows.query.is_sliced:
+            keys = list(rows.values_list("pk", flat=True))
+            whole = rows._chain()  # type: ignore[attr-defined]
+            whole.query.clear_limits()
+            found = {row.pk: row for row in whole.filter(pk__in=keys).order_by()}
+            page.object_list = [found[key] for key in keys if key in found]
+        return page

@@ -22,7 +22,7 @@ from accounts.selectors import (
     confirmations_overdue,
     confirmations_pending,
 )
-from billing.selectors import UNPAID_DAY_BANDS, profiles_suspended_for_days
+from billing.selectors import UNPAID_DAY_BANDS, suspended_unpaid_count_by_band
 from compliance.selectors import suppression_imports_running
 from jobs.registry import JOBS
 from jobs.selectors import (
@@ -71,15 +71,16 @@ def purge(*, now: datetime) -> Iterator[Metric]:
 
 
 def suspended_unpaid(*, now: datetime) -> Iterator[Metric]:
-    """R11: accounts suspended for non-payment, by days since the suspension."""
+    """R11: accounts suspended for non-payment, by days since the suspension: every band in
+    one count, the suspended accounts' zones read once."""
     family = GaugeMetricFamily(
         "backoffice_accounts_suspended_unpaid",
         "Accounts suspended for non-payment, by days suspended (cancelled after 90, R11)",
         labels=["days"],
     )
-    for band, (low, high) in UNPAID_DAY_BANDS.items():
-        profiles = profiles_suspended_for_days(as_of=now, low=low, high=high)
-        family.add_metric([band], profiles.count())
+    counts = suspended_unpaid_count_by_band(as_of=now)
+    for band in UNPAID_DAY_BANDS:
+        family.add_metric([band], counts[band])
     yield family
 
 

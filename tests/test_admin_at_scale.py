@@ -170,3 +170,100 @@ def test_card_search_by_username_skips_the_last_four_digits_and_the_list_is_not_
 
     by_digits = admin_client.get(url, {"q": "1881"})
     assert [c.account for c in by_digits.context["cl"].result_list] == [bob]
+
+
+def attempt(account, *, purpose, outcome="succeeded", n=0):
+    from billing.models import CardChargeAttempt
+
+    return CardChargeAttempt.objects.create(
+        account=account,
+        at=timezone.now(),
+        purpose=purpose,
+        amount=Decimal("15.00"),
+        currency="USD",
+        idempotency_key=f"{purpose}:{account.pk}:{n}",
+        outcome=outcome,
+        by_job="t",
+    )
+
+
+def test_card_attempts_purpose_filter_offers_the_closed_list_without_reading_the_attempts(
+    admin_client,
+):
+    """The purpose filter was a SELECT DISTINCT over every attempt on each view of the list:
+    its choices are the purposes billing charges for."""
+    from billing.models import ChargePurpose
+
+    account = AccountFactory()
+    attempt(account, purpose="charge")
+    fee = attempt(account, purpose="pause_fee", n=1)
+    url = reverse("admin:billing_cardchargeattempt_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url)
+    assert "DISTINCT" not in sql_of(captured)
+    (purpose,) = [s for s in page.context["cl"].filter_specs if s.title == "purpose"]
+    offered = [c["display"] for c in purpose.choices(page.context["cl"])][1:]
+    assert offered == [label for _value, label in ChargePurpose.choices]
+
+    fees = admin_client.get(url, {"purpose__exact": "pause_fee"})
+    assert list(fees.context["cl"].result_list) == [fee]
+
+
+def test_trial_filter_counts_the_trials_from_their_index_not_a_subquery(admin_client):
+    now = timezone.now()
+    soon = AccountFactory(status="trial", trial_ends_at=now + timedelta(days=3))
+    AccountFactory(status="trial", trial_ends_at=now + timedelta(days=9))
+    AccountFactory(status="active", trial_ends_at=now + timedelta(days=3))
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(reverse("admin:accounts_account_changelist"), {"trial_ends": "7d"})
+
+    assert list(page.context["cl"].result_list) == [soon]
+    assert "IN (SELECT" not in sql_of(captured)
+
+
+@pytest.mark.postgres
+def test_rare_states_are_listed_from_small_indexes_of_their_own(admin_client):
+    """A legal hold, a purpose other than the monthly charge, an outcome other than success:
+    a few rows among millions, which the list read by walking every row in its order. Each
+    filter's list and count can be answered from a partial index of its own."""
+    held = AccountFactory(legal_hold=True, legal_hold_reason="subpoena")
+    AccountFactory()
+    attempt(held, purpose="charge")
+    renewal = attempt(held, purpose="renewal", outcome="declined", n=1)
+    pages = {
+        "account_legal_hold_idx": (
+            reverse("admin:accounts_account_changelist"),
+            {"legal_hold__exact": "1"},
+            [held],
+        ),
+        "billing_attempt_purpose_idx": (
+            reverse("admin:billing_cardchargeattempt_changelist"),
+            {"purpose__exact": "renewal"},
+            [renewal],
+        ),
+        "billing_attempt_outcome_idx": (
+            reverse("admin:billing_cardchargeattempt_changelist"),
+            {"outcome__exact": "declined"},
+            [renewal],
+        ),
+    }
+    for index, (url, query, expected) in pages.items():
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client.get(url, query)
+        assert list(page.context["cl"].result_list) == expected
+        table = page.context["cl"].model._meta.db_table
+        listing = [
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].startswith(f'SELECT "{table}"."id"') and "ORDER BY" in q["sql"]
+        ]
+        assert listing, index
+        with connection.cursor() as cursor:
+            # A table of a few rows is read whole; what matters is that the index answers.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {listing[-1]}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("SET LOCAL enable_seqscan = on")
+        assert index in plan, plan

@@ -27,7 +27,7 @@ from billing.texts import next_billing_sentence, owed_sentence, payment_sentence
 from core.actors import Actor
 from core.admin import ServiceForm, ServiceFormAdmin
 from core.localtime import local_day
-from core.paging import EstimatedCountPaginator
+from core.paging import KeysFirstPaginator
 from workflows.billing_setup import billing_change, billing_open
 from workflows.payments import card_retry_now, payment_record
 
@@ -186,8 +186,9 @@ class BillingProfileAdmin(NextChargeDisplay, ServiceFormAdmin):
     )
     actions = ("record_payment", "retry_card")
     show_full_result_count = False
-    # No COUNT over every profile on each page view.
-    paginator = EstimatedCountPaginator
+    # No COUNT over every profile on each page view; a page of a filter matching thousands
+    # (suspended, days unpaid) read by its keys first.
+    paginator = KeysFirstPaginator
     add_form = BillingOpenForm
     change_form = BillingChangeForm
 

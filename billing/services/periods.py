@@ -28,6 +28,7 @@ from billing.models import (
     BillingProfile,
     Card,
     CardChargeAttempt,
+    ChargePurpose,
     EntryKind,
     Plan,
 )
@@ -39,20 +40,20 @@ from core.localtime import local_date, start_of_day
 logger = logging.getLogger(__name__)
 
 # What a paid charge is booked as, by purpose, and the count it adds to the run's report.
-PAID_KINDS = {
-    "charge": EntryKind.CHARGE,
-    "pause_fee": EntryKind.PAUSE_FEE,
-    "renewal": EntryKind.PREPAYMENT_PURCHASE,
-    "purchase": EntryKind.PREPAYMENT_PURCHASE,
+PAID_KINDS: dict[str, EntryKind] = {
+    ChargePurpose.CHARGE: EntryKind.CHARGE,
+    ChargePurpose.PAUSE_FEE: EntryKind.PAUSE_FEE,
+    ChargePurpose.RENEWAL: EntryKind.PREPAYMENT_PURCHASE,
+    ChargePurpose.PURCHASE: EntryKind.PREPAYMENT_PURCHASE,
 }
-PAID_OUTCOMES = {
-    "charge": "charged",
-    "pause_fee": "pause_fees",
-    "renewal": "prepaid_renewed",
-    "purchase": "prepaid_bought",
+PAID_OUTCOMES: dict[str, str] = {
+    ChargePurpose.CHARGE: "charged",
+    ChargePurpose.PAUSE_FEE: "pause_fees",
+    ChargePurpose.RENEWAL: "prepaid_renewed",
+    ChargePurpose.PURCHASE: "prepaid_bought",
 }
 # Purposes whose payment buys prepaid balance.
-PREPAYMENT_PURPOSES = ("renewal", "purchase")
+PREPAYMENT_PURPOSES = (ChargePurpose.RENEWAL, ChargePurpose.PURCHASE)
 
 
 @dataclass
