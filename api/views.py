@@ -32,7 +32,7 @@ from api.models import ApiKey, ApiScope
 from api.schema import openapi_schema
 from api.services import api_key_for, api_key_used
 from compliance.addresses import InvalidAddress, address_key
-from compliance.models import SuppressionReason, SuppressionSource
+from compliance.models import API_REPORT_ORIGIN, SuppressionReason, SuppressionSource
 from compliance.selectors import suppressions_checked
 from compliance.services.reports import ReportConflict, ReportRefused, suppression_report
 from core.actors import Actor
@@ -238,7 +238,7 @@ def record(request: HttpRequest, key: ApiKey, data: Any, now: datetime) -> Answe
     account = _account(data["account"])
     try:
         reported = suppression_report(
-            origin=f"api:{key.integration}",
+            origin=f"{API_REPORT_ORIGIN}{key.integration}",
             event_id=event_id,
             account=account,
             address=address,

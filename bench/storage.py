@@ -33,6 +33,8 @@ USED_BY = {
     "suppression_key_at_idx": "the R9 check, the export, an account's list",
     "suppression_address_idx": "is this address suppressed anywhere (search, erasure)",
     "suppression_by_user_idx": "the rows a staff member entered (a user's deletion check)",
+    "suppression_rare_reason_idx": "the staff's lists of complaints, manual entries and "
+    "erasures by date (partial: those rows only)",
 }
 
 

@@ -23,6 +23,9 @@ get around the ORM's refusal either.
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +76,19 @@ SOURCE_REASON = {
     SuppressionSource.BOUNCE: SuppressionReason.HARD_BOUNCE,
     SuppressionSource.API: SuppressionReason.UNSUBSCRIBE,
     SuppressionSource.ERASURE: SuppressionReason.ERASURE,
+}
+
+# The reasons few events carry, beside unsubscribes and hard bounces: the lists of these are
+# read through an index of their own (suppression_rare_reason_idx).
+RARE_REASONS = [SuppressionReason.COMPLAINT, SuppressionReason.MANUAL, SuppressionReason.ERASURE]
+
+# The sources whose every row carries the reason the source implies (a database constraint
+# holds them to it, so a list of one of these sources is the list of its reason, read through
+# the reason's index); an import and the sending platform's record API carry each row's own.
+FIXED_REASON: dict[SuppressionSource, SuppressionReason] = {
+    source: reason
+    for source, reason in SOURCE_REASON.items()
+    if source not in (SuppressionSource.IMPORT, SuppressionSource.API)
 }
 
 
@@ -145,12 +161,30 @@ class Suppression(AppendOnlyModel, ByFields):
                 condition=models.Q(by_user__isnull=False),
                 name="suppression_by_user_idx",
             ),
+            # The staff's lists of a rare reason (complaints, manual entries, erasures),
+            # newest first by date, and the complaints of the last days: without it a page of
+            # them is a walk through millions of other events. Partial: unsubscribes and hard
+            # bounces, the bulk of the history, are not in it (a page of either is found in id
+            # order at once), so it costs bytes only for the rare rows.
+            models.Index(
+                fields=["reason", "at", "id"],
+                condition=models.Q(reason__in=RARE_REASONS),
+                name="suppression_rare_reason_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(reason__in=SuppressionReason.values),
                 name="suppression_reason_known",
-            )
+            ),
+            models.CheckConstraint(
+                condition=reduce(
+                    operator.or_,
+                    (models.Q(source=s, reason=r) for s, r in FIXED_REASON.items()),
+                    ~models.Q(source__in=list(FIXED_REASON)),
+                ),
+                name="suppression_source_reason",
+            ),
         ]
         permissions = [
             ("export_suppressions", "Can export an unsubscribe list for hand-over (R10)"),
@@ -169,6 +203,11 @@ class Complaint(Suppression):
         proxy = True
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints for review")
+
+
+# The origin of the sending platform's reports: "api:" and the integration's name (a
+# provider's webhook reports under the provider's key, which holds no colon).
+API_REPORT_ORIGIN = "api:"
 
 
 class SuppressionReport(AppendOnlyModel):

@@ -28,11 +28,16 @@ from django.db.models.expressions import RawSQL
 from accounts.models import Account
 from compliance.addresses import SHA256_PREFIX, address_key, hashed_key, match_keys
 from compliance.models import (
+    API_REPORT_ORIGIN,
+    FIXED_REASON,
+    RARE_REASONS,
     OptIn,
     OptInConfirmation,
     Suppression,
     SuppressionImport,
     SuppressionReason,
+    SuppressionReport,
+    SuppressionSource,
 )
 from core.previews import preview_valid_for
 
@@ -273,3 +278,75 @@ def suppressions_checked(*, account_id: int, keys: list[str], at: datetime) -> d
             if earlier is None or since < earlier.since:
                 found[key] = Checked(since=since, reason=SuppressionReason(reason))
     return found
+
+
+# --- The staff's lists (admin) -----------------------------------------------------------------
+#
+# The history holds hundreds of millions of events, most of them unsubscribes. A list of a
+# rarer kind in id order would have PostgreSQL walk millions of unsubscribes to fill one page:
+# each list below is read through an index that holds it, in that index's order.
+
+#: One account's suppressions in the order of its key index (suppression_key_at_idx): by
+#: address, then date.
+ACCOUNT_KEY_ORDER = ("account_id", "normalised", "at", "id")
+#: Newest first by date: the order of one reason in suppression_rare_reason_idx.
+NEWEST_BY_DATE = ("-at", "-id")
+
+
+def suppressions_of_reason(events: QuerySet[Suppression], *, reason: str) -> QuerySet[Suppression]:
+    """The events of one reason. A rare one (``RARE_REASONS``: complaints, manual entries,
+    erasures) is read through its index, suppression_rare_reason_idx, newest first by date;
+    unsubscribes and hard bounces, the bulk of the history, keep the list's id order (a page
+    of them is found among the newest events at once)."""
+    events = events.filter(reason=reason)
+    if reason in RARE_REASONS:
+        return events.order_by(*NEWEST_BY_DATE)
+    return events
+
+
+def suppressions_of_source(events: QuerySet[Suppression], *, source: str) -> QuerySet[Suppression]:
+    """The events of one source. A source with one reason (``FIXED_REASON``, which a database
+    constraint holds) is that reason's list; the sending platform's events are found from its
+    reports (it reports each event it records); imports, of the bulk, by id."""
+    events = events.filter(source=source)
+    fixed = FIXED_REASON.get(SuppressionSource(source))
+    if fixed is not None:
+        return suppressions_of_reason(events, reason=fixed)
+    if source == SuppressionSource.API:
+        return suppressions_reported_by(events, origin=API_REPORT_ORIGIN)
+    return events
+
+
+def suppressions_reported_by(
+    events: QuerySet[Suppression], *, origin: str
+) -> QuerySet[Suppression]:
+    """The events among `events` a report of `origin` points at: a provider's key, or
+    ``API_REPORT_ORIGIN`` for every integration of the sending platform. Found from the
+    reports, on their (origin, event key) index, not by a walk of the history."""
+    reports = SuppressionReport.objects.filter(origin=origin)
+    if origin.endswith(":"):
+        # Every origin under the prefix, as a range of the index ("api:" up to "api;").
+        reports = SuppressionReport.objects.filter(
+            origin__gte=origin, origin__lt=origin[:-1] + chr(ord(":") + 1)
+        )
+    return events.filter(pk__in=reports.values("suppression_id"))
+
+
+def suppressions_lifted(events: QuerySet[Suppression], *, at: datetime) -> QuerySet[Suppression]:
+    """The events among `events` an opt-in had lifted at `at` (R9: not in force then), found
+    from the opt-ins, a few rows beside the history: the events of each account's opted-in
+    addresses, and the erased events (an opt-in in clear may lift them: a range of the
+    address index, as few as the erasure requests). They are read from the key index in its
+    order (``ACCOUNT_KEY_ORDER``: by account, address, date), so a page is the first few keys,
+    not a sort of every lifted event; R9 itself (``in_force_at``) says which are lifted."""
+    keys = (
+        f"SELECT o.account_id, o.normalised FROM {OPTINS} o UNION ALL "
+        f"SELECT e.account_id, e.normalised FROM {SUPPRESSIONS} e "
+        "WHERE e.normalised >= %s AND e.normalised < %s"
+    )
+    opted_in = RawSQL(
+        f"({SUPPRESSIONS}.account_id, {SUPPRESSIONS}.normalised) IN ({keys})",
+        [ERASED_FROM, ERASED_TO],
+        output_field=BooleanField(),
+    )
+    return events.filter(opted_in).exclude(in_force_at(at)).order_by(*ACCOUNT_KEY_ORDER)

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from compliance.models import Complaint, SuppressionReason
-from core.admin import ReadOnlyAdmin
+from compliance.admin.suppressions import NEWEST_BY_DATE, SuppressionListAdmin, list_order_note
+from compliance.models import API_REPORT_ORIGIN, Complaint, SuppressionReason
+from compliance.selectors import suppressions_of_reason, suppressions_reported_by
 
 
 class ReceivedFilter(admin.SimpleListFilter):
@@ -42,17 +43,22 @@ class ProviderFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
+        # Found from the provider's reports (each complaint it reported has one), not by a
+        # walk of every complaint for its job's name.
         if self.value() == "api":
-            return queryset.filter(by_job__startswith="api ")
-        return queryset.filter(by_job=self.value())
+            queryset = queryset.filter(by_job__startswith="api ")
+            return suppressions_reported_by(queryset, origin=API_REPORT_ORIGIN)
+        if self.value() in {value for value, _label in self.lookup_choices}:
+            queryset = queryset.filter(by_job=self.value())
+            return suppressions_reported_by(queryset, origin=self.value().removeprefix("webhook "))
+        return queryset
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(ReadOnlyAdmin):
+class ComplaintAdmin(SuppressionListAdmin):
     """Complaints are suppressions already; this list is where compliance reviews which
-    accounts draw them."""
+    accounts draw them: newest first by date (the complaints' range of the reason index), an
+    account's by address (its key index)."""
 
     list_display = ("at", "account", "account_status", "normalised", "by", "evidence_start")
     list_filter = (ReceivedFilter, ProviderFilter)
@@ -61,7 +67,15 @@ class ComplaintAdmin(ReadOnlyAdmin):
     list_select_related = ("account", "by_user")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(reason=SuppressionReason.COMPLAINT)
+        list_order_note(request, NEWEST_BY_DATE)
+        complaints = super().get_queryset(request)
+        return suppressions_of_reason(complaints, reason=SuppressionReason.COMPLAINT)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return self.account_search(request, queryset, term)
 
     @admin.display(description=gettext_lazy("account state"))
     def account_status(self, obj):

@@ -11,18 +11,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from compliance.addresses import InvalidAddress, address_key
+from compliance.addresses import InvalidAddress, address_key, is_hashed
 from compliance.forms import (
     OptInForm,
 )
 from compliance.models import (
+    FIXED_REASON,
+    RARE_REASONS,
     OptIn,
     OptInConfirmation,
     Suppression,
+    SuppressionReason,
+    SuppressionSource,
 )
-from compliance.selectors import in_force_at
+from compliance.selectors import (
+    ACCOUNT_KEY_ORDER,
+    in_force_at,
+    suppressions_lifted,
+    suppressions_of_reason,
+    suppressions_of_source,
+)
 from core.actors import Actor
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, exact_match
+
+# What a list read in its index's order says of that order (the page's subtitle): the
+# admin's column headers show only an order the staff chose.
+NEWEST_BY_DATE = gettext_lazy("Newest first by date")
+BY_ACCOUNT_KEY = gettext_lazy("By account, then address (A to Z) and date")
+ACCOUNT_BY_KEY = gettext_lazy("The account's entries by address (A to Z), then date")
+
+
+def list_order_note(request, note) -> None:
+    """Say on the page which order the list is read in (the last order set wins, as the
+    queryset's own ordering does)."""
+    request.suppression_list_order = note
 
 
 class InForceFilter(admin.SimpleListFilter):
@@ -35,18 +57,74 @@ class InForceFilter(admin.SimpleListFilter):
         return [("yes", _("in force")), ("no", _("lifted by a later opt-in"))]
 
     def queryset(self, request, queryset):
-        if self.value() not in ("yes", "no"):
-            return queryset
-        in_force = in_force_at(timezone.now())
         if self.value() == "yes":
-            return queryset.filter(in_force)
-        return queryset.exclude(in_force)
+            return queryset.filter(in_force_at(timezone.now()))
+        if self.value() == "no":
+            list_order_note(request, BY_ACCOUNT_KEY)
+            return suppressions_lifted(queryset, at=timezone.now())
+        return queryset
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """A reason's list through its index (``suppressions_of_reason``); the parameter is the
+    one Django's own filter of the field used, so links to it keep working."""
+
+    title = gettext_lazy("reason")
+    parameter_name = "reason__exact"
+
+    def lookups(self, request, model_admin):
+        return SuppressionReason.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in SuppressionReason.values:
+            return queryset
+        if self.value() in RARE_REASONS:
+            list_order_note(request, NEWEST_BY_DATE)
+        return suppressions_of_reason(queryset, reason=self.value())
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """A source's list through an index that holds it (``suppressions_of_source``)."""
+
+    title = gettext_lazy("source")
+    parameter_name = "source__exact"
+
+    def lookups(self, request, model_admin):
+        return SuppressionSource.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in SuppressionSource.values:
+            return queryset
+        if FIXED_REASON.get(SuppressionSource(self.value())) in RARE_REASONS:
+            list_order_note(request, NEWEST_BY_DATE)
+        return suppressions_of_source(queryset, source=self.value())
+
+
+class SuppressionListAdmin(ReadOnlyAdmin):
+    """A list of suppressions read in the order of the index that holds it, which the page
+    names. Searched by an account's username, it shows that account's suppressions in the
+    order of its key index (by address, then date): newest first, PostgreSQL would walk the
+    ids of the whole history for the rows of a big account."""
+
+    def account_search(self, request, queryset, term: str):
+        """`queryset` narrowed to the account(s) whose username is `term`, in key order."""
+        list_order_note(request, ACCOUNT_BY_KEY)
+        found = exact_match(queryset.model, "account__username", term)
+        return queryset.filter(found).order_by(*ACCOUNT_KEY_ORDER), False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        note = getattr(request, "suppression_list_order", None)
+        if context is not None and note is not None:
+            context["subtitle"] = note
+        return response
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(ReadOnlyAdmin):
+class SuppressionAdmin(SuppressionListAdmin):
     list_display = ("normalised", "address", "account", "reason", "source", "at", "by")
-    list_filter = ("reason", "source", InForceFilter)
+    list_filter = (ReasonFilter, SourceFilter, InForceFilter)
     search_fields = ("=normalised", "=account__username")
     search_help_text = gettext_lazy(
         "An address (matched on its normalised form) or an account's username"
@@ -57,13 +135,16 @@ class SuppressionAdmin(ReadOnlyAdmin):
     def get_search_results(self, request, queryset, search_term):
         # Staff paste addresses as they got them; the key is the normalised form. An address
         # is looked up on its own index (across every account: "is this person suppressed
-        # anywhere?"); anything else is an account's username.
+        # anywhere?"); anything else is an account's username, but an erased key (it holds
+        # no "@"), which is looked up as either.
         term = search_term.strip()
         if "@" in term:
             try:
                 return queryset.filter(normalised=address_key(term)), False
             except InvalidAddress:
                 pass
+        elif term and not is_hashed(term.lower()):
+            return self.account_search(request, queryset, term)
         return super().get_search_results(request, queryset, search_term)
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from compliance.addresses import InvalidAddress, address_key
 from compliance.models import (
+    FIXED_REASON,
     SOURCE_REASON,
     OptIn,
     OptInMethod,
@@ -68,6 +69,11 @@ def suppression_record(
     if reason not in SuppressionReason.values:
         raise ValueError(
             f"unknown suppression reason {reason!r}; one of: {', '.join(SuppressionReason.values)}"
+        )
+    fixed = FIXED_REASON.get(SuppressionSource(source))
+    if fixed is not None and reason != fixed:
+        raise ValueError(
+            f"a suppression of source {source!r} has reason {fixed.value!r}, not {reason!r}"
         )
     key = address_key(address)
     with transaction.atomic():
