@@ -45,11 +45,12 @@ HEADERS = {
 }
 # The reason as the word the next provider reads (unsubscribe, hard_bounce, ...).
 REASON_WORDS = {reason.value: reason.token for reason in SuppressionReason}
-_REASON_SQL = (
-    "CASE s.reason "
-    + " ".join(f"WHEN '{code}' THEN '{word}'" for code, word in REASON_WORDS.items())
-    + " END"
-)
+# On PostgreSQL the rows leave the server with the reason's one-letter code as their last
+# cell, and the code becomes its word here, a chunk at a time (a CASE per row costs the
+# server more than the rest of the row's formatting).
+_REASON_ENDINGS = [
+    (f",{code}\n".encode(), f",{word}\n".encode()) for code, word in REASON_WORDS.items()
+]
 
 
 class ExportRefused(ValueError):
@@ -94,7 +95,7 @@ def _postgres_copy_sql(fmt: str) -> str:
             SELECT DISTINCT ON (s.normalised) {email},
                    (s.at AT TIME ZONE 'UTC')::timestamp(0),
                    s.source,
-                   {_REASON_SQL}
+                   s.reason
             FROM {SUPPRESSIONS} s
             WHERE s.account_id = %(account)s
               AND {in_force_sql(event="s", at="%(now)s", lifting=lifting)}
@@ -162,6 +163,8 @@ def _copy_blocks(cursor, account: Account, fmt: str, now: datetime, counter: lis
         # Cells never hold a line break (addresses are validated): lines are rows. The only
         # backslashes in a hashed export are the bytea prefixes.
         counter[0] += chunk.count(b"\n")
+        for ending, words in _REASON_ENDINGS:
+            chunk = chunk.replace(ending, words)
         yield chunk.replace(_BYTEA_HEX, b"") if hex_bytes else chunk
 
 
