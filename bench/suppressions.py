@@ -477,8 +477,11 @@ def main() -> None:
             "batch are counted through the indexes and deleted with plain DELETEs, larger "
             "accounts take the bounded path (one account alone: one DELETE per kind of up to "
             "50,000 rows by their ctid, no count of what is left). The contacts are vacuumed "
-            "before both purges, as autovacuum leaves rows written months ago. Hashed exports "
-            "compute MD5/SHA-256 in PostgreSQL."
+            "before both purges, as autovacuum leaves rows written months ago. The export "
+            "reads COPY's rows straight from libpq (the anchor through psycopg's COPY reader, "
+            "as any client would); hashed exports compute MD5/SHA-256 in PostgreSQL, SHA-256 "
+            "sent as bytes. An account without opt-ins (the benchmark's) is read without R9's "
+            "opt-in look-ups."
         ),
     )
 
