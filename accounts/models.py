@@ -206,8 +206,15 @@ class EventKind(models.TextChoices):
 class AccountEvent(AppendOnlyModel, ByFields):
     """One entry on an account's timeline: a state change or a staff/job action (R12)."""
 
+    # Indexed with the id (event_account_id_idx), not alone: "the account's last event" is then
+    # one index probe, where an index of the account alone let PostgreSQL walk every newer
+    # event of the table backwards looking for one of a big account's.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="events", verbose_name=_("account")
+        Account,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,
+        verbose_name=_("account"),
     )
     at = models.DateTimeField(db_index=True, verbose_name=_("at"))
     kind = models.CharField(max_length=40, choices=EventKind.choices, verbose_name=_("kind"))
@@ -223,7 +230,10 @@ class AccountEvent(AppendOnlyModel, ByFields):
         verbose_name = _("account event")
         verbose_name_plural = _("account events")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["account", "-at"], name="event_account_at_idx")]
+        indexes = [
+            models.Index(fields=["account", "-at"], name="event_account_at_idx"),
+            models.Index(fields=["account", "id"], name="event_account_id_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=EventKind.values), name="event_kind_known"

@@ -297,8 +297,13 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
         DECLINED = "declined", _("Declined")
         FAILED = "failed", _("Failed (gateway unavailable)")
 
+    # With the id (its index below), not alone: the account's last row is one probe.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+        Account,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("account"),
     )
     at = models.DateTimeField(verbose_name=_("at"))
     # Closed choices: the list's purpose filter offers them without a DISTINCT over every
@@ -330,6 +335,7 @@ class CardChargeAttempt(AppendOnlyModel, ByFields):
         ]
         indexes = [
             models.Index(fields=["account", "-at"], name="billing_attempt_account_idx"),
+            models.Index(fields=["account", "id"], name="billing_attempt_account_id_idx"),
             # The list of attempts, newest first (its ordering), without sorting every one.
             models.Index(fields=["-at", "-id"], name="billing_attempt_at_idx"),
             # The list filtered by a rare purpose or outcome (all but a few percent are monthly
@@ -377,8 +383,13 @@ REFUNDABLE_KINDS = (EntryKind.CHARGE, EntryKind.PAUSE_FEE)
 class LedgerEntry(AppendOnlyModel, ByFields):
     """One money movement of an account; never edited or deleted, not even by raw SQL (R12)."""
 
+    # With the id (its index below), not alone: the account's last row is one probe.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("account")
+        Account,
+        on_delete=models.PROTECT,
+        related_name="ledger",
+        db_index=False,
+        verbose_name=_("account"),
     )
     at = models.DateTimeField(verbose_name=_("at"))
     kind = models.CharField(max_length=24, choices=EntryKind.choices, verbose_name=_("kind"))
@@ -434,6 +445,7 @@ class LedgerEntry(AppendOnlyModel, ByFields):
         ]
         indexes = [
             models.Index(fields=["account", "-at"], name="billing_ledger_account_idx"),
+            models.Index(fields=["account", "id"], name="billing_ledger_account_id_idx"),
             # The ledger list, newest first, without sorting every entry.
             models.Index(fields=["-at", "-id"], name="billing_ledger_at_idx"),
             # The staff's search by a gateway's charge id or a payment's reference.
