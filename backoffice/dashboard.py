@@ -21,14 +21,14 @@ from django_celery_beat.models import PeriodicTask
 from accounts.models import AccountStatus, CancellationOutcome, CancellationRequest
 from accounts.selectors import (
     accounts_count_by_state,
-    accounts_due_for_purge,
     confirmation_sent,
     confirmations_overdue,
     confirmations_pending,
+    due_for_purge_counts,
 )
 from backoffice.charts import PALETTE, Bar, Figure, Series, bar_chart, stacked_columns
 from backoffice.models import StateSnapshot
-from billing.selectors import profiles_cancelling_within
+from billing.selectors import cancelling_within_counts
 from jobs.models import JobRun
 from jobs.registry import JOBS
 from jobs.selectors import jobs_late, next_due
@@ -232,26 +232,27 @@ def confirmations_on_time(*, now: datetime, links: Links = EVERY_LIST) -> Figure
 
 def coming_up(*, now: datetime, links: Links = EVERY_LIST) -> Figure:
     """Accounts the jobs will cancel for non-payment (R11) or purge (R7) soon."""
-
-    bars = []
-    for days in (7, 30):
-        bars.append(
-            Bar(
-                _("Cancelled for non-payment within %(days)s days") % {"days": days},
-                profiles_cancelling_within(as_of=now, days=days).count(),
-                links.changelist("billing_billingprofile", cancels_soon=days),
-                "#b3261e",
-            )
+    windows = (7, 30)
+    cancelling = cancelling_within_counts(as_of=now, days=windows)
+    purged = due_for_purge_counts(moments=[now + timedelta(days=days) for days in windows])
+    bars = [
+        Bar(
+            _("Cancelled for non-payment within %(days)s days") % {"days": days},
+            cancelling[days],
+            links.changelist("billing_billingprofile", cancels_soon=days),
+            "#b3261e",
         )
-    for days in (7, 30):
-        bars.append(
-            Bar(
-                _("Purged within %(days)s days") % {"days": days},
-                accounts_due_for_purge(as_of=now + timedelta(days=days)).count(),
-                links.changelist("compliance_retentionaccount", purge=f"{days}d"),
-                "#6b6b6b",
-            )
+        for days in windows
+    ]
+    bars += [
+        Bar(
+            _("Purged within %(days)s days") % {"days": days},
+            count,
+            links.changelist("compliance_retentionaccount", purge=f"{days}d"),
+            "#6b6b6b",
         )
+        for days, count in zip(windows, purged, strict=True)
+    ]
     return Figure(title=_("Coming up"), svg=bar_chart(bars, width=520))
 
 

@@ -138,3 +138,55 @@ def test_a_job_whose_schedule_passed_with_no_run_shows_as_late(admin_client, set
     assert "LATE: due" in row and ":20 UTC, no run since" in row
     fresh = page[page.index("expire_trials") :][:300]
     assert "LATE" not in fresh
+
+
+def test_coming_up_counts_what_its_lists_hold_on_each_accounts_calendar_in_one_pass_R7_R11():
+    """The "coming up" figure (cancelled for non-payment within 7 / 30 days, R11; purged
+    within 7 / 30 days, R7) counts what the lists it links to hold, across zones and a DST
+    change, and reads each set's zones once: two windows, four queries (there were eight)."""
+    from datetime import UTC, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from accounts.selectors import accounts_due_for_purge, due_for_purge_counts, retention_days
+    from backoffice.dashboard import coming_up
+    from billing import selectors as billing
+    from tests.billing.factories import BillingProfileFactory
+
+    as_of = datetime(2026, 11, 1, 12, 30, tzinfo=UTC)  # New York's autumn change that day
+    zones = ("America/New_York", "Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago")
+
+    def local(zone: str, days_before: int, clock: time) -> datetime:
+        tz = ZoneInfo(zone)
+        day = as_of.astimezone(tz).date() - timedelta(days=days_before)
+        return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+
+    offset = billing.unpaid_cancel_offset().days
+    kept = retention_days()
+    for zone in zones:
+        for clock in (time(0, 0), time(23, 59)):
+            for days in (offset - 31, offset - 30, offset - 8, offset - 7, offset, offset + 1):
+                at = local(zone, days, clock)
+                account = AccountFactory(status=AccountStatus.SUSPENDED, time_zone=zone)
+                BillingProfileFactory(account=account, unpaid_since=at, suspended_at=at)
+            for days in (kept - 30, kept - 29, kept - 7, kept - 6, kept, kept + 1):
+                AccountFactory(
+                    status=AccountStatus.CANCELLED,
+                    time_zone=zone,
+                    inactive_since=local(zone, days, clock),
+                )
+
+    windows = (7, 30)
+    moments = [as_of + timedelta(days=days) for days in windows]
+    cancelling = billing.cancelling_within_counts(as_of=as_of, days=windows)
+    assert cancelling == {
+        days: billing.profiles_cancelling_within(as_of=as_of, days=days).count() for days in windows
+    }
+    purged = due_for_purge_counts(moments=moments)
+    assert purged == [accounts_due_for_purge(as_of=moment).count() for moment in moments]
+    # Each window takes some of the edge days and leaves others.
+    assert 0 < cancelling[7] < cancelling[30] < 6 * 2 * len(zones)
+    assert 0 < purged[0] < purged[1] < 6 * 2 * len(zones)
+
+    with CaptureQueriesContext(connection) as captured:
+        coming_up(now=as_of)
+    assert len(captured.captured_queries) == 5
