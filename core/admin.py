@@ -35,7 +35,8 @@ def exact_match(model, path: str, term: str) -> Q:
     if not rest:
         return Q(**{f"{path}__in": variants})
     field = model._meta.get_field(head)
-    if not (field.is_relation and field.many_to_one):
+    # A one-to-one key (a card's account) is a foreign key too: read its table first as well.
+    if not (field.is_relation and (field.many_to_one or field.one_to_one) and field.concrete):
         return Q(**{f"{path}__iexact": term})
     ids = list(
         field.related_model._default_manager.filter(**{f"{rest}__in": variants}).values_list(
