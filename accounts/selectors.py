@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import CombinedExpression
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from accounts.models import (
     INACTIVE_STATUSES,
@@ -205,13 +207,20 @@ def confirmations_pending(*, as_of: dt.datetime) -> QuerySet[CancellationRequest
     )
 
 
+def confirmation_delay() -> CombinedExpression:
+    """How long after the request its confirmation went out (R4): the difference of the two
+    times, not the request's time plus the SLA, because a sum with an interval cannot be
+    indexed (PostgreSQL counts it as time-zone dependent) and the difference can: the rare
+    late ones are then read from their own small index (cancelreq_late_idx)."""
+    return F("confirmation_sent_at") - F("at")
+
+
 def confirmation_sent(*, on_time: bool) -> Q:
     """Requests whose confirmation went out within the 24 hours (R4), or after them: a
-    condition, so the dashboard counts with it and the list filters with it alike."""
-    deadline = F("at") + settings.CONFIRMATION_SLA
+    condition, so the dashboard counts with it and the lists filter with it alike."""
     if on_time:
-        return Q(confirmation_sent_at__lte=deadline)
-    return Q(confirmation_sent_at__gt=deadline)
+        return Q(LessThanOrEqual(confirmation_delay(), settings.CONFIRMATION_SLA))
+    return Q(GreaterThan(confirmation_delay(), settings.CONFIRMATION_SLA))
 
 
 def confirmation_is_overdue(*, request: CancellationRequest, as_of: dt.datetime) -> bool:

@@ -602,6 +602,9 @@ class PurgeReceipt(AppendOnlyModel, ByFields):
         verbose_name = _("purge receipt")
         verbose_name_plural = _("purge receipts")
         ordering = ["-at", "-id"]
+        # The receipts' list, newest first (its ordering): without it each page sorted every
+        # receipt, counts and all.
+        indexes = [models.Index(fields=["-at", "-id"], name="purgereceipt_at_idx")]
 
     def __str__(self) -> str:
         return f"purge receipt of {self.account}"

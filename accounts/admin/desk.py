@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin.common import confirmation_state
-from accounts.admin.filters import ConfirmationOverdueFilter
+from accounts.admin.filters import ConfirmationOverdueFilter, RequestWhenFilter
 from accounts.models import CancellationReason, CancellationRequest
 from accounts.resources import CancellationReasonResource, CancellationRequestExport
 from accounts.services import ReasonError, confirmation_send, reason_save, reasons_set_active
@@ -138,6 +138,7 @@ class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
         "confirmation",
     )
     list_filter = (
+        RequestWhenFilter,
         ConfirmationOverdueFilter,
         "outcome",
         "voluntary",
@@ -147,7 +148,6 @@ class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
     )
     list_select_related = ("account", "reason", "taken_by")
     search_fields = ("^account__username", "^account__primary_email")
-    date_hierarchy = "at"
     actions = ["send_confirmation_now"]
     streaming_export = CancellationRequestExport
     streaming_export_permission = "exchanges.export_cancellation_requests"
