@@ -5,8 +5,9 @@ accounts records the move to ``purged``.
 Due accounts are purged in groups, each step one short transaction: lock the group's account
 rows (skipping those another worker holds), check again that each is still due (no legal hold
 set, not reactivated meanwhile: R7's one definition, ``accounts_due_for_purge``), delete a
-bounded batch of their content, and either finish them (receipts, move to ``purged``) or, when
-rows are left, keep the counts so far in the same transaction as the deletes. A run that
+bounded batch of their content, finish the accounts of which nothing is left (receipts, move
+to ``purged``) and, for one with rows left, keep the counts so far, all in the same transaction
+as the deletes. A run that
 crashes half-way therefore leaves a state the next run finishes, and each receipt counts every
 row once. The account stays as a tombstone with its events, its ledger and its suppressions.
 """
@@ -46,7 +47,7 @@ PURGE_GROUP_ACCOUNTS = 40
 @dataclass
 class GroupStep:
     """One transaction of a group's purge: the accounts it finished (with their receipts'
-    counts), whether rows are left (call again), and how many it skipped (held by another
+    counts), whether rows of others are left (call again), and how many it skipped (held by another
     worker, or no longer due: a legal hold, a reactivation, purged already)."""
 
     purged: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -60,7 +61,9 @@ def accounts_purge_step(
     """One short transaction of the purge of a group of accounts."""
     with transaction.atomic():
         locked = list(
-            Account.objects.select_for_update(skip_locked=True).filter(pk__in=account_ids)
+            Account.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=account_ids)
+            .order_by("pk")
         )
         still_due = set(
             accounts_due_for_purge(as_of=now, among=[a.pk for a in locked]).values_list(
@@ -83,23 +86,29 @@ def accounts_purge_step(
             }
             for a in due
         }
-        if not deleted.finished:
-            # Rows may be left: keep the counts so far with the deletes.
-            purge_progress_save(totals=totals, begun=begun, now=now)
-            step.more = True
+        # Accounts with rows left keep their counts so far with the deletes; those untouched
+        # by this step keep what they had.
+        left = {
+            pk: totals[pk] for pk in deleted.per_account if pk in totals and pk not in deleted.done
+        }
+        if left:
+            purge_progress_save(totals=left, begun=begun, now=now)
+        step.more = not deleted.finished
+        # Nothing is left of these: finish them in this transaction.
+        done = [a for a in due if a.pk in deleted.done]
+        if not done:
             return step
-        # Every kind came back short of its limit: nothing is left, finish in this transaction.
-        purge_receipts_record(accounts=due, totals=totals, begun=begun, by=by, now=now, run=run)
+        purge_receipts_record(accounts=done, totals=totals, begun=begun, by=by, now=now, run=run)
         reasons = {
             account.pk: (
                 "Purged after the retention period (R7): "
                 + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals[account.pk].items())
                 + "; suppressions kept (R9)"
             )
-            for account in due
+            for account in done
         }
-        accounts_mark_purged(accounts=list(due), by=by, now=now, reasons=reasons)
-        for account in due:
+        accounts_mark_purged(accounts=done, by=by, now=now, reasons=reasons)
+        for account in done:
             step.purged[account.pk] = totals[account.pk]
         return step
 
@@ -131,6 +140,8 @@ def accounts_purge(*, account_ids: list[int], by: Actor, now: datetime, run: str
         while True:
             step = accounts_purge_step(account_ids=group, by=by, now=now, run=run)
             result.purged.update(step.purged)
+            # A step may finish some of the group's accounts and leave the others to the next.
+            group = [pk for pk in group if pk not in step.purged]
             if not step.more:
                 result.skipped += step.skipped
                 break

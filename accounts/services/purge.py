@@ -99,7 +99,9 @@ def _counts_of(account_id: int) -> dict[str, int]:
 class ContentDeleted:
     per_kind: dict[str, int] = field(default_factory=dict)
     per_account: dict[int, dict[str, int]] = field(default_factory=dict)
-    # Nothing is left of these accounts' content (every kind came back short of the limit).
+    # Accounts of which nothing is left (each of their kinds came back short of what was asked).
+    done: set[int] = field(default_factory=set)
+    # Nothing is left of any of these accounts' content.
     finished: bool = False
 
     def add(self, kind: str, account_id: int, count: int) -> None:
@@ -157,26 +159,55 @@ def _delete_group_at_once(cursor, kinds: list[Kind], account_ids: list[int], lim
             )
         for account_id, count in per_account.items():
             deleted.add(kind.name, account_id, count)
+    deleted.done = set(account_ids)
     return deleted
 
 
-def _delete_one_account_batch(cursor, kinds: list[Kind], account_id: int, limit: int):
-    """A batch of one big account's content (PostgreSQL): one DELETE per kind, children
-    first, each picking up to `limit` rows by their address (ctid) and counted by its row
-    count. With one account the counts need no RETURNING, whose rows cost as much again as
-    the delete itself; a parent kind waits, as in the group's statement, for a batch in which
-    its children came back short of the limit."""
+def _delete_accounts_in_turn(cursor, kinds: list[Kind], account_ids: list[int], limit: int):
+    """The bounded path (PostgreSQL), for one big account or a group too big for one batch:
+    the accounts in turn, each kind of each account by one DELETE of up to what is left of the
+    step's `limit` rows of that kind, picked by their address (ctid) and counted by the row
+    count. Per-account statements need no RETURNING (whose rows cost as much again as the
+    delete) and no count of what is left: a kind that comes back short of what was asked is
+    gone. One query first says which kinds each account has at all, so an account with only
+    contacts costs one DELETE. The walk stops at the first account it cannot finish (the step's
+    rows of some kind are used up): every account before it is done, the ones after it are
+    untouched, so a step's work is bounded by `limit` rows per kind whatever the group's
+    size. A parent kind waits, for its account, until its children are gone."""
+    kind_exists = ", ".join(
+        f"EXISTS ({k.rows_sql.format(col='ctid', accounts='a.id')})" for k in kinds
+    )
+    cursor.execute(
+        f"SELECT a.id, {kind_exists} FROM unnest(%s::bigint[]) WITH ORDINALITY a(id, n) "
+        "ORDER BY a.n",
+        [account_ids],
+    )
+    present = [(row[0], row[1:]) for row in cursor.fetchall()]
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
-    for kind in kinds:
-        if any(deleted.per_kind[c] >= limit for c in kind.children):
-            continue
-        cursor.execute(
-            f"DELETE FROM {kind.model._meta.db_table} WHERE ctid = ANY(ARRAY("
-            f"{kind.rows_sql.format(col='ctid', accounts='%s')} LIMIT %s))",
-            [account_id, limit],
-        )
-        if cursor.rowcount:
+    left = {k.name: limit for k in kinds}
+    for account_id, has in present:
+        gone: set[str] = set()
+        for kind, any_rows in zip(kinds, has, strict=True):
+            if not any_rows:
+                gone.add(kind.name)
+                continue
+            if left[kind.name] == 0 or not gone.issuperset(kind.children):
+                continue
+            asked = left[kind.name]
+            cursor.execute(
+                f"DELETE FROM {kind.model._meta.db_table} WHERE ctid = ANY(ARRAY("
+                f"{kind.rows_sql.format(col='ctid', accounts='%s')} LIMIT %s))",
+                [account_id, asked],
+            )
+            left[kind.name] -= cursor.rowcount
             deleted.add(kind.name, account_id, cursor.rowcount)
+            if cursor.rowcount < asked:
+                gone.add(kind.name)
+        if len(gone) < len(kinds):
+            # Rows are left: this account is the step's last (its progress is kept).
+            deleted.per_account.setdefault(account_id, {})
+            break
+        deleted.done.add(account_id)
     return deleted
 
 
@@ -184,7 +215,8 @@ def content_delete_batch(
     *, account_ids: list[int], limit: int, at_once: bool = True
 ) -> ContentDeleted:
     """Delete up to `limit` rows of each kind of these accounts' content. A parent kind waits
-    for a batch in which its children kinds come back short of the limit (all gone).
+    for a batch in which its children kinds come back short of the limit (all gone). The
+    result says which accounts are done (nothing left of them); the others keep their turn.
     `at_once=False` skips the look for the plain-DELETE case: the caller knows the group is
     big (an earlier step of its purge took the bounded path), so no step looks again.
     Within a dry run (the forecast, core.simulation) the content is counted, not deleted: the
@@ -193,12 +225,14 @@ def content_delete_batch(
     if simulating():
         return _counted_only(account_ids)
     deleted = _delete_batch(account_ids=account_ids, limit=limit, at_once=at_once)
-    deleted.finished = all(n < limit for n in deleted.per_kind.values())
+    deleted.finished = deleted.done.issuperset(account_ids)
     return deleted
 
 
 def _counted_only(account_ids: list[int]) -> ContentDeleted:
-    counted = ContentDeleted(per_kind={name: 0 for name in KIND_NAMES}, finished=True)
+    counted = ContentDeleted(
+        per_kind={name: 0 for name in KIND_NAMES}, done=set(account_ids), finished=True
+    )
     for account_id in account_ids:
         for name, count in _counts_of(account_id).items():
             if count:
@@ -208,7 +242,6 @@ def _counted_only(account_ids: list[int]) -> ContentDeleted:
 
 def _delete_batch(*, account_ids: list[int], limit: int, at_once: bool) -> ContentDeleted:
     kinds = _kinds()
-    index = {k.name: i for i, k in enumerate(kinds)}
     holes = ", ".join(["%s"] * len(account_ids))
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     with connection.cursor() as cursor:
@@ -216,29 +249,7 @@ def _delete_batch(*, account_ids: list[int], limit: int, at_once: bool) -> Conte
             fast = _delete_group_at_once(cursor, kinds, account_ids, limit) if at_once else None
             if fast is not None:
                 return fast
-            if len(account_ids) == 1:
-                return _delete_one_account_batch(cursor, kinds, account_ids[0], limit)
-            # One round trip: each kind's DELETE is a data-modifying CTE; a parent's condition
-            # reads its children's CTEs (all run once, on the same snapshot). Rows are picked
-            # by their address (ctid) under a LIMIT: a TID scan deletes a batch several times
-            # faster than probing the primary key for each id.
-            ctes, params = [], []
-            for i, k in enumerate(kinds):
-                waits = "".join(f" AND (SELECT COUNT(*) FROM d{index[c]}) < %s" for c in k.children)
-                ctes.append(
-                    f"d{i} AS (DELETE FROM {k.model._meta.db_table} WHERE ctid = ANY(ARRAY("
-                    f"{k.rows_sql.format(col='ctid', accounts=holes)} LIMIT %s)){waits} "
-                    f"RETURNING {k.returning} AS account_id)"
-                )
-                params += [*account_ids, limit] + [limit] * len(k.children)
-            counts = " UNION ALL ".join(
-                f"SELECT {i}, account_id, COUNT(*) FROM d{i} GROUP BY account_id"
-                for i in range(len(kinds))
-            )
-            cursor.execute(f"WITH {', '.join(ctes)} {counts}", params)
-            for i, account_id, count in cursor.fetchall():
-                deleted.add(kinds[i].name, account_id, count)
-            return deleted
+            return _delete_accounts_in_turn(cursor, kinds, account_ids, limit)
         for kind in kinds:
             if any(deleted.per_kind[c] >= limit for c in kind.children):
                 continue
@@ -259,4 +270,6 @@ def _delete_batch(*, account_ids: list[int], limit: int, at_once: bool) -> Conte
             for account_id, count in cursor.fetchall():
                 deleted.add(kind.name, account_id, count)
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({id_holes})", ids)
+        if all(n < limit for n in deleted.per_kind.values()):
+            deleted.done = set(account_ids)
         return deleted

@@ -68,5 +68,7 @@ def purge_receipts_record(
             )
         )
     PurgeReceipt.objects.bulk_create(receipts)
-    if begun:
-        PurgeProgress.objects.filter(account_id__in=list(begun)).delete()
+    # Only these accounts' progress ends: others of their group may still have rows left.
+    ended = [account.pk for account in accounts if account.pk in begun]
+    if ended:
+        PurgeProgress.objects.filter(account_id__in=ended).delete()

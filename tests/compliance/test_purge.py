@@ -269,3 +269,81 @@ def test_a_big_account_is_purged_in_bounded_steps_never_counting_all_its_rows_ag
     assert receipt.counts["contacts"] == 7 and receipt.counts["campaign_reports"] == 2
     assert receipt.counts["signup_forms"] == 1 and receipt.counts["hosted_files"] == 1
     assert not Contact.objects.filter(account=account).exists()
+
+
+def test_a_group_of_mid_size_accounts_is_purged_account_by_account_in_bounded_steps_R7():
+    """Issue 17: a group whose content exceeds one batch used to go through one statement per
+    step that deleted every kind of every account of the group and returned each deleted row
+    to count it per account, with every account's progress rewritten each step: ten times
+    slower than a plain DELETE, and seconds under the group's locks. Now the accounts go in
+    turn: each DELETE is one kind of one account, counted by its row count (no RETURNING), a
+    step deletes at most a batch of each kind, the accounts it empties are purged in that same
+    step, and only the account it stopped at keeps a progress record. No step counts what is
+    left; every receipt and event is still exact, one per account."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    accounts = [with_content(inactive_account(), contacts=4) for _ in range(5)]
+    ids = [a.pk for a in accounts]
+    as_of = CANCELLED_AT + timedelta(days=130)
+    batch = 6  # an account and a half of contacts per step
+
+    steps, purged_while_more = [], []
+    more = True
+    while more:
+        before = Contact.objects.filter(account_id__in=ids).count()
+        with CaptureQueriesContext(connection) as captured:
+            step = accounts_purge_step(account_ids=ids, by=JOB, now=as_of, run="r", batch=batch)
+        more = step.more
+        assert_foreign_keys_hold()
+        assert before - Contact.objects.filter(account_id__in=ids).count() <= batch
+        if more:
+            purged_while_more.append(len(step.purged))
+            assert PurgeProgress.objects.filter(account_id__in=ids).count() <= 1
+        steps.append([q["sql"] for q in captured.captured_queries])
+        assert len(steps) <= 10
+
+    if connection.vendor == "postgresql":
+        deletes = [sql for queries in steps for sql in queries if sql.startswith("DELETE")]
+        content = [sql for sql in deletes if "accounts_" in sql.split(" WHERE ")[0]]
+        assert content and not any("RETURNING" in sql for sql in content)
+        # each DELETE is one account's rows of one kind, or (when the group fits in a batch)
+        # a plain DELETE of one kind
+        assert all("ctid = ANY(ARRAY(" in sql or "= ANY(" in sql for sql in content)
+        # accounts are finished as the steps go, not all at the end
+        assert sum(purged_while_more) >= 3
+        # no step after the first counts anything of the accounts' content
+        later = [sql for queries in steps[1:] for sql in queries if "COUNT(" in sql.upper()]
+        assert not [sql for sql in later if "accounts_contact" in sql]
+    receipts = {r.account_id: r.counts for r in PurgeReceipt.objects.filter(account_id__in=ids)}
+    assert set(receipts) == set(ids)
+    assert all(c["contacts"] == 4 and c["campaign_reports"] == 2 for c in receipts.values())
+    assert all(c["signup_forms"] == 1 and c["hosted_files"] == 1 for c in receipts.values())
+    assert AccountEvent.objects.filter(account_id__in=ids, kind="purge").count() == 5
+    assert not PurgeProgress.objects.filter(account_id__in=ids).exists()
+    assert not Contact.objects.filter(account_id__in=ids).exists()
+
+
+def test_a_group_purge_stopped_after_some_accounts_is_finished_by_the_next_run_once_R7():
+    """A run that died after a step that finished some of a group's accounts and left one half
+    done: the next run purges the rest, each account with one receipt and one event counting
+    every row once, and the already purged ones are not purged again."""
+    accounts = [with_content(inactive_account(), contacts=4) for _ in range(3)]
+    ids = [a.pk for a in accounts]
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    # given a step that stopped inside the group (then the run died)
+    accounts_purge_step(account_ids=ids, by=JOB, now=as_of, run="run 1", batch=6)
+    assert Contact.objects.filter(account_id__in=ids).exists()
+    assert_foreign_keys_hold()
+
+    # when the next run comes
+    counts = purge_inactive(as_of=as_of + timedelta(days=1), dry_run=False)
+
+    # then
+    assert counts["accounts_skipped"] == 0
+    receipts = PurgeReceipt.objects.filter(account_id__in=ids)
+    assert sorted(r.account_id for r in receipts) == ids
+    assert all(r.counts["contacts"] == 4 and r.counts["campaigns"] == 2 for r in receipts)
+    assert AccountEvent.objects.filter(account_id__in=ids, kind="purge").count() == 3
+    assert not PurgeProgress.objects.exists()
