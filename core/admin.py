@@ -4,7 +4,7 @@ deletes, forms whose save is a service call, and the change log of catalogue ent
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django import forms
@@ -271,3 +271,29 @@ class ChangeRecordAdmin(ReadOnlyAdmin):
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # The link from an entry's page narrows the log to that entry.
         return lookup in ("model", "object_id") or super().lookup_allowed(lookup, value, request)
+
+
+class WhenFilter(admin.SimpleListFilter):
+    """Recent rows by their time (`at`), a range of the list's time index. Django's date
+    drill-down lists every year, month or day that has rows (a MIN/MAX and a DISTINCT over
+    every row the other filters keep) on each view: at a million accounts that alone took a
+    ledger or cancellation-request page past its 300 ms."""
+
+    title = _("when")
+    parameter_name = "when"
+    DAYS = {"1d": 1, "7d": 7, "31d": 31, "92d": 92, "366d": 366}
+
+    def lookups(self, request, model_admin):
+        return [
+            ("1d", _("Last 24 hours")),
+            ("7d", _("Last 7 days")),
+            ("31d", _("Last 31 days")),
+            ("92d", _("Last 92 days")),
+            ("366d", _("Last 366 days")),
+        ]
+
+    def queryset(self, request, queryset):
+        days = self.DAYS.get(self.value() or "")
+        if days is None:
+            return queryset
+        return queryset.filter(at__gte=timezone.now() - timedelta(days=days))

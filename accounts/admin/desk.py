@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin.common import confirmation_state
-from accounts.admin.filters import ConfirmationOverdueFilter, RequestWhenFilter
+from accounts.admin.filters import ConfirmationOverdueFilter
 from accounts.models import CancellationReason, CancellationRequest
 from accounts.resources import CancellationReasonResource, CancellationRequestExport
 from accounts.services import ReasonError, confirmation_send, reason_save, reasons_set_active
 from core.actors import Actor
-from core.admin import ServiceForm, ServiceFormAdmin, change_log_link
+from core.admin import ServiceForm, ServiceFormAdmin, WhenFilter, change_log_link
 from core.paging import EstimatedCountPaginator
 from exchanges.admin import CsvExportMixin, CsvImportMixin, StreamingExportMixin
 
@@ -138,7 +138,7 @@ class CancellationRequestAdmin(StreamingExportMixin, admin.ModelAdmin):
         "confirmation",
     )
     list_filter = (
-        RequestWhenFilter,
+        WhenFilter,
         ConfirmationOverdueFilter,
         "outcome",
         "voluntary",

@@ -3,8 +3,6 @@ requests."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -70,29 +68,3 @@ class ConfirmationOverdueFilter(admin.SimpleListFilter):
         # read from the time index (or the late ones' own index), not by joining a list of
         # every matching request's id.
         return queryset & requests
-
-
-class RequestWhenFilter(admin.SimpleListFilter):
-    """Recent requests by their time, a range of the time index. The date drill-down listed
-    every year, month or day with requests (a MIN/MAX and a DISTINCT over every request the
-    other filters kept) on each view: with 1M accounts that alone took a filtered page past
-    its 300 ms."""
-
-    title = _("when")
-    parameter_name = "when"
-    DAYS = {"1d": 1, "7d": 7, "31d": 31, "92d": 92, "366d": 366}
-
-    def lookups(self, request, model_admin):
-        return [
-            ("1d", _("Last 24 hours")),
-            ("7d", _("Last 7 days")),
-            ("31d", _("Last 31 days")),
-            ("92d", _("Last 92 days")),
-            ("366d", _("Last 366 days")),
-        ]
-
-    def queryset(self, request, queryset):
-        days = self.DAYS.get(self.value() or "")
-        if days is None:
-            return queryset
-        return queryset.filter(at__gte=timezone.now() - timedelta(days=days))

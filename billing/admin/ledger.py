@@ -4,8 +4,6 @@ another billing clerk signs it off under Sign-offs, which refunds through billin
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -21,7 +19,7 @@ from billing.models import CardChargeAttempt, LedgerEntry
 from billing.resources import LedgerExport
 from billing.services.common import CENT
 from core.actors import Actor
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, WhenFilter
 from exchanges.admin import StreamingExportMixin
 from workflows.billing_signoffs import refund_request
 
@@ -37,30 +35,6 @@ class CurrencyFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(currency=self.value()) if self.value() else queryset
-
-
-class WhenFilter(admin.SimpleListFilter):
-    """Recent entries by their time, read on the ledger's time index: the date drill-down
-    listed every day, month and year with entries, a scan of the whole ledger on each view."""
-
-    title = gettext_lazy("when")
-    parameter_name = "when"
-    DAYS = {"1d": 1, "7d": 7, "31d": 31, "92d": 92, "366d": 366}
-
-    def lookups(self, request, model_admin):
-        return [
-            ("1d", _("Last 24 hours")),
-            ("7d", _("Last 7 days")),
-            ("31d", _("Last 31 days")),
-            ("92d", _("Last 92 days")),
-            ("366d", _("Last 366 days")),
-        ]
-
-    def queryset(self, request, queryset):
-        days = self.DAYS.get(self.value() or "")
-        if days is None:
-            return queryset
-        return queryset.filter(at__gte=timezone.now() - timedelta(days=days))
 
 
 class AccountFilter(admin.SimpleListFilter):
