@@ -237,8 +237,13 @@ def _check_sql_generic() -> str:
 
 # The range of the (account, normalised) index that holds erased keys: "sha256:" up to
 # "sha256;" (the next character).
-ERASED_FROM = SHA256_PREFIX
-ERASED_TO = SHA256_PREFIX[:-1] + chr(ord(SHA256_PREFIX[-1]) + 1)
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """The range of an index's keys that start with `prefix`: from the prefix up to the prefix
+    with its last character raised by one ("sha256:" up to "sha256;")."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+ERASED_FROM, ERASED_TO = prefix_range(SHA256_PREFIX)
 
 
 def suppressions_checked(*, account_id: int, keys: list[str], at: datetime) -> dict[str, Checked]:
@@ -326,9 +331,8 @@ def suppressions_reported_by(
     reports = SuppressionReport.objects.filter(origin=origin)
     if origin.endswith(":"):
         # Every origin under the prefix, as a range of the index ("api:" up to "api;").
-        reports = SuppressionReport.objects.filter(
-            origin__gte=origin, origin__lt=origin[:-1] + chr(ord(":") + 1)
-        )
+        low, high = prefix_range(origin)
+        reports = SuppressionReport.objects.filter(origin__gte=low, origin__lt=high)
     return events.filter(pk__in=reports.values("suppression_id"))
 
 

@@ -25,6 +25,8 @@ from accounts.models import Account
 from compliance.addresses import MD5_PREFIX, SHA256_PREFIX, is_hashed
 from compliance.models import ExportFormat, SuppressionExport, SuppressionReason
 from compliance.selectors import (
+    ERASED_FROM,
+    ERASED_TO,
     IN_FORCE_AT_USES,
     SUPPRESSIONS,
     in_force_sql,
@@ -272,10 +274,9 @@ def suppressions_hash_only(*, account: Account, now: datetime) -> int:
         WHERE s.account_id = %s AND s.normalised >= %s AND s.normalised < %s
           AND {in_force_sql(event="s", at="%s")}
     """
-    upper = SHA256_PREFIX[:-1] + chr(ord(SHA256_PREFIX[-1]) + 1)
     moment = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [account.pk, SHA256_PREFIX, upper, *[moment] * IN_FORCE_AT_USES])
+        cursor.execute(sql, [account.pk, ERASED_FROM, ERASED_TO, *[moment] * IN_FORCE_AT_USES])
         return int(cursor.fetchone()[0])
 
 
