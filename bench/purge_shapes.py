@@ -16,9 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
-from bench.harness import step  # noqa: E402
-
-MODULE = "bench.suppressions"
+from bench.suppressions import purge_pair  # noqa: E402
 
 
 def main() -> None:
@@ -31,12 +29,7 @@ def main() -> None:
         accounts, contacts = (int(n) for n in shape.lower().split("x"))
         ratios, longest, steps = [], [], []
         for _ in range(args.runs):
-            ids = step(MODULE, "purge_setup", accounts=accounts, contacts=contacts, status="active")
-            raw = step(MODULE, "purge_raw", ids=ids.extra["ids"])
-            ids = step(
-                MODULE, "purge_setup", accounts=accounts, contacts=contacts, status="cancelled"
-            )
-            ours = step(MODULE, "purge_ours", ids=ids.extra["ids"])
+            raw, ours = purge_pair({}, accounts=accounts, contacts=contacts)
             ratios.append(raw.seconds / ours.seconds)
             longest.append(ours.extra["longest_transaction_s"])
             steps.append(ours.extra["transactions"])

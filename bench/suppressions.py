@@ -292,6 +292,16 @@ def purge_ours(ids: list[int]) -> dict:
 # --- Driver -----------------------------------------------------------------------------------
 
 
+def purge_pair(env: dict, *, accounts: int, contacts: int):
+    """One paired round of a purge shape, each step in a fresh process: one raw DELETE of the
+    contacts of `accounts` new active accounts, then our purge of as many cancelled ones."""
+    shape = {"accounts": accounts, "contacts": contacts}
+    ids = step(MODULE, "purge_setup", env, status="active", **shape).extra["ids"]
+    raw = step(MODULE, "purge_raw", env, ids=ids)
+    ids = step(MODULE, "purge_setup", env, status="cancelled", **shape).extra["ids"]
+    return raw, step(MODULE, "purge_ours", env, ids=ids)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -447,24 +457,9 @@ def main() -> None:
         total = accounts * contacts
         raw, ours = [], []
         for _ in range(args.runs):
-            ids = step(
-                MODULE,
-                "purge_setup",
-                env,
-                accounts=accounts,
-                contacts=contacts,
-                status="active",
-            ).extra["ids"]
-            raw.append(step(MODULE, "purge_raw", env, ids=ids))
-            ids = step(
-                MODULE,
-                "purge_setup",
-                env,
-                accounts=accounts,
-                contacts=contacts,
-                status="cancelled",
-            ).extra["ids"]
-            ours.append(step(MODULE, "purge_ours", env, ids=ids))
+            anchor, purged = purge_pair(env, accounts=accounts, contacts=contacts)
+            raw.append(anchor)
+            ours.append(purged)
         r, o = median(raw), median(ours)
         purge_rates[(accounts, contacts)] = o.rate(total)
         ratios = [a.seconds / b.seconds for a, b in zip(raw, ours, strict=True)]
