@@ -137,9 +137,9 @@ def test_ledger_filters_list_the_billing_currencies_and_recent_times_without_a_s
 def test_card_search_by_username_skips_the_last_four_digits_and_the_list_is_not_counted(
     admin_client, monkeypatch
 ):
-    """A username cannot be four digits: the card list's search looks it up on the account's
-    index only (the OR with last4 made PostgreSQL read every card); four digits find the card
-    by its own index. A big list takes the planner's estimate, not a COUNT of every card."""
+    """A username is looked up on the account's index (the OR with last4 made PostgreSQL read
+    every card); four digits find the card by its own index (a digits-only username too, see
+    the test below). A big list takes the planner's estimate, not a COUNT of every card."""
     from billing.models import Card
 
     monkeypatch.setattr(paging, "EXACT_BELOW", 0)
