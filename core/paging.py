@@ -79,7 +79,7 @@ class KeysFirstPaginator(EstimatedCountPaginator):
         rows = page.object_list
         if isinstance(rows, QuerySet) and rows.query.is_sliced:
             keys = list(rows.values_list("pk", flat=True))
-            whole = rows._chain()  # type: ignore[attr-defined]
+            whole = rows.all()  # a copy, its limits cleared below
             whole.query.clear_limits()
             found = {row.pk: row for row in whole.filter(pk__in=keys).order_by()}
             page.object_list = [found[key] for key in keys if key in found]
