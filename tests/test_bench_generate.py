@@ -119,6 +119,36 @@ def test_generate_small_data_set_is_consistent_and_idempotent():
     assert Contact.objects.count() == 3000
 
 
+def test_generate_some_phases_now_and_the_rest_later():
+    """A big data set can be written in parts (--phases): the first run writes only the
+    phases asked for, the next writes the rest and nothing twice."""
+    first = generate(
+        accounts=300,
+        contacts=1000,
+        suppressions=500,
+        verbose=False,
+        phases=("accounts", "events", "billing", "contacts"),
+    )
+    assert set(first) == {"accounts", "events", "billing", "contacts"}
+    assert Contact.objects.count() == 1000
+    assert not Suppression.objects.exists()
+    # The contacts' email indexes were built again after their COPY.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s",
+            [Contact._meta.db_table],
+        )
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert {"contact_account_email_idx", "contact_email_lower_idx"} <= indexes
+
+    rest = generate(accounts=300, contacts=1000, suppressions=500, verbose=False)
+    assert set(rest) == {"suppressions"}
+    assert Suppression.objects.count() == 500
+    assert Contact.objects.count() == 1000
+
+
 def test_account_page_shows_the_latest_events_and_links_the_full_timeline(admin_client):
     generate(accounts=50, contacts=100, suppressions=100, verbose=False)
     timeline = Account.objects.get(username=TIMELINE_USERNAME)
