@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Max, Q, QuerySet
 
 from jobs.conf import batch_lease, late_after, redispatch_after
 from jobs.models import JobBatch, JobRun
 from jobs.registry import JOBS
+
+if TYPE_CHECKING:
+    from django_celery_beat.models import PeriodicTask
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,23 @@ def next_due(task, *, after: datetime, now: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def jobs_late(*, now: datetime) -> list[LateJob]:
-    """Enabled schedules whose due moment passed more than JOB_LATE_AFTER ago with no run of
-    the job started since (workers down, the broker lost the message, beat stopped)."""
+def job_schedules() -> list[PeriodicTask]:
+    """Beat's schedules of the jobs (enabled or not), each read with its schedule row: one
+    query, where reading a task's schedule on its own costs one per task."""
     from django_celery_beat.models import PeriodicTask
 
-    tasks = list(PeriodicTask.objects.filter(task="jobs.run_job", enabled=True))
+    return list(
+        PeriodicTask.objects.filter(task="jobs.run_job").select_related(
+            "crontab", "interval", "solar", "clocked"
+        )
+    )
+
+
+def jobs_late(*, now: datetime, schedules: list[PeriodicTask] | None = None) -> list[LateJob]:
+    """Enabled schedules whose due moment passed more than JOB_LATE_AFTER ago with no run of
+    the job started since (workers down, the broker lost the message, beat stopped).
+    `schedules`: those of ``job_schedules`` when the caller has read them already."""
+    tasks = [t for t in (job_schedules() if schedules is None else schedules) if t.enabled]
     names = {t.pk: json.loads(t.kwargs or "{}").get("name", t.name) for t in tasks}
     last_started = dict(
         JobRun.objects.filter(job__in=set(names.values()), dry_run=False)

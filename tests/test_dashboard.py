@@ -190,3 +190,36 @@ def test_coming_up_counts_what_its_lists_hold_on_each_accounts_calendar_in_one_p
     with CaptureQueriesContext(connection) as captured:
         coming_up(now=as_of)
     assert len(captured.captured_queries) == 5
+
+
+# The admin index as a superuser: the session and the staff member, one query per figure (the
+# cancellation requests counted once for three), the zones of the suspended and of the inactive
+# accounts, the jobs' schedules each with its own schedule row in one query, the jobs' last
+# runs, and the admin's recent actions. It was 38 here (40 on the 1,000,000-account data set):
+# each job's crontab read on its own, twice, and the year's requests read three times.
+DASHBOARD_QUERIES = 15
+
+
+def test_dashboard_reads_a_bounded_number_of_queries_R4_R7_R8_R11(
+    admin_client, django_assert_max_num_queries
+):
+    from django.utils import timezone
+
+    from jobs.models import JobRun
+    from jobs.registry import JOBS
+    from tests.accounts.factories import CancellationRequestFactory
+
+    now = timezone.now()
+    AccountFactory.create_batch(3, status=AccountStatus.CANCELLED, inactive_since=now)
+    CancellationRequestFactory.create_batch(3, at=now, pause_offered=True)
+    for job in JOBS:
+        JobRun.objects.create(
+            job=job, as_of=now, trigger="schedule", started_at=now, outcome="succeeded"
+        )
+    admin_client.get("/admin/")  # what the first page of a session reads once
+
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        page = admin_client.get("/admin/")
+
+    assert page.status_code == 200
+    assert "<title>All voluntary (agent): 3</title>" in page.content.decode()

@@ -3,6 +3,9 @@ agent actions (pause, resume, reactivate). Views parse input and call one servic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -11,12 +14,18 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import selectors
-from accounts.admin.common import billing_summary, local_time, next_system_step
+from accounts.admin.common import (
+    billing_profile_of,
+    billing_summary,
+    local_time,
+    next_system_step,
+)
 from accounts.admin.filters import ConfirmationOverdueFilter, TrialEndsSoonFilter
 from accounts.admin.inlines import (
     AccountEventInline,
@@ -98,6 +107,38 @@ ACTION_COPY = {
         ),
     ),
 }
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What the account page says in two places (at a glance, and the details below it), read
+    once per page."""
+
+    profile: BillingProfile | None
+    billing: str
+    pending: int
+    overdue: int
+
+
+def page_facts(account: Account, now: datetime) -> PageFacts:
+    """The account's page facts, kept on the account object for the rest of the page."""
+    facts = account.__dict__.get("_page_facts")
+    if facts is None:
+        profile = billing_profile_of(account)
+        facts = account.__dict__["_page_facts"] = PageFacts(
+            profile=profile,
+            billing=billing_summary(account, now, profile=profile),
+            pending=selectors.confirmations_pending(as_of=now).filter(account=account).count(),
+            overdue=selectors.confirmations_overdue(as_of=now).filter(account=account).count(),
+        )
+    return facts
+
+
+def up_to(count: int, cap: int) -> str:
+    """A count made by ``selectors.account_content``: the figure, or "more than" the cap."""
+    if count > cap:
+        return _("more than %(count)s") % {"count": number_format(cap, force_grouping=True)}
+    return number_format(count, force_grouping=True)
 
 
 OPEN_FIELDS = ("username", "company", "primary_email", "time_zone", "language")
@@ -241,32 +282,25 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
 
     @admin.display(description=gettext_lazy("next billing date (R3)"))
     def billing_and_cut_off(self, obj):
-        return billing_summary(obj, timezone.now())
+        return page_facts(obj, timezone.now()).billing
 
     @admin.display(description=gettext_lazy("content"))
     def content_summary(self, obj):
-        forms = obj.signup_forms.all()
-        discarded = sum(f.discarded_signups for f in forms)
-        files = obj.hosted_files.defer("content")
+        cap = selectors.CONTENT_COUNTED_UP_TO
+        content = selectors.account_content(account=obj, cap=cap)
         return _(
             "%(contacts)s contacts, %(campaigns)s campaigns, %(forms)s sign-up forms "
             "(%(discarded)s sign-ups discarded after closing), %(connected)s of "
             "%(integrations)s integrations connected, %(online)s of %(files)s hosted files online"
         ) % {
-            "contacts": obj.contacts.count(),
-            "campaigns": obj.campaigns.count(),
-            "forms": len(forms),
-            "discarded": discarded,
-            "connected": obj.integrations.filter(connected=True).count(),
-            "integrations": obj.integrations.count(),
-            "online": files.filter(online=True).count(),
-            "files": files.count(),
+            **content,
+            "contacts": up_to(content["contacts"], cap),
+            "campaigns": up_to(content["campaigns"], cap),
         }
 
     @admin.display(description=gettext_lazy("confirmations (R4)"))
     def confirmations(self, obj):
-        overdue = selectors.confirmations_overdue(as_of=timezone.now()).filter(account=obj)
-        count = overdue.count()
+        count = page_facts(obj, timezone.now()).overdue
         if count:
             return format_html(
                 '<strong style="color:#ba2121">{}</strong>',
@@ -323,6 +357,15 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
             *super().get_urls(),
         ]
 
+    def get_object(self, request, object_id, from_field=None):
+        # The page asks for its account twice (for the desk and at a glance, then for the
+        # form): read once, and the facts kept on it serve both.
+        read = request.__dict__.setdefault("_accounts_read", {})
+        key = (object_id, from_field)
+        if key not in read:
+            read[key] = super().get_object(request, object_id, from_field)
+        return read[key]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         account = self.get_object(request, object_id)
         extra_context = {
@@ -335,12 +378,8 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
     def at_a_glance(self, account) -> list[tuple[str, str, str]]:
         """The phone agent's view, at the top of the page: (id, label, what it says)."""
         now = timezone.now()
-        profile = BillingProfile.objects.filter(account_id=account.pk).select_related(
-            "plan", "account"
-        )
-        owed = owed_sentence(profile[0]) if profile else _("No billing profile.")
-        pending = selectors.confirmations_pending(as_of=now).filter(account=account).count()
-        overdue = selectors.confirmations_overdue(as_of=now).filter(account=account).count()
+        facts = page_facts(account, now)
+        owed = owed_sentence(facts.profile) if facts.profile else _("No billing profile.")
         hold = (
             _("Legal hold: %(reason)s") % {"reason": account.legal_hold_reason}
             if account.legal_hold
@@ -357,15 +396,19 @@ class AccountAdmin(CsvImportMixin, StreamingExportMixin, ServiceFormAdmin):
                 },
             ),
             ("glance-owed", _("Owed"), owed),
-            ("glance-billing", _("Next billing date and cut-off"), billing_summary(account, now)),
+            ("glance-billing", _("Next billing date and cut-off"), facts.billing),
             (
                 "glance-confirmations",
                 _("Open confirmations"),
                 _("%(pending)s pending, %(overdue)s overdue (sent within 24 hours)")
-                % {"pending": pending, "overdue": overdue},
+                % {"pending": facts.pending, "overdue": facts.overdue},
             ),
             ("glance-holds", _("Holds"), hold),
-            ("glance-next", _("What the system does next"), next_system_step(account, now)),
+            (
+                "glance-next",
+                _("What the system does next"),
+                next_system_step(account, now, profile=facts.profile),
+            ),
         ]
 
     def _buttons(self, request, account):

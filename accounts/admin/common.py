@@ -34,14 +34,35 @@ def confirmation_state(obj: CancellationRequest) -> str:
     return _("pending%(attempts)s") % {"attempts": attempts}
 
 
-def billing_summary(account: Account, now) -> str:
+def billing_profile_of(account: Account) -> BillingProfile | None:
+    """The account's billing profile with its plan, `account` attached to it: what a page
+    says about billing reads it once."""
+    profile = BillingProfile.objects.filter(account_id=account.pk).select_related("plan").first()
+    if profile is not None:
+        profile.account = account
+    return profile
+
+
+# Said for `profile` when the caller has not read the account's profile: it is read here.
+UNREAD = object()
+
+
+def billing_summary(
+    account: Account, now, *, profile: BillingProfile | None | object = UNREAD
+) -> str:
     """The next billing date and the last moment to cancel without that charge, in the
-    account's time zone (R3), and whether a call now is in time."""
+    account's time zone (R3), and whether a call now is in time. `profile`: the account's, as
+    ``billing_profile_of`` reads it, when the caller has it."""
     if account.status == S.TRIAL:
         return _("none: on trial until %(when)s (R1)") % {
             "when": local_time(account.trial_ends_at, account)
         }
-    billing_date = billing_selectors.next_billing_date(account=account)
+    if profile is UNREAD:
+        billing_date = billing_selectors.next_billing_date(account=account)
+    elif isinstance(profile, BillingProfile):
+        billing_date = billing_selectors.profile_next_billing_date(profile=profile)
+    else:
+        billing_date = None
     if billing_date is None:
         return _("none due")
     deadline = billing_selectors.billing_date_cutoff(billing_date=billing_date, zone=account.zone)
@@ -58,14 +79,14 @@ def billing_summary(account: Account, now) -> str:
     }
 
 
-def next_system_step(account: Account, now) -> str:
-    """What the system will do next to the account on its own, in one sentence."""
+def next_system_step(account: Account, now, *, profile: BillingProfile | None) -> str:
+    """What the system will do next to the account on its own, in one sentence. `profile`:
+    the account's, as ``billing_profile_of`` reads it."""
     if account.status == S.TRIAL:
         return _("The trial ends by itself on %(when)s; without a plan the account expires.") % {
             "when": local_time(account.trial_ends_at, account)
         }
     if account.status == S.SUSPENDED:
-        profile = BillingProfile.objects.filter(account_id=account.pk).first()
         day = billing_selectors.unpaid_cancel_date(profile=profile) if profile else None
         return _("Cancelled for non-payment on %(day)s unless a payment is recorded.") % {
             "day": local_day(day, account.zone)
@@ -77,7 +98,9 @@ def next_system_step(account: Account, now) -> str:
             "day": local_day(selectors.purge_day(account), account.zone)
         }
     if account.status in (S.ACTIVE, S.PAUSED):
-        deadline = billing_selectors.cancellation_deadline(account=account)
+        deadline = (
+            billing_selectors.profile_cancellation_deadline(profile=profile) if profile else None
+        )
         if deadline is None:
             return _("Nothing is due; no charge is planned.")
         return _("Charged when its next billing date begins, %(when)s.") % {
