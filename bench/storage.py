@@ -31,7 +31,10 @@ CHECK_KEYS = 1_000
 USED_BY = {
     "compliance_suppression_pkey": "rows by id (a report's suppression, the admin's change page)",
     "suppression_key_at_idx": "the R9 check, the export, an account's list",
-    "suppression_address_idx": "is this address suppressed anywhere (search, erasure)",
+    "suppression_address_hash_idx": "is this address suppressed anywhere (search, erasure): "
+    "equality only, a hash code a row",
+    "suppression_erased_idx": "the erased keys of every account (the list of lifted events; "
+    "partial: those rows only)",
     "suppression_by_user_idx": "the rows a staff member entered (a user's deletion check)",
     "suppression_rare_reason_idx": "the staff's lists of complaints, manual entries and "
     "erasures by date (partial: those rows only)",

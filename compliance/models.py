@@ -31,6 +31,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
+from compliance.addresses import ERASED_FROM, ERASED_TO
+from core.indexes import HashIndex
 from core.models import AppendOnlyModel, ByFields, KeptModel
 
 
@@ -154,8 +156,18 @@ class Suppression(AppendOnlyModel, ByFields):
                 include=["source", "reason"],
                 name="suppression_key_at_idx",
             ),
-            # "Is this address suppressed anywhere?": the staff's search by address.
-            models.Index(fields=["normalised"], name="suppression_address_idx"),
+            # "Is this address suppressed anywhere?": the staff's search by address and the
+            # erasure's redaction, both an equality: a hash index keeps a 4-byte code a row,
+            # not the whole address a B-tree keeps.
+            HashIndex(fields=["normalised"], name="suppression_address_hash_idx"),
+            # The erased keys ("sha256:…") of every account, one range, for the list of lifted
+            # events (compliance.selectors.suppressions_lifted), which the hash index cannot
+            # give: partial, so it holds the few erased rows only.
+            models.Index(
+                fields=["normalised"],
+                condition=models.Q(normalised__gte=ERASED_FROM, normalised__lt=ERASED_TO),
+                name="suppression_erased_idx",
+            ),
             models.Index(
                 fields=["by_user"],
                 condition=models.Q(by_user__isnull=False),
