@@ -23,7 +23,15 @@ from psycopg.pq.abc import PGconn
 
 from accounts.models import Account
 from compliance.addresses import MD5_PREFIX, SHA256_PREFIX, is_hashed
-from compliance.models import ExportFormat, SuppressionExport, SuppressionReason
+from compliance.models import (
+    FIXED_REASON,
+    SOURCE_CODES,
+    SOURCE_WORDS,
+    ExportFormat,
+    SuppressionExport,
+    SuppressionReason,
+    SuppressionSource,
+)
 from compliance.selectors import (
     ERASED_FROM,
     ERASED_TO,
@@ -47,9 +55,20 @@ HEADERS = {
 }
 # The reason as the word the next provider reads (unsubscribe, hard_bounce, ...).
 REASON_WORDS = {reason.value: reason.token for reason in SuppressionReason}
-# On PostgreSQL the rows leave the server with the reason's one-letter code as their last
-# cell, and the code becomes its word here, a chunk at a time (a CASE per row costs the
-# server more than the rest of the row's formatting).
+# On PostgreSQL the rows leave the server with the source's and the reason's one-letter codes
+# as their last two cells, and the codes become their words here, a chunk at a time (a CASE
+# per row costs the server more than the rest of the row's formatting). Only the pairs the
+# database allows (a fixed source has its reason, ``FIXED_REASON``); a row written before
+# the source codes (migration 0017) keeps its source's word, which no ending matches.
+_ENDINGS = [
+    (
+        f",{SOURCE_CODES[source]},{reason}\n".encode(),
+        f",{source},{REASON_WORDS[reason]}\n".encode(),
+    )
+    for source in SuppressionSource
+    for reason in ([FIXED_REASON[source].value] if source in FIXED_REASON else list(REASON_WORDS))
+]
+# A row's ending with a source's word and a reason's code (rows written before 0017).
 _REASON_ENDINGS = [
     (f",{code}\n".encode(), f",{word}\n".encode()) for code, word in REASON_WORDS.items()
 ]
@@ -165,6 +184,8 @@ def _copy_blocks(cursor, account: Account, fmt: str, now: datetime, counter: lis
         # Cells never hold a line break (addresses are validated): lines are rows. The only
         # backslashes in a hashed export are the bytea prefixes.
         counter[0] += chunk.count(b"\n")
+        for ending, words in _ENDINGS:
+            chunk = chunk.replace(ending, words)
         for ending, words in _REASON_ENDINGS:
             chunk = chunk.replace(ending, words)
         yield chunk.replace(_BYTEA_HEX, b"") if hex_bytes else chunk
@@ -257,7 +278,7 @@ def _stream_generic(account: Account, fmt: str, now: datetime, counter: list[int
                     [
                         email,
                         at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                        source,
+                        SOURCE_WORDS.get(source, source),
                         REASON_WORDS[reason],
                     ]
                 )

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop, ngettext
 from accounts.models import Account
 from compliance.addresses import EMPTY, InvalidAddress, normalise_address
 from compliance.layouts import ColumnMapping, FileRefused, ListFile, MappingNeeded, parse_date
-from compliance.models import OptIn, SuppressionSource
+from compliance.models import SOURCE_CODES, OptIn, SuppressionSource
 from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
 from core.csvsafe import restore
@@ -361,7 +361,7 @@ def _merge(
                   SELECT 1 FROM {SUPPRESSIONS} s
                   WHERE s.account_id = %s AND s.normalised = k.normalised
                     AND {in_force_sql(event="s", at="k.at")})""",
-            [a, SuppressionSource.IMPORT, user_id, by_fields["by_job"], record_id, a],
+            [a, SOURCE_CODES[SuppressionSource.IMPORT], user_id, by_fields["by_job"], record_id, a],
         )
         outcome.written = cursor.rowcount
 
