@@ -685,14 +685,14 @@ class Generator:
             i = 0
             for pk, (_c, count) in sizes.items():
                 for _ in range(count):
-                    # Normalised: trimmed and lower-case; as received it had capitals.
-                    address = f"Person{i}@Example{i % 1013}.com"
+                    # Normalised: trimmed and lower-case. One address in ten arrived with
+                    # capitals: the row keeps it as received; the others arrived as their key
+                    # and keep none (NULL, Suppression.received_to_store).
+                    key = f"person{i}@example{i % 1013}.com"
+                    received = key.capitalize() if i % 10 == 0 else "\\N"
                     at = ts(base + timedelta(seconds=i * 11 % (700 * 86400)))
                     source, reason = codes[i % len(codes)], reasons[i % len(codes)]
-                    yield (
-                        f"{pk}\t{address}\t{address.lower()}\t{source}\t{reason}\t{at}\t\t"
-                        "unsubscribe"
-                    )
+                    yield (f"{pk}\t{received}\t{key}\t{source}\t{reason}\t{at}\t\tunsubscribe")
                     i += 1
 
         with IndexesAfter(cursor, Suppression._meta.db_table):

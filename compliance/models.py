@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import operator
 from functools import reduce
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -146,8 +147,16 @@ class Suppression(AppendOnlyModel, ByFields):
         db_index=False,
         verbose_name=_("entered by"),
     )
-    address = models.CharField(
-        max_length=320, help_text=_("The address as received"), verbose_name=_("address")
+    # The address as received, kept only where it differs from its key (capitals, spaces,
+    # a Unicode domain): most arrive as their key already, and a second copy of the address
+    # was a sixth of the row. Read it as ``address`` (here) or ``address_sql`` (in SQL).
+    received = models.CharField(
+        max_length=320,
+        null=True,
+        blank=True,
+        db_column="address",
+        help_text=_("The address as received, where it differs from its normalised form"),
+        verbose_name=_("address as received"),
     )
     normalised = models.CharField(
         max_length=320,
@@ -235,6 +244,36 @@ class Suppression(AppendOnlyModel, ByFields):
 
     def __str__(self) -> str:
         return f"{self.normalised} ({self.account})"
+
+    @property
+    def address(self) -> str:
+        """The address as received (its key, where it arrived as its key)."""
+        return self.received if self.received is not None else self.normalised
+
+    @address.setter
+    def address(self, value: str) -> None:
+        self.received = value
+
+    @staticmethod
+    def received_to_store(address: str | None, normalised: str) -> str | None:
+        """What the row keeps of the address as received: nothing where it is its key."""
+        return None if address == normalised else address
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.received = self.received_to_store(self.received, self.normalised)
+        super().save(*args, **kwargs)
+
+
+def address_sql(event: str) -> str:
+    """The address as received of the suppression row `event` (a table name or alias), in
+    SQL: ``Suppression.address``'s twin."""
+    return f"coalesce({event}.address, {event}.normalised)"
+
+
+def received_to_store_sql(address: str, normalised: str) -> str:
+    """What a row keeps of the address as received (SQL expressions in), in SQL:
+    ``Suppression.received_to_store``'s twin, for the writers that bypass the model."""
+    return f"nullif({address}, {normalised})"
 
 
 class Complaint(Suppression):

@@ -159,8 +159,9 @@ class Migration(migrations.Migration):
     dependencies = [("compliance", "0016_suppression_address_hash_index")]
 
     operations = [
+        # No reverse: the triggers it swaps never run backwards either (core.apps refuses).
+        migrations.RunPython(respell),
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(respell)],
             state_operations=[
                 migrations.RemoveConstraint(model_name="suppression", name=OLD_CHECK),
                 migrations.AddConstraint(
