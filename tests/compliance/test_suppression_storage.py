@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from compliance.models import FIXED_REASON, Suppression, SuppressionReason, SuppressionSource
 from compliance.services import suppression_export, suppression_record, suppressions_import
+from compliance.services.exports import _ENDING, _ending_words
 from core.actors import Actor
 from tests.compliance.factories import SuppressionFactory
 from tests.factories import AccountFactory
@@ -137,3 +138,23 @@ def test_the_admin_shows_the_address_as_received_also_where_the_row_keeps_only_t
     }
     assert shown["address"] == shown["normalised"] == "anna@example.com"
     assert "received" not in shown
+
+
+def test_R10_a_chunk_of_the_copy_gets_its_words_in_one_pass_also_for_rows_of_old_spelling():
+    """The rows leave PostgreSQL with the letters of source and reason as their last cells:
+    each row's pair becomes its words, a row written before the source letters keeps its
+    source's word, and nothing else in a row (a quoted address with commas and letters)
+    changes."""
+    chunk = (
+        b"a@example.com,2026-03-01 10:00:00,l,u\n"
+        b'"x,l,u@example.com",2026-03-01 10:00:00,i,c\n'
+        b"\\x0a1b,2026-03-01 10:00:00,a,b\n"
+        b"old@example.com,2026-03-01 10:00:00,import,m\n"
+    )
+
+    assert _ENDING.sub(_ending_words, chunk) == (
+        b"a@example.com,2026-03-01 10:00:00,unsubscribe_link,unsubscribe\n"
+        b'"x,l,u@example.com",2026-03-01 10:00:00,import,complaint\n'
+        b"\\x0a1b,2026-03-01 10:00:00,api,hard_bounce\n"
+        b"old@example.com,2026-03-01 10:00:00,import,manual\n"
+    )
