@@ -12,10 +12,10 @@ Each swap is one short transaction, so the table is never without them.
 
 Safe on a big table: the rows are respelled in batches of ``BATCH`` ids, each its own
 transaction (row locks on those rows only, readers never wait; writers of the same rows do
-not exist, the history is append-only), so suppressions keep being recorded meanwhile. At
-about 30,000 rows a second (every index gets the row's new version: the source is in the
-covering index) 500 million rows take four to five hours, and leave the old versions for
-autovacuum; the bytes come back to the disk at the next rewrite of the table (pg_repack),
+not exist, the history is append-only), so suppressions keep being recorded meanwhile. It
+respelled 20,000 rows a second on the shared 2-core benchmark machine (every index gets the
+row's new version: the source is in the covering index), so 500 million rows take about
+seven hours there, and leave the old versions for autovacuum; the bytes come back to the disk at the next rewrite of the table (pg_repack),
 new rows take the letter at once. Rows written by the previous release while this runs keep
 their word and read the same (the field and the export read either spelling): run it again
 (a second pass is quick) once that release stopped. The constraint that ties a fixed source
