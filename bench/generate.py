@@ -671,26 +671,33 @@ class Generator:
                 copy.write(f"{pk}\t{c}\t{s}\n")
 
     def phase_suppressions(self, cursor, accounts: list[tuple]) -> int:
-        from compliance.models import Suppression
+        from compliance.models import SOURCE_CODES, SOURCE_REASON, Suppression, SuppressionSource
 
         sizes = self.sizes(accounts)
-        sources = ["unsubscribe_link", "unsubscribe_link", "bounce", "complaint", "import"]
-        reasons = {"unsubscribe_link": "u", "bounce": "b", "complaint": "c", "import": "u"}
+        # As the table stores them: the sources' letters (SOURCE_CODES), the reasons' codes.
+        sources = [
+            SuppressionSource.UNSUBSCRIBE_LINK,
+            SuppressionSource.UNSUBSCRIBE_LINK,
+            SuppressionSource.BOUNCE,
+            SuppressionSource.COMPLAINT,
+            SuppressionSource.IMPORT,
+        ]
+        codes = [SOURCE_CODES[source] for source in sources]
+        reasons = [SOURCE_REASON[source].value for source in sources]
         base = self.now - timedelta(days=700)
 
         def rows():
             i = 0
             for pk, (_c, count) in sizes.items():
                 for _ in range(count):
-                    # Normalised: trimmed and lower-case; as received it had capitals.
-                    address = f"Person{i}@Example{i % 1013}.com"
+                    # Normalised: trimmed and lower-case. One address in ten arrived with
+                    # capitals: the row keeps it as received; the others arrived as their key
+                    # and keep none (NULL, Suppression.received_to_store).
+                    key = f"person{i}@example{i % 1013}.com"
+                    received = key.capitalize() if i % 10 == 0 else "\\N"
                     at = ts(base + timedelta(seconds=i * 11 % (700 * 86400)))
-                    source = sources[i % len(sources)]
-                    reason = reasons[source]
-                    yield (
-                        f"{pk}\t{address}\t{address.lower()}\t{source}\t{reason}\t{at}\t\t"
-                        "unsubscribe"
-                    )
+                    source, reason = codes[i % len(codes)], reasons[i % len(codes)]
+                    yield (f"{pk}\t{received}\t{key}\t{source}\t{reason}\t{at}\t\tunsubscribe")
                     i += 1
 
         with IndexesAfter(cursor, Suppression._meta.db_table):

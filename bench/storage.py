@@ -31,7 +31,10 @@ CHECK_KEYS = 1_000
 USED_BY = {
     "compliance_suppression_pkey": "rows by id (a report's suppression, the admin's change page)",
     "suppression_key_at_idx": "the R9 check, the export, an account's list",
-    "suppression_address_idx": "is this address suppressed anywhere (search, erasure)",
+    "suppression_address_hash_idx": "is this address suppressed anywhere (search, erasure): "
+    "equality only, a hash code a row",
+    "suppression_erased_idx": "the erased keys of every account (the list of lifted events; "
+    "partial: those rows only)",
     "suppression_by_user_idx": "the rows a staff member entered (a user's deletion check)",
     "suppression_rare_reason_idx": "the staff's lists of complaints, manual entries and "
     "erasures by date (partial: those rows only)",
@@ -52,6 +55,29 @@ def accounts_by_size() -> tuple[tuple[int, int], tuple[int, int]]:
     big = rows[0]
     tenth = min(rows[1:] or rows, key=lambda row: abs(row[1] - big[1] / 10))
     return big, tenth
+
+
+# The variable-length columns of a row, each measured over a sample of the table's pages.
+SAMPLED_COLUMNS = ["address", "normalised", "source", "reason", "evidence", "by_job"]
+
+
+def column_sizes() -> list[tuple[str, float, float]]:
+    """(column, average bytes it takes in a row, share of rows where it is NULL or empty) over
+    about 1% of the table's pages: the address as received is NULL where it is the key."""
+    from django.db import connection
+
+    parts = ", ".join(
+        f"avg(coalesce(pg_column_size({c}), 0)), "
+        f"avg(CASE WHEN coalesce({c}, '') = '' THEN 1.0 ELSE 0 END)"
+        for c in SAMPLED_COLUMNS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {parts} FROM compliance_suppression TABLESAMPLE SYSTEM (1)")
+        row = cursor.fetchone()
+    return [
+        (column, float(row[2 * i] or 0), float(row[2 * i + 1] or 0))
+        for i, column in enumerate(SAMPLED_COLUMNS)
+    ]
 
 
 def keys_for(account_id: int) -> list[str]:
@@ -171,6 +197,17 @@ def main() -> None:
                 "",
                 f"{scans:,} scans",
                 USED_BY.get(name, "?"),
+            ]
+        )
+    for column, average, empty in column_sizes():
+        print(f"  column {column:38} {average:6.1f} B a row, {empty:.0%} NULL or empty")
+        table.append(
+            [
+                f"· · column {column} (in the heap)",
+                f"{average:,.1f} B",
+                "",
+                f"{empty:.0%} empty",
+                "",
             ]
         )
     (big, big_n), (tenth, tenth_n) = accounts_by_size()

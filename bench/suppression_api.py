@@ -65,8 +65,10 @@ def setup(list_size: int, calls: int, seed: int = 11) -> dict:
     from accounts.models import Account
     from api.services import api_key_create
     from compliance.addresses import hashed_key, md5_hex
+    from compliance.models import SOURCE_CODES, SuppressionSource
     from core.actors import Actor
 
+    api = SOURCE_CODES[SuppressionSource.API]  # as the table stores it
     tag = uuid.uuid4().hex[:8]
     account = Account.objects.create(
         username=f"bench-api-{tag}", primary_email="bench@example.com", status="active"
@@ -89,7 +91,7 @@ def setup(list_size: int, calls: int, seed: int = 11) -> dict:
         at = (BASE + timedelta(seconds=i * 7)).isoformat()
         if i in erased:
             address, key = "md5:" + md5_hex(key), hashed_key(key)
-        buffer.write(f"{account.pk}\t{address}\t{key}\tapi\t{reasons[i % 5]}\t{at}\t\tbench\n")
+        buffer.write(f"{account.pk}\t{address}\t{key}\t{api}\t{reasons[i % 5]}\t{at}\t\tbench\n")
     with connection.cursor() as cursor:
         buffer.seek(0)
         with cursor.cursor.copy(

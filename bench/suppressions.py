@@ -59,13 +59,18 @@ def make_list(path: str, rows: int) -> None:
 
 
 def make_copy_file(path: str, rows: int, account_id: int) -> None:
-    """The same rows, normalised, in COPY text format for the raw anchor."""
+    """The same rows, normalised, in COPY text format for the raw anchor (the source as the
+    table stores it: its letter)."""
+    from compliance.models import SOURCE_CODES, SuppressionSource
+
+    IMPORT_CODE = SOURCE_CODES[SuppressionSource.IMPORT]
     with open(path, "w") as out:
         for i in range(rows):
             address = _address(i)
             at = datetime.fromtimestamp(int(BASE.timestamp()) + i, tz=UTC).isoformat()
             out.write(
-                f"{account_id}\t{address}\t{address.lower()}\timport\tu\t{at}\tline {i + 2}\t\n"
+                f"{account_id}\t{address}\t{address.lower()}\t{IMPORT_CODE}\tu\t{at}\t"
+                f"line {i + 2}\t\n"
             )
 
 

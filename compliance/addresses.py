@@ -157,6 +157,16 @@ def is_hashed(normalised: str) -> bool:
     return normalised.startswith(SHA256_PREFIX)
 
 
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """The range of an index's keys that start with `prefix`: from the prefix up to the prefix
+    with its last character raised by one ("sha256:" up to "sha256;")."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+# The range of the keys that hold erased addresses: "sha256:" up to "sha256;".
+ERASED_FROM, ERASED_TO = prefix_range(SHA256_PREFIX)
+
+
 def match_keys(key: str) -> tuple[str, str]:
     """The keys a suppression of the address `key` may carry: in clear, or erased."""
     return key, hashed_key(key)

@@ -114,7 +114,8 @@ def seed(*, rng: random.Random, now: datetime, count: int) -> str:
             at = since + (now - since) * rng.random()
             row = Suppression(
                 account=account,
-                address=address,
+                # bulk_create does not go through save(): kept as save() would keep it.
+                received=Suppression.received_to_store(address, key),
                 normalised=key,
                 source=source,
                 reason=SOURCE_REASON[source],

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import operator
 from functools import reduce
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
+from compliance.addresses import ERASED_FROM, ERASED_TO
+from core.indexes import HashIndex
 from core.models import AppendOnlyModel, ByFields, KeptModel
 
 
@@ -45,6 +48,36 @@ class SuppressionSource(models.TextChoices):
     API = "api", _("Sending platform")
     # An erasure request: the person's data went, the promise not to mail stays.
     ERASURE = "erasure", _("Erasure request")
+
+
+# How each source is stored: one letter. The history holds hundreds of millions of rows, and
+# the source is in the covering index too (suppression_key_at_idx): "unsubscribe_link" cost
+# 17 bytes a row twice over, its letter 2. The application keeps the words
+# (``SuppressionSourceField`` spells them at the database's door); raw SQL that reads or
+# writes the column spells them with ``SOURCE_CODES`` / ``SOURCE_WORDS``.
+SOURCE_CODES: dict[str, str] = {
+    SuppressionSource.UNSUBSCRIBE_LINK: "l",
+    SuppressionSource.STAFF: "s",
+    SuppressionSource.IMPORT: "i",
+    SuppressionSource.COMPLAINT: "c",
+    SuppressionSource.BOUNCE: "b",
+    SuppressionSource.API: "a",
+    SuppressionSource.ERASURE: "e",
+}
+SOURCE_WORDS: dict[str, str] = {code: str(word) for word, code in SOURCE_CODES.items()}
+
+
+class SuppressionSourceField(models.CharField):
+    """A suppression's source: a ``SuppressionSource`` word in Python (forms, filters, the
+    admin, the API), its one-letter code (``SOURCE_CODES``) in the database. A row written
+    before the codes (migration 0017 recodes them in batches) reads as its word too."""
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return SOURCE_CODES.get(value, value)
+
+    def from_db_value(self, value, expression, connection):
+        return SOURCE_WORDS.get(value, value)
 
 
 class SuppressionReason(models.TextChoices):
@@ -114,15 +147,23 @@ class Suppression(AppendOnlyModel, ByFields):
         db_index=False,
         verbose_name=_("entered by"),
     )
-    address = models.CharField(
-        max_length=320, help_text=_("The address as received"), verbose_name=_("address")
+    # The address as received, kept only where it differs from its key (capitals, spaces,
+    # a Unicode domain): most arrive as their key already, and a second copy of the address
+    # was a sixth of the row. Read it as ``address`` (here) or ``address_sql`` (in SQL).
+    received = models.CharField(
+        max_length=320,
+        null=True,
+        blank=True,
+        db_column="address",
+        help_text=_("The address as received, where it differs from its normalised form"),
+        verbose_name=_("address as received"),
     )
     normalised = models.CharField(
         max_length=320,
         help_text=_("Match key: trimmed, lower-case, IDNA"),
         verbose_name=_("normalised"),
     )
-    source = models.CharField(
+    source = SuppressionSourceField(
         max_length=20, choices=SuppressionSource.choices, verbose_name=_("source")
     )
     # Why (a closed choice, one letter); the provider's own words, if any, are in evidence.
@@ -154,8 +195,18 @@ class Suppression(AppendOnlyModel, ByFields):
                 include=["source", "reason"],
                 name="suppression_key_at_idx",
             ),
-            # "Is this address suppressed anywhere?": the staff's search by address.
-            models.Index(fields=["normalised"], name="suppression_address_idx"),
+            # "Is this address suppressed anywhere?": the staff's search by address and the
+            # erasure's redaction, both an equality: a hash index keeps a 4-byte code a row,
+            # not the whole address a B-tree keeps.
+            HashIndex(fields=["normalised"], name="suppression_address_hash_idx"),
+            # The erased keys ("sha256:…") of every account, one range, for the list of lifted
+            # events (compliance.selectors.suppressions_lifted), which the hash index cannot
+            # give: partial, so it holds the few erased rows only.
+            models.Index(
+                fields=["normalised"],
+                condition=models.Q(normalised__gte=ERASED_FROM, normalised__lt=ERASED_TO),
+                name="suppression_erased_idx",
+            ),
             models.Index(
                 fields=["by_user"],
                 condition=models.Q(by_user__isnull=False),
@@ -183,7 +234,7 @@ class Suppression(AppendOnlyModel, ByFields):
                     (models.Q(source=s, reason=r) for s, r in FIXED_REASON.items()),
                     ~models.Q(source__in=list(FIXED_REASON)),
                 ),
-                name="suppression_source_reason",
+                name="suppression_source_code_reason",
             ),
         ]
         permissions = [
@@ -193,6 +244,36 @@ class Suppression(AppendOnlyModel, ByFields):
 
     def __str__(self) -> str:
         return f"{self.normalised} ({self.account})"
+
+    @property
+    def address(self) -> str:
+        """The address as received (its key, where it arrived as its key)."""
+        return self.received if self.received is not None else self.normalised
+
+    @address.setter
+    def address(self, value: str) -> None:
+        self.received = value
+
+    @staticmethod
+    def received_to_store(address: str | None, normalised: str) -> str | None:
+        """What the row keeps of the address as received: nothing where it is its key."""
+        return None if address == normalised else address
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.received = self.received_to_store(self.received, self.normalised)
+        super().save(*args, **kwargs)
+
+
+def address_sql(event: str) -> str:
+    """The address as received of the suppression row `event` (a table name or alias), in
+    SQL: ``Suppression.address``'s twin."""
+    return f"coalesce({event}.address, {event}.normalised)"
+
+
+def received_to_store_sql(address: str, normalised: str) -> str:
+    """What a row keeps of the address as received (SQL expressions in), in SQL:
+    ``Suppression.received_to_store``'s twin, for the writers that bypass the model."""
+    return f"nullif({address}, {normalised})"
 
 
 class Complaint(Suppression):

@@ -26,7 +26,15 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
-from compliance.addresses import SHA256_PREFIX, address_key, hashed_key, match_keys
+from compliance.addresses import (
+    ERASED_FROM,
+    ERASED_TO,
+    SHA256_PREFIX,
+    address_key,
+    hashed_key,
+    match_keys,
+    prefix_range,
+)
 from compliance.models import (
     API_REPORT_ORIGIN,
     FIXED_REASON,
@@ -235,17 +243,6 @@ def _check_sql_generic() -> str:
     """
 
 
-# The range of the (account, normalised) index that holds erased keys: "sha256:" up to
-# "sha256;" (the next character).
-def prefix_range(prefix: str) -> tuple[str, str]:
-    """The range of an index's keys that start with `prefix`: from the prefix up to the prefix
-    with its last character raised by one ("sha256:" up to "sha256;")."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-ERASED_FROM, ERASED_TO = prefix_range(SHA256_PREFIX)
-
-
 def suppressions_checked(*, account_id: int, keys: list[str], at: datetime) -> dict[str, Checked]:
     """Which of `keys` (normalised addresses) were suppressed for the account at `at`, since
     when and why (R9): the earliest event in force of each, also of an erased address (its
@@ -339,10 +336,11 @@ def suppressions_reported_by(
 def suppressions_lifted(events: QuerySet[Suppression], *, at: datetime) -> QuerySet[Suppression]:
     """The events among `events` an opt-in had lifted at `at` (R9: not in force then), found
     from the opt-ins, a few rows beside the history: the events of each account's opted-in
-    addresses, and the erased events (an opt-in in clear may lift them: a range of the
-    address index, as few as the erasure requests). They are read from the key index in its
-    order (``ACCOUNT_KEY_ORDER``: by account, address, date), so a page is the first few keys,
-    not a sort of every lifted event; R9 itself (``in_force_at``) says which are lifted."""
+    addresses, and the erased events (an opt-in in clear may lift them: the partial index of
+    erased keys, suppression_erased_idx, as few rows as the erasure requests). They are read
+    from the key index in its order (``ACCOUNT_KEY_ORDER``: by account, address, date), so a
+    page is the first few keys, not a sort of every lifted event; R9 itself (``in_force_at``)
+    says which are lifted."""
     keys = (
         f"SELECT o.account_id, o.normalised FROM {OPTINS} o UNION ALL "
         f"SELECT e.account_id, e.normalised FROM {SUPPRESSIONS} e "

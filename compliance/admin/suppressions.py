@@ -106,6 +106,26 @@ class SuppressionListAdmin(ReadOnlyAdmin):
     order of its key index (by address, then date): newest first, PostgreSQL would walk the
     ids of the whole history for the rows of a big account."""
 
+    # The address as received is read through the model (Suppression.address): the row keeps
+    # it only where it is not its key, and the page shows it either way.
+    fields = (
+        "account",
+        "address",
+        "normalised",
+        "source",
+        "reason",
+        "at",
+        "evidence",
+        "imported_in",
+        "by_user",
+        "by_job",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("address"))
+    def address(self, obj):
+        return obj.address
+
     def account_search(self, request, queryset, term: str):
         """`queryset` narrowed to the account(s) whose username is `term`, in key order."""
         list_order_note(request, ACCOUNT_BY_KEY)

@@ -308,7 +308,7 @@ def compliance_data_erase(
             continue
         Suppression.objects.create(
             account=account,
-            address=MD5_PREFIX + md5_hex(key),
+            received=MD5_PREFIX + md5_hex(key),
             normalised=hashed_key(key),
             source=SuppressionSource.ERASURE,
             reason=SuppressionReason.ERASURE,

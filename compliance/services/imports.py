@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop, ngettext
 from accounts.models import Account
 from compliance.addresses import EMPTY, InvalidAddress, normalise_address
 from compliance.layouts import ColumnMapping, FileRefused, ListFile, MappingNeeded, parse_date
-from compliance.models import OptIn, SuppressionSource
+from compliance.models import SOURCE_CODES, OptIn, SuppressionSource, received_to_store_sql
 from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
 from core.csvsafe import restore
@@ -350,18 +350,20 @@ def _merge(
             return
         by_fields = by.as_fields()
         user_id = by_fields["by_user"].pk if by_fields["by_user"] is not None else None
-        # Written only where it adds to the history (not suppressed at the row's date).
+        # Written only where it adds to the history (not suppressed at the row's date); the
+        # address as received only where it is not its key.
+        received = received_to_store_sql("k.address", "k.normalised")
         cursor.execute(
             f"""INSERT INTO {SUPPRESSIONS}
                   (account_id, address, normalised, source, reason, at, evidence, by_user_id,
                    by_job, imported_in_id)
-                SELECT %s, k.address, k.normalised, %s, k.reason, k.at, k.evidence, %s, %s, %s
+                SELECT %s, {received}, k.normalised, %s, k.reason, k.at, k.evidence, %s, %s, %s
                 FROM {keys} k
                 WHERE NOT EXISTS (
                   SELECT 1 FROM {SUPPRESSIONS} s
                   WHERE s.account_id = %s AND s.normalised = k.normalised
                     AND {in_force_sql(event="s", at="k.at")})""",
-            [a, SuppressionSource.IMPORT, user_id, by_fields["by_job"], record_id, a],
+            [a, SOURCE_CODES[SuppressionSource.IMPORT], user_id, by_fields["by_job"], record_id, a],
         )
         outcome.written = cursor.rowcount
 

@@ -83,7 +83,7 @@ def suppression_record(
             return repeated
         return Suppression.objects.create(
             account=account,
-            address=address.strip(),
+            received=address.strip(),  # kept only where it is not its key (save())
             normalised=key,
             source=source,
             reason=reason,

@@ -211,9 +211,7 @@ def test_unsubscribe_still_works_after_cancelling_and_after_purge_R6_R9(live_ser
     )
     assert http(second)[0] == 200
 
-    assert sorted(
-        Suppression.objects.filter(account=account).values_list("address", flat=True)
-    ) == [
+    assert sorted(s.address for s in Suppression.objects.filter(account=account)) == [
         "first@example.org",
         "second@example.org",
     ]

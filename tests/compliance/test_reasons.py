@@ -3,6 +3,7 @@ complaint, manual, erasure) and the provider's or person's words as evidence."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
@@ -122,5 +123,85 @@ def test_migration_gives_existing_suppressions_the_reason_of_their_source_and_st
         "staff@example.com": "m",
         "import@example.com": "u",
     }
+    # ... and their sources respelled as letters (0017), read as the same words
+    assert dict(Suppression.objects.values_list("normalised", "source")) == {
+        "link@example.com": "unsubscribe_link",
+        "bounce@example.com": "bounce",
+        "complaint@example.com": "complaint",
+        "staff@example.com": "staff",
+        "import@example.com": "import",
+    }
+    assert stored_sources() == {"l", "b", "c", "s", "i"}
     with pytest.raises(Exception, match="refused"), connection.cursor() as cursor:
         cursor.execute("UPDATE compliance_suppression SET reason = 'e'")
+    with pytest.raises(Exception, match="refused"), connection.cursor() as cursor:
+        cursor.execute("UPDATE compliance_suppression SET source = 'unsubscribe_link'")
+
+
+def stored_sources() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT source FROM compliance_suppression")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_a_source_is_stored_as_its_letter_and_read_filtered_and_listed_as_its_word():
+    """The source costs a letter a row (in the table and in the covering index), not its
+    word; the application reads, filters and shows the word."""
+    account = AccountFactory()
+    link = suppression_record(
+        account=account, address="a@example.com", source="unsubscribe_link", at=AT, by=LINK
+    )
+    suppression_record(account=account, address="b@example.com", source="bounce", at=AT, by=LINK)
+
+    assert stored_sources() == {"l", "b"}
+    assert Suppression.objects.get(pk=link.pk).source == "unsubscribe_link"
+    assert list(Suppression.objects.filter(source="unsubscribe_link")) == [link]
+    assert Suppression.objects.get(pk=link.pk).get_source_display() == "Unsubscribe link"
+    assert set(Suppression.objects.values_list("source", flat=True)) == {
+        "unsubscribe_link",
+        "bounce",
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_R12_while_sources_are_respelled_only_a_respelling_passes_the_append_only_triggers():
+    """Migration 0017 lets one change of the history through, for its own time only: an
+    UPDATE that changes nothing but a row's source, from its word to its letter. Another
+    letter, another column changed with it, a DELETE stay refused; afterwards the triggers
+    are 0009's again and refuse the respelling too."""
+    respelling = importlib.import_module("compliance.migrations.0017_suppression_source_codes")
+    account = AccountFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO compliance_suppression (account_id, address, normalised, source, "
+            "reason, at, evidence, by_job) VALUES (%s, 'a@example.com', 'a@example.com', "
+            "'unsubscribe_link', 'u', %s, '', 'old') RETURNING id",
+            [account.pk, AT],
+        )
+        (pk,) = cursor.fetchone()
+        for statement in respelling.RESPELLING_TRIGGERS:
+            cursor.execute(statement)
+        refused = [
+            "UPDATE compliance_suppression SET source = 'b' WHERE id = %s",
+            "UPDATE compliance_suppression SET source = 'l', evidence = 'x' WHERE id = %s",
+            "UPDATE compliance_suppression SET reason = 'e' WHERE id = %s",
+            "DELETE FROM compliance_suppression WHERE id = %s",
+        ]
+        for sql in refused:
+            with pytest.raises(Exception, match="refused"), transaction.atomic():
+                cursor.execute(sql, [pk])
+        cursor.execute("UPDATE compliance_suppression SET source = 'l' WHERE id = %s", [pk])
+        assert stored_sources() == {"l"}
+        for statement in respelling.STRICT_TRIGGERS:
+            cursor.execute(statement)
+        cursor.execute(
+            "INSERT INTO compliance_suppression (account_id, address, normalised, source, "
+            "reason, at, evidence, by_job) VALUES (%s, 'b@example.com', 'b@example.com', "
+            "'bounce', 'b', %s, '', 'old') RETURNING id",
+            [account.pk, AT],
+        )
+        (later,) = cursor.fetchone()
+        with pytest.raises(Exception, match="refused"), transaction.atomic():
+            cursor.execute("UPDATE compliance_suppression SET source = 'b' WHERE id = %s", [later])

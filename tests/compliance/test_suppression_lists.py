@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from compliance.addresses import hashed_key
 from compliance.models import OptIn, Suppression, SuppressionReport
+from compliance.selectors import suppressions_lifted
 from compliance.services.reports import ProviderReport, provider_reports_record, suppression_report
 from compliance.services.suppressions import optin_record, suppression_record
 from core.actors import Actor
@@ -210,6 +211,37 @@ def test_R9_lifted_by_a_later_optin_lists_the_lifted_events_found_from_the_optin
     assert set(in_force) == {again, elsewhere}
     assert ahead not in in_force
     assert OptIn._meta.db_table in str(page.context["cl"].queryset.query)
+
+
+def test_an_address_is_found_everywhere_from_its_hash_index_and_erased_keys_from_theirs(
+    officer,
+):
+    """The search "is this address suppressed anywhere?" is an equality: it reads the hash
+    index of the normalised address (a hash code a row, not the whole address). The list of
+    lifted events reads the erased keys of every account, a range no hash index gives, from
+    the partial index that holds the erased rows only."""
+    ann, bob = AccountFactory(), AccountFactory()
+    here = entry(ann, "Person@Example.com", "unsubscribe_link", normalised="person@example.com")
+    there = entry(bob, "person@example.com", "bounce")
+    entry(ann, "other@example.com", "unsubscribe_link")
+    erased = entry(ann, "md5:x", "erasure", normalised=hashed_key("gone@example.com"))
+
+    page = officer.get(reverse(LIST), {"q": " PERSON@example.com "})
+
+    assert set(listed(page)) == {here, there}
+    # (the rows themselves: ten rows newest first are read from the primary key here)
+    plan = plan_of(page.context["cl"].queryset.order_by().values("pk"))
+    assert "suppression_address_hash_idx" in plan, plan
+    lifted = listed(officer.get(reverse(LIST), {"in_force": "no"}))
+    assert erased not in lifted  # no opt-in of it
+    plan = plan_of(suppressions_lifted(Suppression.objects.all(), at=timezone.now()).values("pk"))
+    assert "suppression_erased_idx" in plan, plan
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+            "WHERE c.relname = 'suppression_address_hash_idx'"
+        )
+        assert cursor.fetchone() == ("hash",)
 
 
 def test_R9_an_optin_recorded_through_its_service_lifts_in_the_list(officer, make_role_user):
