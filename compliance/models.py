@@ -656,6 +656,15 @@ class PurgeProgress(models.Model):
     )
     started_at = models.DateTimeField(verbose_name=_("started at"))
     counts = models.JSONField(default=dict, verbose_name=_("counts"))
+    # Where the next batch of each walked kind starts (accounts.services.purge, Kind.walk):
+    # kept with the counts in the transaction of the deletes, so a crash between steps
+    # resumes after the last committed batch, missing no row and counting none twice.
+    walked = models.JSONField(
+        default=dict,
+        db_default={},
+        help_text=_("Per kind, the last id a batch deleted"),
+        verbose_name=_("deleted up to"),
+    )
 
     class Meta:
         verbose_name = _("purge progress")

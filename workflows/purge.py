@@ -39,9 +39,12 @@ from compliance.services.purge import (
 from core.actors import Actor
 from core.signoff import second_person_check
 
-# Accounts purged together in one transaction when they are small; a large one makes the group
-# take several steps, each bounded by PURGE_BATCH_ROWS.
-PURGE_GROUP_ACCOUNTS = 40
+# Accounts purged together in one transaction when they are small (a hundred accounts of up to
+# a thousand contacts fill one batch); a large one makes the group take several steps, each
+# bounded by PURGE_BATCH_ROWS. Each step's fixed work (locks, the retention check, receipts,
+# events, the commit) is shared by the group's accounts: with 40, it cost as much as the
+# deletes for accounts of a thousand contacts.
+PURGE_GROUP_ACCOUNTS = 100
 
 
 @dataclass
@@ -77,7 +80,12 @@ def accounts_purge_step(
         ids = [a.pk for a in due]
         begun = purge_progress_of(account_ids=ids)
         # A group with a purge under way is big: its next batch goes the bounded way at once.
-        deleted = content_delete_batch(account_ids=ids, limit=batch, at_once=not begun)
+        deleted = content_delete_batch(
+            account_ids=ids,
+            limit=batch,
+            at_once=not begun,
+            walked={pk: p.walked for pk, p in begun.items() if p.walked},
+        )
         totals = {
             a.pk: {
                 name: deleted.per_account.get(a.pk, {}).get(name, 0)
@@ -92,7 +100,7 @@ def accounts_purge_step(
             pk: totals[pk] for pk in deleted.per_account if pk in totals and pk not in deleted.done
         }
         if left:
-            purge_progress_save(totals=left, begun=begun, now=now)
+            purge_progress_save(totals=left, begun=begun, now=now, walked=deleted.walked)
         step.more = not deleted.finished
         # Nothing is left of these: finish them in this transaction.
         done = [a for a in due if a.pk in deleted.done]

@@ -23,21 +23,28 @@ def purge_progress_save(
     totals: dict[int, dict[str, int]],
     begun: dict[int, PurgeProgress],
     now: datetime,
+    walked: dict[int, dict[str, int]] | None = None,
 ) -> None:
-    """Keep each account's counts so far (`totals`), in the transaction of the deletes, so a
+    """Keep each account's counts so far (`totals`) and where its next batches start
+    (`walked`, merged into what earlier steps kept), in the transaction of the deletes, so a
     crash after it loses nothing and counts nothing twice."""
+    walked = walked or {}
     PurgeProgress.objects.bulk_create(
         [
             PurgeProgress(
                 account_id=account_id,
                 started_at=begun[account_id].started_at if account_id in begun else now,
                 counts=counts,
+                walked={
+                    **(begun[account_id].walked if account_id in begun else {}),
+                    **walked.get(account_id, {}),
+                },
             )
             for account_id, counts in totals.items()
         ],
         update_conflicts=True,
         unique_fields=["account"],
-        update_fields=["counts"],
+        update_fields=["counts", "walked"],
     )
 
 

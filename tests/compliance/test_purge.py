@@ -307,9 +307,12 @@ def test_a_group_of_mid_size_accounts_is_purged_account_by_account_in_bounded_st
         deletes = [sql for queries in steps for sql in queries if sql.startswith("DELETE")]
         content = [sql for sql in deletes if "accounts_" in sql.split(" WHERE ")[0]]
         assert content and not any("RETURNING" in sql for sql in content)
-        # each DELETE is one account's rows of one kind, or (when the group fits in a batch)
-        # a plain DELETE of one kind
-        assert all("ctid = ANY(ARRAY(" in sql or "= ANY(" in sql for sql in content)
+        # each DELETE is one account's rows of one kind (by their address, or for contacts a
+        # range of ids after the last batch), or (when the group fits in a batch) a plain
+        # DELETE of one kind
+        assert all(
+            "ctid = ANY(ARRAY(" in sql or "= ANY(" in sql or " AND id > " in sql for sql in content
+        )
         # accounts are finished as the steps go, not all at the end
         assert sum(purged_while_more) >= 3
         # no step after the first counts anything of the accounts' content
@@ -346,4 +349,102 @@ def test_a_group_purge_stopped_after_some_accounts_is_finished_by_the_next_run_o
     assert sorted(r.account_id for r in receipts) == ids
     assert all(r.counts["contacts"] == 4 and r.counts["campaigns"] == 2 for r in receipts)
     assert AccountEvent.objects.filter(account_id__in=ids, kind="purge").count() == 3
+    assert not PurgeProgress.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_big_accounts_contacts_go_in_batches_each_after_the_last_committed_one_R7(monkeypatch):
+    """Each batch of a big account's contacts starts after the last id the batch before it
+    deleted (kept with the purge's progress, in the transaction of the deletes), instead of
+    walking again past the index entries of every row deleted before it (a heap visit each
+    until vacuum). A run that dies between steps, and a step that fails half-way (rolled back
+    whole), leave a state the next run finishes: every contact deleted and counted once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = with_content(inactive_account(), contacts=10)
+    contacts = sorted(Contact.objects.filter(account=account).values_list("pk", flat=True))
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    # given a run that deleted two batches of contacts and then died
+    for _ in range(2):
+        step = account_purge_step(account_id=account.pk, by=JOB, now=as_of, run="run 1", batch=3)
+        assert step.state == "more"
+    assert PurgeProgress.objects.get(account=account).walked == {"contacts": contacts[5]}
+    assert (
+        sorted(Contact.objects.filter(account=account).values_list("pk", flat=True))
+        == (contacts[6:])
+    )
+
+    # and a step that failed after its deletes: nothing of it is kept
+    def fail(**kwargs):
+        raise RuntimeError("worker lost")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("workflows.purge.purge_progress_save", fail)
+        with pytest.raises(RuntimeError):
+            account_purge_step(account_id=account.pk, by=JOB, now=as_of, run="run 2", batch=3)
+    assert Contact.objects.filter(account=account).count() == 4
+    assert PurgeProgress.objects.get(account=account).walked == {"contacts": contacts[5]}
+
+    # when the next step comes, it starts after the last committed batch
+    with CaptureQueriesContext(connection) as captured:
+        account_purge_step(account_id=account.pk, by=JOB, now=as_of, run="run 3", batch=3)
+    walks = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(("SELECT id FROM accounts_contact", "DELETE FROM accounts_contact"))
+    ]
+    assert len(walks) == 2 and all(f"id > {contacts[5]} " in sql for sql in walks)
+    assert PurgeProgress.objects.get(account=account).walked == {"contacts": contacts[8]}
+
+    # and the next run finishes the purge
+    purge_inactive(as_of=as_of + timedelta(days=1), dry_run=False)
+
+    # then each contact was deleted and counted once
+    receipt = PurgeReceipt.objects.get(account=account)
+    assert receipt.counts["contacts"] == 10 and receipt.counts["campaign_reports"] == 2
+    assert receipt.counts["signup_forms"] == 1 and receipt.counts["hosted_files"] == 1
+    assert not Contact.objects.filter(account=account).exists()
+    assert not PurgeProgress.objects.exists()
+    assert_foreign_keys_hold()
+
+
+@pytest.mark.postgres
+def test_the_accounts_of_a_group_that_fit_in_a_batch_go_by_one_plain_delete_per_kind_R7():
+    """A group whose content exceeds a batch: its leading accounts whose content fits are
+    deleted by one plain DELETE per kind for all of them (not one statement per account) and
+    purged in that step; the account the batch ends in waits its turn with what is left of the
+    batch, and those after it for the next steps. Every receipt is exact, one per account."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    accounts = [with_content(inactive_account(), contacts=2) for _ in range(6)]
+    ids = [a.pk for a in accounts]
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    # two reports, two campaigns and two contacts each: four accounts and a half per batch
+    with CaptureQueriesContext(connection) as captured:
+        step = accounts_purge_step(account_ids=ids, by=JOB, now=as_of, run="r", batch=9)
+
+    assert set(step.purged) == set(ids[:4]) and step.more
+    contact_deletes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("DELETE FROM accounts_contact")
+    ]
+    assert len(contact_deletes) == 2
+    assert contact_deletes[0].startswith("DELETE FROM accounts_contact WHERE account_id = ANY(")
+    assert all(str(pk) in contact_deletes[0] for pk in ids[:4])
+    assert Contact.objects.filter(account_id=ids[4]).count() == 1
+    assert_foreign_keys_hold()
+
+    purge_inactive(as_of=as_of, dry_run=False)
+
+    receipts = {r.account_id: r.counts for r in PurgeReceipt.objects.filter(account_id__in=ids)}
+    assert set(receipts) == set(ids)
+    assert all(c["contacts"] == 2 and c["campaign_reports"] == 2 for c in receipts.values())
+    assert all(c["signup_forms"] == 1 and c["hosted_files"] == 1 for c in receipts.values())
+    assert AccountEvent.objects.filter(account_id__in=ids, kind="purge").count() == 6
+    assert not Contact.objects.filter(account_id__in=ids).exists()
     assert not PurgeProgress.objects.exists()
