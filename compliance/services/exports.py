@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 import select
+from binascii import hexlify
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -103,14 +104,21 @@ def _postgres_copy_sql(fmt: str) -> str:
             f"CASE WHEN {_ERASED} THEN (SELECT substr({address_sql('e')}, {len(MD5_PREFIX) + 1}) "
             f"FROM {SUPPRESSIONS} e WHERE e.id = s.id) ELSE md5(s.normalised) END"
         ),
-        # As bytes, which COPY writes as "\\x<hex>" (the prefix is dropped as the rows are
-        # read, ``_BYTEA_HEX``): encode(..., 'hex') as text costs the server more than the
-        # digest itself.
-        ExportFormat.SHA256: (
-            f"CASE WHEN {_ERASED} THEN decode(substr(s.normalised, {len(SHA256_PREFIX) + 1}), "
-            "'hex') ELSE sha256(convert_to(s.normalised, 'UTF8')) END"
-        ),
+        # The key itself: the exporting process takes its digest (``_sha256_block``), as the
+        # server's sha256() costs about as much a row as the whole read of the list.
+        ExportFormat.SHA256: "s.normalised",
     }[ExportFormat(fmt)]
+    # The hashed SHA-256 list is digested in this process, which leaves the server a core
+    # to spare: it spells the source and reason as words (a CASE a row), which here would
+    # cost a Python call a row.
+    source, reason = (
+        (_words_sql("s.source", SOURCE_WORDS), _words_sql("s.reason", REASON_WORDS))
+        if fmt == ExportFormat.SHA256
+        else ("s.source", "s.reason")
+    )
+    # Text, not CSV, for the digested list: its first cell ends at the first tab whatever
+    # the address holds (text format escapes tabs inside a value).
+    copy_format = "text" if fmt == ExportFormat.SHA256 else "csv"
 
     # Per address, the earliest suppression event in force (R9, compliance.selectors), in
     # one pass over the covering index, each row formatted as it is read (no subquery: a
@@ -119,8 +127,8 @@ def _postgres_copy_sql(fmt: str) -> str:
         return f"""
             SELECT DISTINCT ON (s.normalised) {email},
                    (s.at AT TIME ZONE 'UTC')::timestamp(0),
-                   s.source,
-                   s.reason
+                   {source},
+                   {reason}
             FROM {SUPPRESSIONS} s
             WHERE s.account_id = %(account)s
               AND {in_force_sql(event="s", at="%(now)s", lifting=lifting)}
@@ -136,8 +144,45 @@ def _postgres_copy_sql(fmt: str) -> str:
             ({current_list(False, f"NOT {recorded}")})
             UNION ALL
             ({current_list(True, recorded)})
-        ) TO STDOUT WITH (FORMAT csv)
+        ) TO STDOUT WITH (FORMAT {copy_format})
     """
+
+
+def _words_sql(column: str, words: dict[str, str]) -> str:
+    """The column's one-letter codes as their words, in SQL (a value already spelled as a
+    word, written before migration 0017, stays as it is)."""
+    whens = " ".join(f"WHEN '{code}' THEN '{word}'" for code, word in words.items())
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
+_SHA256_PREFIX = SHA256_PREFIX.encode()
+_TEXT_ESCAPES = re.compile(rb"\\(.)")
+_TEXT_ESCAPED = {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}
+
+
+def _sha256_cell(cell: bytes) -> bytes:
+    """One row's first cell of the text-format COPY as its digest: the key's SHA-256 in
+    lower-case hex, or for an erased entry the hash it is kept as."""
+    if cell.startswith(_SHA256_PREFIX):
+        return cell[len(_SHA256_PREFIX) :].lower()
+    if b"\\" in cell:
+        cell = _TEXT_ESCAPES.sub(lambda m: _TEXT_ESCAPED.get(m[1], m[1]), cell)
+    return hexlify(hashlib.sha256(cell).digest())
+
+
+def _sha256_block(lines: bytes) -> bytes:
+    """Whole rows of the text-format COPY (tab-separated, each ending in a line break) as the
+    CSV rows of the SHA-256 list. One comprehension over the rows, without a test a row
+    (which cost as much again): a chunk holding an erased entry or an escaped character,
+    which the look for them finds at C speed, goes the careful way."""
+    rows = [line.partition(b"\t") for line in lines[:-1].split(b"\n")]
+    if _SHA256_PREFIX in lines or b"\\" in lines:
+        cells = [_sha256_cell(cell) + b"," + rest for cell, _tab, rest in rows]
+    else:
+        sha256 = hashlib.sha256
+        cells = [hexlify(sha256(cell).digest()) + b"," + rest for cell, _tab, rest in rows]
+    # The other cells (a date, two words) hold no tab, comma or quote.
+    return b"\n".join(cells).replace(b"\t", b",") + b"\n"
 
 
 def _generic_sql() -> str:
@@ -174,22 +219,26 @@ def _stream_postgres(account: Account, fmt: str, now: datetime, counter: list[in
         yield from _copy_blocks(cursor, account, fmt, now, counter)
 
 
-# How COPY writes a bytea value (hex output): the hashed formats' first cell starts with it.
-_BYTEA_HEX = b"\\x"
-
-
 def _copy_blocks(cursor, account: Account, fmt: str, now: datetime, counter: list[int]):
     connection_ = cursor.cursor.connection
     statement = ClientCursor(connection_).mogrify(
         _postgres_copy_sql(fmt), {"account": account.pk, "now": now}
     )
-    hex_bytes = fmt == ExportFormat.SHA256
+    if fmt == ExportFormat.SHA256:
+        # Rows are digested whole: a chunk's last, cut row waits for the next chunk.
+        rest = b""
+        for chunk in copy_out(connection_.pgconn, statement.encode()):
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1
+            rest = chunk[cut:]
+            if cut:
+                counter[0] += chunk.count(b"\n", 0, cut)
+                yield _sha256_block(chunk[:cut])
+        return
     for chunk in copy_out(connection_.pgconn, statement.encode()):
-        # Cells never hold a line break (addresses are validated): lines are rows. The only
-        # backslashes in a hashed export are the bytea prefixes.
+        # Cells never hold a line break (addresses are validated): lines are rows.
         counter[0] += chunk.count(b"\n")
-        chunk = _ENDING.sub(_ending_words, chunk)
-        yield chunk.replace(_BYTEA_HEX, b"") if hex_bytes else chunk
+        yield _ENDING.sub(_ending_words, chunk)
 
 
 def copy_out(pgconn: PGconn, statement: bytes) -> Iterator[bytes]:

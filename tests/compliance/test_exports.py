@@ -192,6 +192,44 @@ def _bulk_list(account, rows, now):
 
 
 @postgres_only
+def test_the_sha256_list_digests_every_row_across_chunks_R10(now):
+    """The SHA-256 list is digested in the exporting process, a chunk of COPY's rows at a
+    time: rows cut between chunks, an erased entry (kept as its hash) and a key holding a
+    backslash (escaped by COPY) each come out as the digest of the key, with their words."""
+    account = AccountFactory()
+    _bulk_list(account, 3_000, now)
+    erased = hashlib.sha256(b"gone@example.com").hexdigest()
+    Suppression.objects.bulk_create(
+        Suppression(
+            account=account,
+            address=address,
+            normalised=key,
+            source="staff",
+            reason="m",
+            at=now - timedelta(days=1),
+            by_job="test",
+        )
+        for address, key in [
+            ("sha256:" + erased, "sha256:" + erased),
+            ("odd\\name@example.com", "odd\\name@example.com"),
+        ]
+    )
+
+    rows = export(account, now, fmt="sha256")
+
+    expected = {
+        hashlib.sha256(f"person.{i}@example.com".encode()).hexdigest(): ["import", "unsubscribe"]
+        for i in range(3_000)
+    }
+    expected[erased] = ["staff", "manual"]
+    expected[hashlib.sha256(b"odd\\name@example.com").hexdigest()] = ["staff", "manual"]
+    assert rows[0] == ["email_sha256", "suppressed_at_utc", "source", "reason"]
+    assert {row[0]: [row[2], row[3]] for row in rows[1:]} == expected
+    assert len(rows) == 1 + 3_002
+    assert SuppressionExport.objects.get(account=account).rows == 3_002
+
+
+@postgres_only
 def test_a_download_stopped_mid_list_leaves_the_connection_usable_R10(now):
     """The export reads COPY's rows from libpq itself: a download stopped after its first
     chunk stops the statement (no reading of the rest), is recorded with the rows handed out,
