@@ -17,8 +17,9 @@ respelled 20,000 rows a second on the shared 2-core benchmark machine (every ind
 row's new version: the source is in the covering index), so 500 million rows take about
 seven hours there, and leave the old versions for autovacuum; the bytes come back to the disk at the next rewrite of the table (pg_repack),
 new rows take the letter at once. Rows written by the previous release while this runs keep
-their word and read the same (the field and the export read either spelling): run it again
-(a second pass is quick) once that release stopped. The constraint that ties a fixed source
+their word and read the same (the field and the export read either spelling); only a filter
+by source misses them, and `migrate` never runs an applied migration again: where that
+matters, stop the previous release first. The constraint that ties a fixed source
 to its reason is added NOT VALID and validated afterwards (no long lock either).
 
 Cannot run backwards (respelling back would be a second rewrite of the history).

@@ -1,7 +1,8 @@
 """CAN-SPAM hand-over exports of an account's unsubscribe list (R10).
 
 The export streams in constant memory: on PostgreSQL the rows come out of `COPY ... TO STDOUT`
-as CSV blocks the server formats; elsewhere a cursor is read in chunks. Every export is
+as CSV blocks the server formats (the SHA-256 list as text blocks whose first cell this
+process digests); elsewhere a cursor is read in chunks. Every export is
 recorded (who, account, purpose, format, rows), also one interrupted half-way.
 """
 
