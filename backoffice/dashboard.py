@@ -133,16 +133,13 @@ def request_counts(*, now: datetime) -> list[dict]:
     )
 
 
-def cancellations_by_reason(
-    *, now: datetime, links: Links = EVERY_LIST, counts: list[dict] | None = None
-) -> Figure:
+def cancellations_by_reason(*, counts: list[dict], links: Links = EVERY_LIST) -> Figure:
     """Last 12 months of cancellations, by reason, customer's choice vs non-payment.
-    `counts`: ``request_counts``, when the caller has them."""
+    `counts`: ``request_counts``."""
 
-    rows = request_counts(now=now) if counts is None else counts
     by_reason: dict[tuple[int, str], int] = {}
     voluntary = {True: 0, False: 0}
-    for row in rows:
+    for row in counts:
         if not row["cancelled"]:
             continue
         key = (row["reason_id"], row["reason__name"])
@@ -179,15 +176,12 @@ def cancellations_by_reason(
     )
 
 
-def pause_offer_save_rate(
-    *, now: datetime, links: Links = EVERY_LIST, counts: list[dict] | None = None
-) -> Figure:
+def pause_offer_save_rate(*, counts: list[dict], links: Links = EVERY_LIST) -> Figure:
     """R8: of the calls where pausing was offered, how many kept the customer. `counts`:
-    ``request_counts``, when the caller has them."""
+    ``request_counts``."""
 
-    rows = request_counts(now=now) if counts is None else counts
-    offered = sum(row["offered"] for row in rows)
-    saved = sum(row["saved"] for row in rows)
+    offered = sum(row["offered"] for row in counts)
+    saved = sum(row["saved"] for row in counts)
     rate = f"{100 * saved / offered:.0f}%" if offered else "—"
     bars = [
         Bar(
@@ -213,15 +207,14 @@ def pause_offer_save_rate(
 
 
 def confirmations_on_time(
-    *, now: datetime, links: Links = EVERY_LIST, counts: list[dict] | None = None
+    *, now: datetime, counts: list[dict], links: Links = EVERY_LIST
 ) -> Figure:
     """R4: confirmations sent within 24 hours, sent late, and still unsent past 24 hours.
-    `counts`: ``request_counts``, when the caller has them."""
+    `counts`: ``request_counts``."""
 
-    rows = request_counts(now=now) if counts is None else counts
     figures = {
-        "on_time": sum(row["on_time"] for row in rows),
-        "late": sum(row["late"] for row in rows),
+        "on_time": sum(row["on_time"] for row in counts),
+        "late": sum(row["late"] for row in counts),
     }
     # The unsent ones through the selectors the linked lists use, so bar and list agree.
     figures["overdue"] = confirmations_overdue(as_of=now).count()
@@ -325,9 +318,9 @@ def figures(*, now: datetime, links: Links = EVERY_LIST) -> list[Figure]:
     return [
         accounts_by_state_now(links=links),
         accounts_by_state_by_month(now=now, links=links),
-        cancellations_by_reason(now=now, links=links, counts=counts),
-        pause_offer_save_rate(now=now, links=links, counts=counts),
-        confirmations_on_time(now=now, links=links, counts=counts),
+        cancellations_by_reason(counts=counts, links=links),
+        pause_offer_save_rate(counts=counts, links=links),
+        confirmations_on_time(now=now, counts=counts, links=links),
         coming_up(now=now, links=links),
         jobs_overview(now=now, links=links),
     ]
