@@ -18,7 +18,7 @@ from compliance.layouts.base import (
     cell,
     reason_from_words,
 )
-from compliance.layouts.dates import parse_date
+from compliance.layouts.dates import parse_date, parse_seconds
 from compliance.layouts.mapping import ColumnMapping
 from compliance.layouts.providers import CHOOSABLE, NAMES
 from compliance.layouts.reader import ListFile
@@ -37,6 +37,7 @@ __all__ = [
     "build",
     "cell",
     "parse_date",
+    "parse_seconds",
     "reason_from_words",
     "recognise",
 ]

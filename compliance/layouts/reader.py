@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -178,13 +179,10 @@ class ListFile:
             layout = recognise(header, self.file_name, [row for _, row in sample])
         self.layout = layout
 
-        def rows() -> Iterator[Row]:
-            if not layout.has_header:
-                yield header_line, header
-            yield from sample
-            yield from lines
-
-        self._rows = rows()
+        # Chained, not a generator that yields from each: a million-row list passes one row
+        # at a time through every layer here.
+        first: list[Row] = [] if layout.has_header else [(header_line, header)]
+        self._rows = itertools.chain(first, sample, lines)
 
     def _csv_rows(self, reader) -> Iterator[Row]:
         line = 0
@@ -194,7 +192,8 @@ class ListFile:
                 line = last + 1
                 last = reader.line_num
                 # A blank line (or one of empty cells) is no row: not counted, not rejected.
-                if not _blank(row):
+                # (The common case, a first cell, checked here without a call.)
+                if (row and row[0].strip()) or not _blank(row):
                     yield line, row
         except UnicodeDecodeError:
             raise FileRefused(Problem(NOT_UTF8, line=line + 1)) from None

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from django.db import connection, transaction
@@ -27,7 +27,13 @@ from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import Account
 from compliance.addresses import EMPTY, InvalidAddress, normalise_address
-from compliance.layouts import ColumnMapping, FileRefused, ListFile, MappingNeeded, parse_date
+from compliance.layouts import (
+    ColumnMapping,
+    FileRefused,
+    ListFile,
+    MappingNeeded,
+    parse_seconds,
+)
 from compliance.models import SOURCE_CODES, OptIn, SuppressionSource, received_to_store_sql
 from compliance.selectors import IN_FORCE_AT_USES, SUPPRESSIONS, in_force_sql
 from core.actors import Actor
@@ -43,8 +49,9 @@ MAX_PROBLEMS_LISTED = 1_000
 _IMPORT_LOCK_BASE = 0x5350_0000_0000
 
 ProgressCallback = Callable[[int, int], None]
-# line, address as received, normalised, date, reason code, evidence
-StagedRow = tuple[int, str, str, datetime, str, str]
+# line, address as received, normalised, date (Unix seconds), reason code, the provider's
+# words ("" for none; the evidence "line N: words" is spelt in the merge, once per address)
+StagedRow = tuple[int, str, str, float, str, str]
 
 
 @dataclass
@@ -166,10 +173,10 @@ class _Stage:
         columns = "line, address, normalised, at, reason, evidence"
         with connection.cursor() as cursor:
             if self.postgres:
-                # Addresses hold no tab, newline or backslash (validated); the evidence is
-                # escaped for the text format.
+                # Addresses hold no tab, newline or backslash (validated); the provider's
+                # words are escaped for the text format.
                 data = "".join(
-                    f"{n}\t{a}\t{k}\t{at.timestamp()!r}\t{r}\t{_copy_text(e)}\n"
+                    f"{n}\t{a}\t{k}\t{at!r}\t{r}\t{_copy_text(e) if e else ''}\n"
                     for n, a, k, at, r, e in rows
                 )
                 with cursor.cursor.copy(f"COPY {self.name} ({columns}) FROM STDIN") as copy:
@@ -178,7 +185,10 @@ class _Stage:
                 adapt = connection.ops.adapt_datetimefield_value
                 cursor.executemany(
                     f"INSERT INTO {self.name} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)",
-                    [(n, a, k, adapt(at), r, e) for n, a, k, at, r, e in rows],
+                    [
+                        (n, a, k, adapt(datetime.fromtimestamp(at, tz=UTC)), r, e)
+                        for n, a, k, at, r, e in rows
+                    ],
                 )
 
     def drop(self) -> None:
@@ -190,7 +200,7 @@ class _Stage:
             pass
 
 
-def _undated(raw: str, moment: datetime | None, *, line: int, outcome: ImportOutcome) -> None:
+def _undated(raw: str, moment: float | None, *, line: int, outcome: ImportOutcome) -> None:
     """A row whose date is missing, unreadable or in the future is dated at the import, and
     listed by line so that nobody takes that date for the provider's."""
     if moment is None and not raw:
@@ -246,6 +256,7 @@ def _read(
         batch: list[StagedRow] = []
         problems, reasons = outcome.problems, outcome.reasons
         email_i, date_i = chosen.email, chosen.date
+        now_seconds = now.timestamp()
         for line, row in source.rows():
             outcome.rows += 1
             verdict = chosen.judge(row)
@@ -271,18 +282,16 @@ def _read(
                         reason = Problem(gettext_noop("empty: no address"))
                     problems.append((line, reason))
                 continue
-            at = now
+            at = now_seconds
             if date_i is not None:
                 raw = row[date_i] if date_i < len(row) else ""
-                moment = parse_date(raw)
-                if moment is not None and moment <= now:
+                moment = parse_seconds(raw)
+                if moment is not None and moment <= now_seconds:
                     at = moment
                 else:
                     _undated(raw.strip(), moment, line=line, outcome=outcome)
-            words = verdict.evidence
-            evidence = f"line {line}: {words}" if words else f"line {line}"
             reasons[verdict.reason] = reasons.get(verdict.reason, 0) + 1
-            batch.append((line, address, key, at, verdict.reason, evidence))
+            batch.append((line, address, key, at, verdict.reason, verdict.evidence))
             if len(batch) >= STAGE_BATCH_ROWS:
                 stage.load(batch)
                 batch.clear()
@@ -308,18 +317,23 @@ def _merge(
     keys = f"{stage.name}_keys"
     adapt = connection.ops.adapt_datetimefield_value
     a, now_p = account.pk, adapt(now)
+    # The evidence of an imported row: its line, and the provider's words where there are any
+    # (spelt here, once per address, rather than in Python for every row read).
+    evidence = (
+        "'line ' || line || CASE WHEN evidence = '' THEN '' ELSE ': ' || evidence END AS evidence"
+    )
     with connection.cursor() as cursor:
         if stage.postgres:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_BASE + a])
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {keys} AS SELECT DISTINCT ON (normalised) "
-                f"line, address, normalised, to_timestamp(at) AS at, reason, evidence "
+                f"line, address, normalised, to_timestamp(at) AS at, reason, {evidence} "
                 f"FROM {stage.name} ORDER BY normalised, at, line"
             )
         else:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {keys} AS SELECT line, address, normalised, at, reason, "
-                "evidence FROM ("
+                f"{evidence} FROM ("
                 f"SELECT *, ROW_NUMBER() OVER (PARTITION BY normalised ORDER BY at, line) AS rn "
                 f"FROM {stage.name}) ranked WHERE rn = 1"
             )

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from compliance.layouts import parse_date, parse_seconds
 from compliance.models import OptInMethod, Suppression
 from compliance.selectors import is_suppressed
 from compliance.services import (
@@ -335,6 +336,40 @@ def test_fractional_epoch_seconds_in_a_csv_are_read(now):
     assert Suppression.objects.get(account=account).at == datetime(
         2020, 4, 10, 21, 3, 5, 77000, tzinfo=UTC
     )
+
+
+def test_epoch_cells_are_staged_as_the_moment_a_date_cell_means(now):
+    """The import reads epoch cells (most lists' dates) straight to seconds, and every other
+    form through the full date reader: both give the moment parse_date gives, and a cell too
+    early, unreadable or in the future is dated at the import and listed by line."""
+    cells = [
+        "1735689600",  # seconds
+        "1735689600123",  # milliseconds
+        "173568960012",  # twelve digits are milliseconds: 1975, too early
+        " 1735689600 ",  # spaces around
+        "2024-05-06T18:11:58Z",
+        "2024-02-29 17:45:12.000001 +0000 +0000",
+        "Mon, 06 May 2024 18:11:58 UTC",
+        "10/03/2023 2:15 PM",
+        "599999999",  # 1989: before any provider's records
+        "99999999999",  # the year 5138
+        "soon",
+    ]
+    for cell in cells:
+        moment = parse_date(cell)
+        assert parse_seconds(cell) == (None if moment is None else moment.timestamp()), cell
+
+    account = AccountFactory()
+    rows = "".join(f'p{i}@example.com,"{cell.strip()}"\n' for i, cell in enumerate(cells))
+    outcome = run_bytes(account, f"email,created\n{rows}".encode(), now)
+
+    stored = {s.normalised: (s.at, s.evidence) for s in Suppression.objects.filter(account=account)}
+    for i, cell in enumerate(cells):
+        moment = parse_date(cell)
+        expected = moment if moment is not None and moment <= now else now
+        # The evidence of a row without the provider's words is its line.
+        assert stored[f"p{i}@example.com"] == (expected, f"line {i + 2}"), cell
+    assert [line for line, _ in outcome.notices] == [4, 10, 11, 12]
 
 
 def test_listmonk_go_dates_are_read_not_replaced_by_the_import_time(now):
