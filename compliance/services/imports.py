@@ -318,22 +318,20 @@ def _merge(
     adapt = connection.ops.adapt_datetimefield_value
     a, now_p = account.pk, adapt(now)
     # The evidence of an imported row: its line, and the provider's words where there are any
-    # (spelt here, once per address, rather than in Python for every row read).
-    evidence = (
-        "'line ' || line || CASE WHEN evidence = '' THEN '' ELSE ': ' || evidence END AS evidence"
-    )
+    # (spelt as it is written, once per row written, rather than in Python for every row read).
+    evidence = "'line ' || k.line || CASE WHEN k.evidence = '' THEN '' ELSE ': ' || k.evidence END"
     with connection.cursor() as cursor:
         if stage.postgres:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_BASE + a])
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {keys} AS SELECT DISTINCT ON (normalised) "
-                f"line, address, normalised, to_timestamp(at) AS at, reason, {evidence} "
+                f"line, address, normalised, to_timestamp(at) AS at, reason, evidence "
                 f"FROM {stage.name} ORDER BY normalised, at, line"
             )
         else:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {keys} AS SELECT line, address, normalised, at, reason, "
-                f"{evidence} FROM ("
+                "evidence FROM ("
                 f"SELECT *, ROW_NUMBER() OVER (PARTITION BY normalised ORDER BY at, line) AS rn "
                 f"FROM {stage.name}) ranked WHERE rn = 1"
             )
@@ -371,7 +369,7 @@ def _merge(
             f"""INSERT INTO {SUPPRESSIONS}
                   (account_id, address, normalised, source, reason, at, evidence, by_user_id,
                    by_job, imported_in_id)
-                SELECT %s, {received}, k.normalised, %s, k.reason, k.at, k.evidence, %s, %s, %s
+                SELECT %s, {received}, k.normalised, %s, k.reason, k.at, {evidence}, %s, %s, %s
                 FROM {keys} k
                 WHERE NOT EXISTS (
                   SELECT 1 FROM {SUPPRESSIONS} s
