@@ -3,13 +3,14 @@ suppression (R9): accounts deletes the content, compliance keeps the progress an
 accounts records the move to ``purged``.
 
 Due accounts are purged in groups, each step one short transaction: lock the group's account
-rows (skipping those another worker holds), check again that each is still due (no legal hold
-set, not reactivated meanwhile: R7's one definition, ``accounts_due_for_purge``), delete a
-bounded batch of their content, finish the accounts of which nothing is left (receipts, move
-to ``purged``) and, for one with rows left, keep the counts so far, all in the same transaction
-as the deletes. A run that
-crashes half-way therefore leaves a state the next run finishes, and each receipt counts every
-row once. The account stays as a tombstone with its events, its ledger and its suppressions.
+rows that are still due (skipping those another worker holds; the check that each is still
+due, no legal hold set, not reactivated meanwhile, is R7's one definition,
+``accounts_due_for_purge``, made in the same statement as the lock), delete a bounded batch of
+their content, finish the accounts of which nothing is left (receipts, move to ``purged``)
+and, for one with rows left, keep the counts so far, all in the same transaction as the
+deletes. A run that crashes half-way therefore leaves a state the next run finishes, and each
+receipt counts every row once. The account stays as a tombstone with its events, its ledger
+and its suppressions.
 """
 
 from __future__ import annotations
@@ -63,17 +64,17 @@ def accounts_purge_step(
 ) -> GroupStep:
     """One short transaction of the purge of a group of accounts."""
     with transaction.atomic():
-        locked = list(
-            Account.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=account_ids)
+        # One statement locks the group's accounts that are still due (R7's one definition:
+        # no legal hold set, not reactivated, not purged) and skips those another worker
+        # holds. The check is made under the lock: PostgreSQL evaluates the conditions again on
+        # the newest version of a row changed since the statement began, before locking it.
+        # Only what the step reads of them: the receipt's and the move's columns.
+        due = list(
+            accounts_due_for_purge(as_of=now, among=account_ids)
+            .select_for_update(skip_locked=True)
+            .only("username", "status", "inactive_since")
             .order_by("pk")
         )
-        still_due = set(
-            accounts_due_for_purge(as_of=now, among=[a.pk for a in locked]).values_list(
-                "pk", flat=True
-            )
-        )
-        due = [a for a in locked if a.pk in still_due]
         step = GroupStep(skipped=len(account_ids) - len(due))
         if not due:
             return step
@@ -115,7 +116,7 @@ def accounts_purge_step(
             )
             for account in done
         }
-        accounts_mark_purged(accounts=done, by=by, now=now, reasons=reasons)
+        accounts_mark_purged(accounts=done, by=by, now=now, reasons=reasons, read_under_lock=True)
         for account in done:
             step.purged[account.pk] = totals[account.pk]
         return step

@@ -343,17 +343,40 @@ def account_reactivate_move(
     return locked, moved
 
 
-@transaction.atomic
 def accounts_mark_purged(
-    *, accounts: list[Account], by: Actor, now: datetime, reasons: dict[int, str]
+    *,
+    accounts: list[Account],
+    by: Actor,
+    now: datetime,
+    reasons: dict[int, str],
+    read_under_lock: bool = False,
 ) -> list[int]:
     """The purge move (R7) for many accounts at once: one locked read, one UPDATE and one bulk
     insert of their events, each event written by this service as for a single move (R12).
     Accounts already purged are left alone; any other state refuses the whole batch.
-    Returns the ids that moved."""
+    `read_under_lock`: the caller read `accounts` with their rows locked, in the transaction it
+    calls this in (the purge's step), so their status is the current one: no second read, and
+    no savepoint of its own (a refusal fails the caller's transaction, which wrote nothing of
+    the move). Returns the ids that moved."""
+    if read_under_lock:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("accounts read under lock need the transaction that locked them")
+        return _mark_purged(accounts=accounts, locked=accounts, by=by, now=now, reasons=reasons)
+    with transaction.atomic():
+        ids = [a.pk for a in accounts]
+        locked = list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        return _mark_purged(accounts=accounts, locked=locked, by=by, now=now, reasons=reasons)
+
+
+def _mark_purged(
+    *,
+    accounts: list[Account],
+    locked: list[Account],
+    by: Actor,
+    now: datetime,
+    reasons: dict[int, str],
+) -> list[int]:
     spec = MOVES["purge"]
-    ids = [a.pk for a in accounts]
-    locked = list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     for account in locked:
         if account.status != spec.target and account.status not in spec.sources:
             raise _refusal(account, spec)

@@ -145,24 +145,33 @@ def _group_sql(kind: Kind) -> tuple[str, str]:
 def _delete_whole_accounts(cursor, kinds: list[Kind], account_ids: list[int], limit: int):
     """The common case, on PostgreSQL: the group's leading accounts (in id order) whose content
     fits in one batch of every kind. Counted first through the indexes, in account order, up
-    to one row past the batch; then deleted with one plain DELETE per kind (children first),
-    as fast as a raw DELETE. The account the count stopped in may have more rows: it and the
-    ones after it are left to the bounded path or the next step. The count reads at most
-    `limit` + 1 rows of each kind, so a big account costs no more here than a batch does, not
-    a count of all its rows; what it reads of the accounts it keeps is their exact count, read
-    once. A count that a DELETE does not match (rows arrived meanwhile) rolls the step back;
-    the next run counts again."""
-    counted: list[dict[int, int]] = []
+    to one row past the batch, every kind in one statement; then deleted with one plain DELETE
+    per kind that has rows (children first), as fast as a raw DELETE. The account the count
+    stopped in may have more rows: it and the ones after it are left to the bounded path or
+    the next step. The count reads at most `limit` + 1 rows of each kind, so a big account
+    costs no more here than a batch does, not a count of all its rows; what it reads of the
+    accounts it keeps is their exact count, read once. (The count is the batch's bound: only
+    it says, before anything is deleted, that the group fits; the index-only read costs about
+    a third of the DELETE of the rows it counts.) A count that a DELETE does not match (rows
+    arrived meanwhile) rolls the step back; the next run counts again."""
+    # One round trip for all kinds: in a step of small accounts the counts of kinds they do
+    # not have are each a statement's fixed cost for nothing.
+    cursor.execute(
+        " UNION ALL ".join(
+            f"SELECT {n}, per_account.* FROM ({_group_sql(kind)[0]}) per_account"
+            for n, kind in enumerate(kinds)
+        ),
+        [value for _ in kinds for value in (account_ids, limit + 1)],
+    )
+    counted: list[dict[int, int]] = [{} for _ in kinds]
+    for n, account_id, count in cursor.fetchall():
+        counted[n][account_id] = count
     # The first account not wholly counted: the one each over-full count stopped in.
     cut: int | None = None
-    for kind in kinds:
-        count_sql, _ = _group_sql(kind)
-        cursor.execute(count_sql, [account_ids, limit + 1])
-        per_account = dict(cursor.fetchall())
+    for per_account in counted:
         if sum(per_account.values()) > limit:
             stopped_in = max(per_account)
             cut = stopped_in if cut is None else min(cut, stopped_in)
-        counted.append(per_account)
     whole = [pk for pk in account_ids if cut is None or pk < cut]
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     if not whole:

@@ -37,3 +37,27 @@ def test_bulk_purge_refuses_the_whole_batch_if_one_account_is_open_R7(job_actor,
     closed.refresh_from_db()
     assert closed.status == AccountStatus.EXPIRED
     assert not AccountEvent.objects.filter(kind="purge").exists()
+
+
+def test_bulk_purge_of_accounts_read_under_lock_still_refuses_an_open_one_R7(job_actor, now):
+    """The purge's step hands over the accounts it read under their locks (no second read):
+    the move still refuses a batch with an account that is not closed, and writes nothing."""
+    from django.db import transaction
+
+    from accounts.models import Account
+
+    closed = AccountFactory(status=AccountStatus.EXPIRED)
+    active = AccountFactory(status=AccountStatus.ACTIVE)
+
+    with transaction.atomic():
+        locked = list(
+            Account.objects.select_for_update().filter(pk__in=[closed.pk, active.pk]).order_by("pk")
+        )
+        with pytest.raises(LifecycleError, match=r"\(R7\)"):
+            accounts_mark_purged(
+                accounts=locked, by=job_actor, now=now, reasons={}, read_under_lock=True
+            )
+
+    closed.refresh_from_db()
+    assert closed.status == AccountStatus.EXPIRED
+    assert not AccountEvent.objects.filter(kind="purge").exists()

@@ -448,3 +448,50 @@ def test_the_accounts_of_a_group_that_fit_in_a_batch_go_by_one_plain_delete_per_
     assert AccountEvent.objects.filter(account_id__in=ids, kind="purge").count() == 6
     assert not Contact.objects.filter(account_id__in=ids).exists()
     assert not PurgeProgress.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_group_step_of_small_accounts_takes_the_same_few_statements_whatever_their_size_R7():
+    """Issue 17: a step of small accounts (the common case, a hundred accounts a transaction)
+    spent nearly as much on its fixed statements as on its deletes: a count statement per kind
+    of content whether the accounts had any or not, a re-check of their retention apart from
+    the lock, a second locked read of the accounts for their move, and a savepoint around it.
+    Now a step is: the accounts' zones, one locked read that re-checks that each is still due,
+    their progress, one count of every kind, one DELETE per kind they have, the receipts, the
+    move and its events: as many statements for two accounts of one contact as for five of
+    twenty, and every receipt exact."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    as_of = CANCELLED_AT + timedelta(days=130)
+
+    def statements_of_a_step(accounts: int, contacts: int) -> list[str]:
+        group = [inactive_account() for _ in range(accounts)]
+        for account in group:
+            ContactFactory.create_batch(contacts, account=account)
+        ids = [a.pk for a in group]
+        with CaptureQueriesContext(connection) as captured:
+            step = accounts_purge_step(account_ids=ids, by=JOB, now=as_of, run="r")
+        assert set(step.purged) == set(ids) and not step.more
+        receipts = PurgeReceipt.objects.filter(account_id__in=ids)
+        assert sorted(r.account_id for r in receipts) == ids
+        assert all(r.counts["contacts"] == contacts for r in receipts)
+        assert AccountEvent.objects.filter(account_id__in=ids, kind="purge").count() == accounts
+        # The test's own transaction makes the step's a savepoint: not the step's statements.
+        return [
+            q["sql"]
+            for q in captured.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        ]
+
+    small, larger = statements_of_a_step(2, 1), statements_of_a_step(5, 20)
+
+    assert len(small) == len(larger) <= 8, "\n".join(larger)
+    # one statement counts every kind, one deletes the contacts (the only kind they have)
+    counts = [sql for sql in larger if "COUNT(" in sql.upper()]
+    assert len(counts) == 1 and "accounts_contact" in counts[0]
+    assert [sql for sql in larger if sql.startswith("DELETE")] == [
+        sql for sql in larger if sql.startswith("DELETE FROM accounts_contact")
+    ]
+    # the accounts are read (and locked) once
+    assert len([sql for sql in larger if "FOR UPDATE" in sql]) == 1
