@@ -35,7 +35,9 @@ def main() -> None:
             steps.append(ours.extra["transactions"])
             print(
                 f"  {shape}: raw {raw.seconds:.2f} s, ours {ours.seconds:.2f} s, "
-                f"{ratios[-1]:.2f}×, longest transaction {longest[-1]:.2f} s of {steps[-1]}, "
+                f"{ratios[-1]:.2f}×, longest transaction {longest[-1]:.2f} s of {steps[-1]} "
+                f"(step {ours.extra['longest_is']}; median "
+                f"{ours.extra['median_transaction_s']:.2f} s), "
                 f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
