@@ -1,9 +1,12 @@
 """The purge move for many accounts at once still leaves one event per account (R7, R12)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from accounts.models import AccountEvent, AccountStatus
+from accounts.models import AccountEvent, AccountStatus, Contact
 from accounts.services import LifecycleError, accounts_mark_purged
+from accounts.services.purge import content_delete_batch
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +64,21 @@ def test_bulk_purge_of_accounts_read_under_lock_still_refuses_an_open_one_R7(job
     closed.refresh_from_db()
     assert closed.status == AccountStatus.EXPIRED
     assert not AccountEvent.objects.filter(kind="purge").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bounded path is PostgreSQL's")
+def test_the_bounded_path_looks_for_what_is_left_through_the_indexes_R7():
+    """R7's purge of a big account: the look at which kinds still have rows is an index
+    lookup past the walk. The planner took a sequential scan for it where the account held
+    most of the table, reading every row earlier steps had deleted, so the step that finished
+    a 10M-contact account took over a second."""
+    account = AccountFactory(status=AccountStatus.CANCELLED)
+    Contact.objects.create(account=account, email="a@example.com")
+
+    with CaptureQueriesContext(connection) as captured:
+        content_delete_batch(account_ids=[account.pk], limit=10, at_once=False)
+
+    sqls = [q["sql"] for q in captured.captured_queries]
+    look = next(i for i, sql in enumerate(sqls) if sql.startswith("SELECT a.id, EXISTS"))
+    assert sqls[look - 1] == "SET LOCAL enable_seqscan = off"
+    assert not Contact.objects.filter(account=account).exists()
