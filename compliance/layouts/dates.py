@@ -38,10 +38,19 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _parse(value: str) -> datetime | None:
-    if value.isdigit() and 9 <= len(value) <= 13:  # the common case, without a regex
+def _epoch(value: str) -> float | None:
+    """Unix seconds of a cell of 9 to 13 digits (milliseconds past 10**11): the form most
+    lists hold, read without a regex; None for any other cell."""
+    if value.isdigit() and 9 <= len(value) <= 13:
         number = int(value)
-        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
+        return number / 1000 if number > 10**11 else number
+    return None
+
+
+def _parse(value: str) -> datetime | None:
+    seconds = _epoch(value)
+    if seconds is not None:
+        return datetime.fromtimestamp(seconds, tz=UTC)
     if _EPOCH.match(value):
         number = float(value)
         if number > 10**11:  # milliseconds
@@ -88,9 +97,8 @@ _EARLIEST_SECONDS = _EARLIEST.timestamp()
 def parse_seconds(value: str) -> float | None:
     """``parse_date`` as Unix seconds, for the import, which stages seconds: the epoch cells
     most lists hold are read without building a datetime (a third of the reading's time)."""
-    if value.isdigit() and 9 <= len(value) <= 13:
-        number = int(value)
-        seconds = number / 1000 if number > 10**11 else number
+    seconds = _epoch(value)
+    if seconds is not None:
         return seconds if seconds >= _EARLIEST_SECONDS else None
     moment = parse_date(value)
     return None if moment is None else moment.timestamp()

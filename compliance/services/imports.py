@@ -50,7 +50,8 @@ _IMPORT_LOCK_BASE = 0x5350_0000_0000
 
 ProgressCallback = Callable[[int, int], None]
 # line, address as received, normalised, date (Unix seconds), reason code, the provider's
-# words ("" for none; the evidence "line N: words" is spelt in the merge, once per address)
+# words ("" for none; the evidence "line N: words" is spelt by the merge's INSERT, for the
+# rows it writes)
 StagedRow = tuple[int, str, str, float, str, str]
 
 
