@@ -302,7 +302,7 @@ def purge_ours(ids: list[int]) -> dict:
         # Which one (1 = the first), and the median: a single slow step (a cold start, a
         # checkpoint) reads differently from slow steps throughout.
         "longest_is": times.index(longest) + 1,
-        "median_transaction_s": round(sorted(times)[len(times) // 2], 3),
+        "median_transaction_s": round(statistics.median(times), 3),
     }
 
 

@@ -8,6 +8,7 @@ account's size."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, models
@@ -194,6 +195,16 @@ def _delete_whole_accounts(cursor, kinds: list[Kind], account_ids: list[int], li
     return deleted
 
 
+@contextmanager
+def _through_indexes(cursor):
+    """The statements inside run with sequential scans off (the bounded path's lookups, which
+    the planner misjudges where one account is most of a table). SET LOCAL ends with the
+    transaction should a statement fail; RESET hands the rest of the step the default."""
+    cursor.execute("SET LOCAL enable_seqscan = off")
+    yield
+    cursor.execute("RESET enable_seqscan")
+
+
 def _delete_walking(cursor, kind: Kind, account_id: int, after: int | None, asked: int):
     """One batch of a kind with a walk (Kind.walk), for one account: the rows after `after` in
     the (account_id, walk) index up to the `asked`-th one, by one range DELETE. Returns (rows
@@ -204,19 +215,17 @@ def _delete_walking(cursor, kind: Kind, account_id: int, after: int | None, aske
     where, params = f"account_id = %s AND {walk} > %s", [account_id, after or 0]
     # The planner cannot know that the range holds `asked` rows of one account: where the
     # account is a large share of the table it scans the whole table for each batch (a batch's
-    # time growing with the account's size). The index names the rows exactly. (SET LOCAL
-    # ends with the transaction, should a statement fail.)
-    cursor.execute("SET LOCAL enable_seqscan = off")
-    cursor.execute(
-        f"SELECT {walk} FROM {table} WHERE {where} ORDER BY {walk} OFFSET %s LIMIT 1",
-        [*params, asked - 1],
-    )
-    row = cursor.fetchone()
-    if row is not None:
-        where, params = f"{where} AND {walk} <= %s", [*params, row[0]]
-    cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
-    count = cursor.rowcount
-    cursor.execute("RESET enable_seqscan")
+    # time growing with the account's size). The index names the rows exactly.
+    with _through_indexes(cursor):
+        cursor.execute(
+            f"SELECT {walk} FROM {table} WHERE {where} ORDER BY {walk} OFFSET %s LIMIT 1",
+            [*params, asked - 1],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            where, params = f"{where} AND {walk} <= %s", [*params, row[0]]
+        cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
+        count = cursor.rowcount
     return count, None if row is None else row[0]
 
 
@@ -254,15 +263,14 @@ def _delete_accounts_in_turn(
     # takes a sequential scan for "any row of it", which starts at the table's first page:
     # over the rows every earlier step deleted (dead until vacuum), so each step's look grew
     # with the account, and the last one, which finds nothing, read them all.
-    cursor.execute("SET LOCAL enable_seqscan = off")
-    cursor.execute(
-        f"SELECT a.id, {', '.join(exists(k) for k in kinds)} FROM unnest(%s::bigint[]"
-        + "".join(", %s::bigint[]" for _ in walks)
-        + f") WITH ORDINALITY a(id{afters}, n) ORDER BY a.n",
-        [account_ids, *([walked.get(pk, {}).get(k.name) for pk in account_ids] for k in walks)],
-    )
-    present = [(row[0], row[1:]) for row in cursor.fetchall()]
-    cursor.execute("RESET enable_seqscan")
+    with _through_indexes(cursor):
+        cursor.execute(
+            f"SELECT a.id, {', '.join(exists(k) for k in kinds)} FROM unnest(%s::bigint[]"
+            + "".join(", %s::bigint[]" for _ in walks)
+            + f") WITH ORDINALITY a(id{afters}, n) ORDER BY a.n",
+            [account_ids, *([walked.get(pk, {}).get(k.name) for pk in account_ids] for k in walks)],
+        )
+        present = [(row[0], row[1:]) for row in cursor.fetchall()]
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     left = {k.name: limit for k in kinds}
     for account_id, has in present:
