@@ -177,28 +177,34 @@ def _delete_whole_accounts(cursor, kinds: list[Kind], account_ids: list[int], li
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     if not whole:
         return deleted
-    for kind, per_account in zip(kinds, counted, strict=True):
-        expected = sum(per_account.get(pk, 0) for pk in whole)
-        if not expected:
-            continue
-        _, delete_sql = _group_sql(kind)
-        cursor.execute(delete_sql, [whole])
-        if cursor.rowcount != expected:
-            raise RuntimeError(
-                f"purge: {kind.name} changed while purging accounts {whole[:5]}…; "
-                "nothing of this step was kept, the next run does it again"
-            )
-        for account_id in whole:
-            if per_account.get(account_id):
-                deleted.add(kind.name, account_id, per_account[account_id])
+    # The accounts are named by id, so their index names their rows exactly. Where they are a
+    # large share of a table, or its index is swollen by earlier purges, the planner took a
+    # sequential scan of the whole table for each step's DELETE instead (100 accounts of
+    # 10,000 contacts: 0.11 to 0.13 s a step's DELETE, 0.04 s through the index).
+    with _through_indexes(cursor):
+        for kind, per_account in zip(kinds, counted, strict=True):
+            expected = sum(per_account.get(pk, 0) for pk in whole)
+            if not expected:
+                continue
+            _, delete_sql = _group_sql(kind)
+            cursor.execute(delete_sql, [whole])
+            if cursor.rowcount != expected:
+                raise RuntimeError(
+                    f"purge: {kind.name} changed while purging accounts {whole[:5]}…; "
+                    "nothing of this step was kept, the next run does it again"
+                )
+            for account_id in whole:
+                if per_account.get(account_id):
+                    deleted.add(kind.name, account_id, per_account[account_id])
     deleted.done = set(whole)
     return deleted
 
 
 @contextmanager
 def _through_indexes(cursor):
-    """The statements inside run with sequential scans off (the bounded path's lookups, which
-    the planner misjudges where one account is most of a table). SET LOCAL ends with the
+    """The statements inside run with sequential scans off: the purge's reads and deletes of
+    accounts named by id, which the planner misjudges where those accounts are a large share
+    of a table or its index is swollen by earlier purges. SET LOCAL ends with the
     transaction should a statement fail; RESET hands the rest of the step the default."""
     cursor.execute("SET LOCAL enable_seqscan = off")
     yield

@@ -486,7 +486,8 @@ def test_a_group_step_of_small_accounts_takes_the_same_few_statements_whatever_t
 
     small, larger = statements_of_a_step(2, 1), statements_of_a_step(5, 20)
 
-    assert len(small) == len(larger) <= 8, "\n".join(larger)
+    # 8, and the two that turn sequential scans off and on again around the DELETEs
+    assert len(small) == len(larger) <= 10, "\n".join(larger)
     # one statement counts every kind, one deletes the contacts (the only kind they have)
     counts = [sql for sql in larger if "COUNT(" in sql.upper()]
     assert len(counts) == 1 and "accounts_contact" in counts[0]
