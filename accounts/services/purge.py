@@ -177,35 +177,35 @@ def _delete_whole_accounts(cursor, kinds: list[Kind], account_ids: list[int], li
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     if not whole:
         return deleted
-    # The accounts are named by id, so their index names their rows exactly. Where they are a
-    # large share of a table, or its index is swollen by earlier purges, the planner took a
-    # sequential scan of the whole table for each step's DELETE instead (100 accounts of
-    # 10,000 contacts: 0.11 to 0.13 s a step's DELETE, 0.04 s through the index).
-    with _through_indexes(cursor):
-        for kind, per_account in zip(kinds, counted, strict=True):
-            expected = sum(per_account.get(pk, 0) for pk in whole)
-            if not expected:
-                continue
-            _, delete_sql = _group_sql(kind)
-            cursor.execute(delete_sql, [whole])
-            if cursor.rowcount != expected:
-                raise RuntimeError(
-                    f"purge: {kind.name} changed while purging accounts {whole[:5]}…; "
-                    "nothing of this step was kept, the next run does it again"
-                )
-            for account_id in whole:
-                if per_account.get(account_id):
-                    deleted.add(kind.name, account_id, per_account[account_id])
+    for kind, per_account in zip(kinds, counted, strict=True):
+        expected = sum(per_account.get(pk, 0) for pk in whole)
+        if not expected:
+            continue
+        _, delete_sql = _group_sql(kind)
+        cursor.execute(delete_sql, [whole])
+        if cursor.rowcount != expected:
+            raise RuntimeError(
+                f"purge: {kind.name} changed while purging accounts {whole[:5]}…; "
+                "nothing of this step was kept, the next run does it again"
+            )
+        for account_id in whole:
+            if per_account.get(account_id):
+                deleted.add(kind.name, account_id, per_account[account_id])
     deleted.done = set(whole)
     return deleted
 
 
 @contextmanager
 def _through_indexes(cursor):
-    """The statements inside run with sequential scans off: the purge's reads and deletes of
-    accounts named by id, which the planner misjudges where those accounts are a large share
-    of a table or its index is swollen by earlier purges. SET LOCAL ends with the
-    transaction should a statement fail; RESET hands the rest of the step the default."""
+    """The statements inside run with sequential scans off. Every statement of a content
+    batch names its accounts by id (and a walk's range), so their index names the rows
+    exactly; the planner misjudges it where the accounts are a large share of a table or its
+    index is swollen by earlier purges, and scans the whole table instead, from its first
+    page over the rows earlier steps deleted (dead until vacuum): a group's DELETE of 100
+    accounts of 10,000 contacts took 0.11 to 0.13 s that way against 0.04 s through the
+    index, and the look at what is left of a 10M-contact account grew with each step to over
+    a second. SET LOCAL ends with the transaction should a statement fail; RESET hands the
+    rest of the step the default."""
     cursor.execute("SET LOCAL enable_seqscan = off")
     yield
     cursor.execute("RESET enable_seqscan")
@@ -219,19 +219,17 @@ def _delete_walking(cursor, kind: Kind, account_id: int, after: int | None, aske
     deleted."""
     table, walk = kind.model._meta.db_table, kind.walk
     where, params = f"account_id = %s AND {walk} > %s", [account_id, after or 0]
-    # The planner cannot know that the range holds `asked` rows of one account: where the
-    # account is a large share of the table it scans the whole table for each batch (a batch's
-    # time growing with the account's size). The index names the rows exactly.
-    with _through_indexes(cursor):
-        cursor.execute(
-            f"SELECT {walk} FROM {table} WHERE {where} ORDER BY {walk} OFFSET %s LIMIT 1",
-            [*params, asked - 1],
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            where, params = f"{where} AND {walk} <= %s", [*params, row[0]]
-        cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
-        count = cursor.rowcount
+    # The planner cannot know that the range holds `asked` rows of one account: the batch runs
+    # through the indexes (_through_indexes).
+    cursor.execute(
+        f"SELECT {walk} FROM {table} WHERE {where} ORDER BY {walk} OFFSET %s LIMIT 1",
+        [*params, asked - 1],
+    )
+    row = cursor.fetchone()
+    if row is not None:
+        where, params = f"{where} AND {walk} <= %s", [*params, row[0]]
+    cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
+    count = cursor.rowcount
     return count, None if row is None else row[0]
 
 
@@ -265,18 +263,13 @@ def _delete_accounts_in_turn(
 
     walks = [k for k in kinds if k.walk is not None]
     afters = "".join(f", after{k.name}" for k in walks)
-    # Each look is an index lookup. Where one account is a large share of a table, the planner
-    # takes a sequential scan for "any row of it", which starts at the table's first page:
-    # over the rows every earlier step deleted (dead until vacuum), so each step's look grew
-    # with the account, and the last one, which finds nothing, read them all.
-    with _through_indexes(cursor):
-        cursor.execute(
-            f"SELECT a.id, {', '.join(exists(k) for k in kinds)} FROM unnest(%s::bigint[]"
-            + "".join(", %s::bigint[]" for _ in walks)
-            + f") WITH ORDINALITY a(id{afters}, n) ORDER BY a.n",
-            [account_ids, *([walked.get(pk, {}).get(k.name) for pk in account_ids] for k in walks)],
-        )
-        present = [(row[0], row[1:]) for row in cursor.fetchall()]
+    cursor.execute(
+        f"SELECT a.id, {', '.join(exists(k) for k in kinds)} FROM unnest(%s::bigint[]"
+        + "".join(", %s::bigint[]" for _ in walks)
+        + f") WITH ORDINALITY a(id{afters}, n) ORDER BY a.n",
+        [account_ids, *([walked.get(pk, {}).get(k.name) for pk in account_ids] for k in walks)],
+    )
+    present = [(row[0], row[1:]) for row in cursor.fetchall()]
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     left = {k.name: limit for k in kinds}
     for account_id, has in present:
@@ -349,6 +342,38 @@ def _counted_only(account_ids: list[int]) -> ContentDeleted:
     return counted
 
 
+def _delete_batch_postgresql(
+    cursor,
+    kinds: list[Kind],
+    account_ids: list[int],
+    limit: int,
+    at_once: bool,
+    walked: dict[int, dict[str, int]],
+) -> ContentDeleted:
+    """A batch on PostgreSQL, with sequential scans off (the caller's _through_indexes): the
+    group's leading whole accounts by one plain DELETE per kind, what is left of the batch by
+    the bounded path."""
+    ids = sorted(account_ids)
+    if not at_once:
+        return _delete_accounts_in_turn(cursor, kinds, ids, limit, walked)
+    whole = _delete_whole_accounts(cursor, kinds, ids, limit)
+    rest = [pk for pk in ids if pk not in whole.done]
+    if not rest:
+        return whole
+    # What is left of the step's batch goes to the bounded path, from the account the
+    # count stopped in.
+    used = max(whole.per_kind.values(), default=0)
+    if used >= limit:
+        return whole
+    turn = _delete_accounts_in_turn(cursor, kinds, rest, limit - used, walked)
+    for name, count in turn.per_kind.items():
+        whole.per_kind[name] += count
+    whole.per_account.update(turn.per_account)
+    whole.done |= turn.done
+    whole.walked = turn.walked
+    return whole
+
+
 def _delete_batch(
     *, account_ids: list[int], limit: int, at_once: bool, walked: dict[int, dict[str, int]]
 ) -> ContentDeleted:
@@ -357,25 +382,8 @@ def _delete_batch(
     deleted = ContentDeleted(per_kind={k.name: 0 for k in kinds})
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            ids = sorted(account_ids)
-            if not at_once:
-                return _delete_accounts_in_turn(cursor, kinds, ids, limit, walked)
-            whole = _delete_whole_accounts(cursor, kinds, ids, limit)
-            rest = [pk for pk in ids if pk not in whole.done]
-            if not rest:
-                return whole
-            # What is left of the step's batch goes to the bounded path, from the account the
-            # count stopped in.
-            used = max(whole.per_kind.values(), default=0)
-            if used >= limit:
-                return whole
-            turn = _delete_accounts_in_turn(cursor, kinds, rest, limit - used, walked)
-            for name, count in turn.per_kind.items():
-                whole.per_kind[name] += count
-            whole.per_account.update(turn.per_account)
-            whole.done |= turn.done
-            whole.walked = turn.walked
-            return whole
+            with _through_indexes(cursor):
+                return _delete_batch_postgresql(cursor, kinds, account_ids, limit, at_once, walked)
         for kind in kinds:
             if any(deleted.per_kind[c] >= limit for c in kind.children):
                 continue
